@@ -1,0 +1,103 @@
+"""The command line: parse arguments, train headlessly if asked, export PNG / NPZ, or open the window."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from app.core.dataset import DEFAULT_PRESET, PRESETS, CsvError, SampleSet, make_preset, read_csv
+from app.core.network import ACTIVATIONS, NetworkSpec, named_params, parse_widths
+
+
+class UsageError(Exception):
+    """A bad argument: reported as one line on stderr, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="unboxed", description="Open the black box of a small neural network.")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--preset", default=None, help=f"one of: {', '.join(PRESETS)} (default {DEFAULT_PRESET})"
+    )
+    source.add_argument("--data", metavar="FILE.csv", help="samples from a CSV file with columns x, y, label")
+    parser.add_argument("--layers", default="4,4", help="hidden layer widths, e.g. 4,4")
+    parser.add_argument("--activation", default="tanh", help=f"one of: {', '.join(ACTIVATIONS)}")
+    parser.add_argument("--epochs", type=int, default=0, help="epochs to train before showing or exporting")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights")
+    parser.add_argument("--export", metavar="OUT.png", help="render the main window to a PNG and exit")
+    parser.add_argument("--export-data", metavar="OUT.npz", help="write samples, parameters and metrics")
+    return parser
+
+
+def _samples(args) -> SampleSet:
+    if args.data:
+        try:
+            return read_csv(args.data)
+        except OSError as error:
+            raise UsageError(f"cannot read {args.data}: {error.strerror}") from None
+        except CsvError as error:
+            raise UsageError(f"{args.data}: {error}") from None
+    try:
+        return make_preset(args.preset or DEFAULT_PRESET, seed=0)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def _check_writable(path: str | None) -> None:
+    if path is None:
+        return
+    folder = Path(path).resolve().parent
+    if not folder.is_dir():
+        raise UsageError(f"cannot write {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK) or (Path(path).exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"cannot write {path}: permission denied")
+
+
+def parse(argv: list[str]):
+    args = build_parser().parse_args(argv)
+    try:
+        widths = parse_widths(args.layers)
+        spec = NetworkSpec(widths, args.activation)
+    except ValueError as error:
+        raise UsageError(f"--layers/--activation: {error}") from None
+    if args.epochs < 0:
+        raise UsageError("--epochs must not be negative")
+    for path in (args.export, args.export_data):
+        _check_writable(path)
+    return args, spec, _samples(args)
+
+
+def export_data(path: str, samples: SampleSet, history) -> None:
+    """NPZ: points, labels, and per epoch (rows) every parameter tensor by torch name, loss and accuracy."""
+    arrays = {"points": samples.points, "labels": samples.labels, "epochs": history.epochs,
+              "loss": history.loss, "accuracy": history.accuracy}  # fmt: skip
+    arrays.update(named_params(history.spec, history.params))
+    with open(path, "wb") as handle:
+        np.savez(handle, **arrays)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args, spec, samples = parse(sys.argv[1:] if argv is None else argv)
+    except UsageError as error:
+        print(f"unboxed: error: {error}", file=sys.stderr)
+        return 2
+    headless = bool(args.export or args.export_data)
+    if headless:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from app.ui.app import run_app
+
+    try:
+        return run_app(args, spec, samples, headless)
+    except OSError as error:
+        print(f"unboxed: error: cannot write output: {error}", file=sys.stderr)
+        return 2

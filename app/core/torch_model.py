@@ -1,0 +1,97 @@
+"""The MLP as a torch module, and a plain autograd training loop: the reference the fast engine is held to,
+and the fallback where the engine cannot run."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from app.core.network import LEAKY_SLOPE, NetworkSpec
+
+
+class MLP(nn.Module):
+    def __init__(self, spec: NetworkSpec):
+        super().__init__()
+        sizes = spec.layer_sizes
+        self.layers = nn.ModuleList(nn.Linear(sizes[i], sizes[i + 1]) for i in range(len(sizes) - 1))
+        self.activation = {
+            "tanh": nn.Tanh(),
+            "relu": nn.ReLU(),
+            "sigmoid": nn.Sigmoid(),
+            "leaky_relu": nn.LeakyReLU(LEAKY_SLOPE),
+        }[spec.activation]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for layer in self.layers[:-1]:
+            x = self.activation(layer(x))
+        return self.layers[-1](x).squeeze(-1)
+
+
+def build_module(spec: NetworkSpec, seed: int | None = None, params: np.ndarray | None = None) -> MLP:
+    """A float64 module, initialised by torch's default init under `seed`, or loaded from flat `params`."""
+    if seed is not None:
+        generator_state = torch.random.get_rng_state()
+        torch.manual_seed(seed)
+    module = MLP(spec).double()
+    if seed is not None:
+        torch.random.set_rng_state(generator_state)
+    if params is not None:
+        load_params(module, params)
+    return module
+
+
+def module_params(module: nn.Module) -> np.ndarray:
+    return torch.cat([p.detach().reshape(-1) for p in module.parameters()]).double().numpy().copy()
+
+
+def load_params(module: nn.Module, flat: np.ndarray) -> None:
+    offset = 0
+    with torch.no_grad():
+        for p in module.parameters():
+            size = p.numel()
+            p.copy_(torch.as_tensor(flat[offset : offset + size]).reshape(p.shape))
+            offset += size
+
+
+def make_optimizer(
+    module: nn.Module, optimizer: str, learning_rate: float, l2: float
+) -> torch.optim.Optimizer:
+    if optimizer == "adam":
+        return torch.optim.Adam(module.parameters(), lr=learning_rate, weight_decay=l2)
+    return torch.optim.SGD(module.parameters(), lr=learning_rate, weight_decay=l2)
+
+
+def train_epochs_torch(
+    module: MLP,
+    optim: torch.optim.Optimizer,
+    x: np.ndarray,
+    y: np.ndarray,
+    perms: np.ndarray,
+    batch_size: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Trains one epoch per row of `perms` (the sample order); returns per-epoch params, loss, accuracy
+    evaluated after each epoch. Stops early (fewer rows) when the loss or parameters stop being finite."""
+    xt = torch.as_tensor(x, dtype=torch.float64)
+    yt = torch.as_tensor(y, dtype=torch.float64)
+    loss_fn = nn.BCEWithLogitsLoss()
+    params, losses, accuracies = [], [], []
+    n = len(x)
+    for order in perms:
+        for start in range(0, n, batch_size):
+            idx = torch.as_tensor(order[start : start + batch_size])
+            optim.zero_grad()
+            loss_fn(module(xt[idx]), yt[idx]).backward()
+            optim.step()
+        with torch.no_grad():
+            z = module(xt)
+            loss = float(loss_fn(z, yt))
+            accuracy = float(((z > 0) == (yt > 0.5)).double().mean())
+        flat = module_params(module)
+        if not (np.isfinite(loss) and np.all(np.isfinite(flat))):
+            break
+        params.append(flat)
+        losses.append(loss)
+        accuracies.append(accuracy)
+    p = np.array(params).reshape(len(params), -1)
+    return p, np.array(losses), np.array(accuracies)

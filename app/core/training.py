@@ -1,0 +1,180 @@
+"""Training settings, the trainer that advances a network by whole epochs (compiled engine, or torch as the
+reference and fallback), and a stoppable generator of epoch snapshots for the worker thread."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from app.core import engine
+from app.core.dataset import SampleSet
+from app.core.network import NetworkSpec, init_params
+
+OPTIMIZERS = ("sgd", "adam")
+OPTIMIZER_LABELS = {"sgd": "SGD", "adam": "Adam"}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train; batch_size 0 means full batch."""
+
+    optimizer: str = "adam"
+    learning_rate: float = 0.03
+    batch_size: int = 0
+    l2: float = 0.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
+        if not (self.learning_rate > 0 and np.isfinite(self.learning_rate)):
+            raise ValueError("the learning rate must be a positive number")
+        if self.batch_size < 0 or self.l2 < 0:
+            raise ValueError("batch size and L2 must not be negative")
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
+@dataclass(frozen=True)
+class EpochChunk:
+    """Snapshots of consecutive epochs first_epoch.. (params (k,P), loss (k,), accuracy (k,)), read-only,
+    safe to hand from the training thread to the GUI. `diverged` says the epoch after the last one failed."""
+
+    first_epoch: int
+    params: np.ndarray
+    loss: np.ndarray
+    accuracy: np.ndarray
+    data_version: int
+    diverged: bool = False
+    generation: int = 0
+
+    def __post_init__(self) -> None:
+        for a in (self.params, self.loss, self.accuracy):
+            _read_only(a)
+
+    @property
+    def n_epochs(self) -> int:
+        return len(self.loss)
+
+    @property
+    def last_epoch(self) -> int:
+        return self.first_epoch + self.n_epochs - 1
+
+
+@dataclass
+class Trainer:
+    """Holds a network's parameters and optimizer state and trains it by whole epochs on given samples."""
+
+    spec: NetworkSpec
+    config: TrainConfig
+    params: np.ndarray | None = None
+    backend: str = "auto"
+    epoch: int = 0
+    _step: int = 0
+    _adam_m: np.ndarray = field(init=False, repr=False)
+    _adam_v: np.ndarray = field(init=False, repr=False)
+    _torch: tuple | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.params is None:
+            self.params = init_params(self.spec, self.config.seed)
+        self.params = np.array(self.params, dtype=np.float64)
+        if self.backend == "auto":
+            self.backend = "engine" if engine.AVAILABLE else "torch"
+        self._rng = np.random.default_rng(self.config.seed)
+        self.reset_optimizer()
+
+    def reset_optimizer(self) -> None:
+        self._step = 0
+        self._adam_m = np.zeros_like(self.params)
+        self._adam_v = np.zeros_like(self.params)
+        self._torch = None
+
+    def set_config(self, config: TrainConfig) -> None:
+        """Takes new settings from the next epoch on; a new optimizer kind starts with fresh state."""
+        if config.optimizer != self.config.optimizer:
+            self.reset_optimizer()
+        self.config = config
+        self._torch = None if self._torch is None else self._rebuild_torch_optimizer()
+
+    def sample_orders(self, n_samples: int, n_epochs: int) -> np.ndarray:
+        """The sample order of each of the next epochs: shuffled for mini-batches, identity for full batch."""
+        orders = np.tile(np.arange(n_samples, dtype=np.int64), (n_epochs, 1))
+        if 0 < self.config.batch_size < n_samples:
+            orders = self._rng.permuted(orders, axis=1)
+        return orders
+
+    def run(self, samples: SampleSet, n_epochs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+        """Trains up to n_epochs; returns (params (k,P), loss, accuracy, diverged)."""
+        x = samples.points
+        y = samples.labels.astype(np.float64)
+        orders = self.sample_orders(len(x), n_epochs)
+        batch = self.config.batch_size if self.config.batch_size > 0 else len(x)
+        last_good = self.params.copy()
+        if self.backend == "engine":
+            params, loss, acc, self._step = engine.train_epochs(
+                self.params, self._adam_m, self._adam_v, self._step, x, y, orders, batch,
+                self.config.learning_rate, self.config.l2, self.config.optimizer,
+                self.spec.activation, self.spec.layer_sizes,
+            )  # fmt: skip
+        else:
+            params, loss, acc = self._run_torch(x, y, orders, batch)
+        diverged = len(loss) < n_epochs
+        if diverged:
+            self.params = params[-1].copy() if len(loss) else last_good
+            self.reset_optimizer()
+        self.epoch += len(loss)
+        return params, loss, acc, diverged
+
+    def _rebuild_torch_optimizer(self):
+        from app.core.torch_model import make_optimizer
+
+        module = self._torch[0]
+        c = self.config
+        return module, make_optimizer(module, c.optimizer, c.learning_rate, c.l2)
+
+    def _run_torch(self, x, y, orders, batch):
+        from app.core.torch_model import build_module, module_params, train_epochs_torch
+
+        if self._torch is None:
+            self._torch = (build_module(self.spec, params=self.params), None)
+            self._torch = self._rebuild_torch_optimizer()
+        module, optim = self._torch
+        result = train_epochs_torch(module, optim, x, y, orders, batch)
+        self.params = module_params(module)
+        return result
+
+
+def train(
+    trainer: Trainer,
+    get_samples: Callable[[], SampleSet],
+    should_stop: Callable[[], bool],
+    chunk_seconds: float = 0.02,
+    max_epochs: int | None = None,
+) -> Iterator[EpochChunk]:
+    """Yields one EpochChunk per call to the trainer, sizing chunks to take about chunk_seconds each.
+    Reads the samples afresh before every chunk, so edits take effect at the next epoch. Ends when
+    should_stop() is true, max_epochs have been trained, or training diverged."""
+    chunk = 1
+    trained = 0
+    while not should_stop() and (max_epochs is None or trained < max_epochs):
+        samples = get_samples()
+        if samples.training_problem():
+            return
+        if max_epochs is not None:
+            chunk = min(chunk, max_epochs - trained)
+        started = time.perf_counter()
+        first = trainer.epoch + 1
+        params, loss, acc, diverged = trainer.run(samples, chunk)
+        elapsed = time.perf_counter() - started
+        trained += len(loss)
+        yield EpochChunk(first, params, loss, acc, samples.version, diverged)
+        if diverged:
+            return
+        chunk = int(np.clip(chunk * chunk_seconds / max(elapsed, 1e-6), 1, max(1, 4 * chunk)))

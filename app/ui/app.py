@@ -1,0 +1,54 @@
+"""Creates the QApplication and the main window; trains up front when --epochs asks; exports if asked."""
+
+from __future__ import annotations
+
+import sys
+
+import torch
+from PySide6.QtWidgets import QApplication
+
+from app.core.training import TrainConfig
+
+
+def make_application() -> QApplication:
+    torch.set_num_threads(1)  # leave the other core to the GUI
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Unboxed")
+    return app
+
+
+def train_synchronously(window, epochs: int) -> None:
+    """Trains the window's network for `epochs` epochs in this thread (headless use and --epochs)."""
+    from app.core.training import train
+
+    problem = window.samples.training_problem()
+    if epochs and problem:
+        raise SystemExit(f"unboxed: error: {problem}")
+    for chunk in train(window.trainer, lambda: window.samples, lambda: False, max_epochs=epochs):
+        window.history.append(chunk)
+        if chunk.diverged:
+            break
+    window.show_epoch(window.history.latest_epoch)
+
+
+def run_app(args, spec, samples, headless: bool) -> int:
+    from app.cli import export_data
+    from app.ui.main_window import MainWindow
+
+    app = make_application()
+    window = MainWindow(samples, spec, TrainConfig(seed=args.seed))
+    train_synchronously(window, args.epochs)
+    if args.export_data:
+        export_data(args.export_data, window.samples, window.history)
+    if args.export:
+        window.show()
+        app.processEvents()
+        window.canvas.refresh()
+        app.processEvents()
+        if not window.grab().save(args.export):
+            raise OSError(f"could not save {args.export}")
+    if headless:
+        window.close()
+        return 0
+    window.show()
+    return app.exec()

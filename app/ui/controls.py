@@ -1,0 +1,133 @@
+"""The side panel of settings: network shape, training settings, and the Train/Pause and Reset buttons.
+It only maps widgets to (NetworkSpec, TrainConfig) values and back; the main window decides what they do."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.network import ACTIVATION_LABELS, ACTIVATIONS, NetworkSpec, parse_widths
+from app.core.training import OPTIMIZER_LABELS, OPTIMIZERS, TrainConfig
+
+
+class QtTrainingControls(QWidget):
+    specEdited = Signal(object)  # NetworkSpec
+    configEdited = Signal(object)  # TrainConfig
+    trainToggled = Signal()
+    resetRequested = Signal()
+
+    def __init__(self, spec: NetworkSpec, config: TrainConfig, parent=None):
+        super().__init__(parent)
+        self.layers_edit = QLineEdit(spec.widths_text())
+        self.layers_edit.setToolTip("Hidden layer widths, e.g. 4,4 (1 to 8 layers, 1 to 64 neurons each)")
+        self.layers_error = QLabel()
+        self.layers_error.setStyleSheet("color: #b00020")
+        self.layers_error.setWordWrap(True)
+        self.layers_error.hide()
+        self.activation_box = QComboBox()
+        for name in ACTIVATIONS:
+            self.activation_box.addItem(ACTIVATION_LABELS[name], name)
+        self.optimizer_box = QComboBox()
+        for name in OPTIMIZERS:
+            self.optimizer_box.addItem(OPTIMIZER_LABELS[name], name)
+        self.learning_rate_box = QDoubleSpinBox(decimals=5, minimum=1e-5, maximum=1e6, singleStep=0.01)
+        self.batch_box = QSpinBox(minimum=0, maximum=100000)
+        self.batch_box.setSpecialValueText("full")
+        self.batch_box.setToolTip("Mini-batch size; 'full' trains on all samples at once")
+        self.l2_box = QDoubleSpinBox(decimals=5, minimum=0.0, maximum=10.0, singleStep=0.001)
+        self.seed_box = QSpinBox(minimum=0, maximum=2**31 - 1)
+        self.seed_box.setToolTip("Seed of the initial weights and of the mini-batch order")
+        self.train_button = QPushButton("Train")
+        self.train_button.setToolTip("Start or pause training (Space)")
+        self.reset_button = QPushButton("Reset")
+        self.reset_button.setToolTip("Back to epoch 0 with fresh initial weights")
+
+        network = QGroupBox("Network")
+        form = QFormLayout(network)
+        form.addRow("Hidden layers", self.layers_edit)
+        form.addRow(self.layers_error)
+        form.addRow("Activation", self.activation_box)
+        training = QGroupBox("Training")
+        form = QFormLayout(training)
+        form.addRow("Optimizer", self.optimizer_box)
+        form.addRow("Learning rate", self.learning_rate_box)
+        form.addRow("Batch size", self.batch_box)
+        form.addRow("L2", self.l2_box)
+        form.addRow("Seed", self.seed_box)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.train_button)
+        buttons.addWidget(self.reset_button)
+        column = QVBoxLayout(self)
+        column.addWidget(network)
+        column.addWidget(training)
+        column.addLayout(buttons)
+        column.addStretch(1)
+
+        self.set_values(spec, config)
+        self.layers_edit.editingFinished.connect(self._emit_spec)
+        self.activation_box.currentIndexChanged.connect(self._emit_spec)
+        for box in (self.learning_rate_box, self.batch_box, self.l2_box, self.seed_box):
+            box.valueChanged.connect(self._emit_config)
+        self.optimizer_box.currentIndexChanged.connect(self._emit_config)
+        self.train_button.clicked.connect(self.trainToggled)
+        self.reset_button.clicked.connect(self.resetRequested)
+
+    def set_values(self, spec: NetworkSpec, config: TrainConfig) -> None:
+        widgets = (self.layers_edit, self.activation_box, self.optimizer_box, self.learning_rate_box,
+                   self.batch_box, self.l2_box, self.seed_box)  # fmt: skip
+        for widget in widgets:
+            widget.blockSignals(True)
+        self.layers_edit.setText(spec.widths_text())
+        self.activation_box.setCurrentIndex(ACTIVATIONS.index(spec.activation))
+        self.optimizer_box.setCurrentIndex(OPTIMIZERS.index(config.optimizer))
+        self.learning_rate_box.setValue(config.learning_rate)
+        self.batch_box.setValue(config.batch_size)
+        self.l2_box.setValue(config.l2)
+        self.seed_box.setValue(config.seed)
+        for widget in widgets:
+            widget.blockSignals(False)
+        self._spec = spec
+
+    def set_training(self, running: bool) -> None:
+        self.train_button.setText("Pause" if running else "Train")
+
+    def spec(self) -> NetworkSpec | None:
+        """The network the widgets describe, or None (with the reason shown) if the widths are malformed."""
+        try:
+            widths = parse_widths(self.layers_edit.text())
+        except ValueError as error:
+            self.layers_error.setText(str(error))
+            self.layers_error.show()
+            return None
+        self.layers_error.hide()
+        return NetworkSpec(widths, self.activation_box.currentData())
+
+    def config(self) -> TrainConfig:
+        return TrainConfig(
+            optimizer=self.optimizer_box.currentData(),
+            learning_rate=self.learning_rate_box.value(),
+            batch_size=self.batch_box.value(),
+            l2=self.l2_box.value(),
+            seed=self.seed_box.value(),
+        )
+
+    def _emit_spec(self) -> None:
+        spec = self.spec()
+        if spec is not None and spec != self._spec:
+            self._spec = spec
+            self.specEdited.emit(spec)
+
+    def _emit_config(self) -> None:
+        self.configEdited.emit(self.config())

@@ -1,0 +1,111 @@
+"""The training thread: a QObject moved to a QThread that forwards what the core's training generator yields.
+Signals carry immutable EpochChunks out; thread-safe setters and a stop flag go in."""
+
+from __future__ import annotations
+
+import threading
+import weakref
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from app.core import engine
+from app.core.dataset import SampleSet
+from app.core.training import TrainConfig, Trainer, train
+
+# Every QThread this module started, so tests can fail when one is left running.
+started_threads: weakref.WeakSet[QThread] = weakref.WeakSet()
+
+
+class TrainingWorker(QObject):
+    preparing = Signal()
+    chunkReady = Signal(int, object)  # generation, EpochChunk
+    finished = Signal(int, str)  # generation, why it stopped ("" when asked to stop or done)
+
+    def __init__(self, trainer: Trainer, samples: SampleSet, generation: int):
+        super().__init__()
+        self._trainer = trainer
+        self._samples = samples
+        self._config = trainer.config
+        self._generation = generation
+        self._stop = threading.Event()
+
+    # Called from the GUI thread; plain reference swaps are atomic in Python.
+    def set_samples(self, samples: SampleSet) -> None:
+        self._samples = samples
+
+    def set_config(self, config: TrainConfig) -> None:
+        self._config = config
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    @Slot()
+    def run(self) -> None:
+        reason = ""
+        try:
+            if self._trainer.backend == "engine" and not engine.is_compiled():
+                self.preparing.emit()
+                engine.warm_up()
+            for chunk in train(self._trainer, self._current_samples, self._stop.is_set):
+                self.chunkReady.emit(self._generation, chunk)
+                if chunk.diverged:
+                    reason = (
+                        f"Training diverged after epoch {chunk.last_epoch}: the loss became NaN or infinite. "
+                        "Lower the learning rate, then press Reset."
+                    )
+            if not reason and not self._stop.is_set():
+                reason = self._samples.training_problem() or ""
+        except Exception as error:  # noqa: BLE001 - reported to the user, never lost in the thread
+            reason = f"Training stopped: {type(error).__name__}: {error}"
+        self.finished.emit(self._generation, reason)
+
+    def _current_samples(self) -> SampleSet:
+        if self._config is not self._trainer.config:
+            self._trainer.set_config(self._config)
+        return self._samples
+
+
+class TrainingThread:
+    """Owns one worker and its QThread at a time; start() and stop() are called from the GUI thread."""
+
+    def __init__(self, on_chunk, on_finished, on_preparing):
+        self._slots = (on_chunk, on_finished, on_preparing)
+        self._thread: QThread | None = None
+        self.worker: TrainingWorker | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.isRunning()
+
+    def start(self, trainer: Trainer, samples: SampleSet, generation: int) -> None:
+        self.stop()
+        on_chunk, on_finished, on_preparing = self._slots
+        thread = QThread()
+        worker = TrainingWorker(trainer, samples, generation)
+        worker.moveToThread(thread)
+        worker.chunkReady.connect(on_chunk)
+        worker.finished.connect(on_finished)
+        worker.preparing.connect(on_preparing)
+        worker.finished.connect(thread.quit)
+        thread.started.connect(worker.run)
+        self._thread, self.worker = thread, worker
+        started_threads.add(thread)
+        thread.start()
+
+    def stop(self) -> None:
+        """Asks the worker to stop and waits for its thread to end (at most one chunk, ~20 ms)."""
+        if self._thread is None:
+            return
+        self.worker.request_stop()
+        self._thread.quit()
+        self._thread.wait()
+        self._thread = None
+        self.worker = None
+
+    def set_samples(self, samples: SampleSet) -> None:
+        if self.worker is not None:
+            self.worker.set_samples(samples)
+
+    def set_config(self, config: TrainConfig) -> None:
+        if self.worker is not None:
+            self.worker.set_config(config)

@@ -1,0 +1,20 @@
+"""Shared test settings: no display needed, and no test may leave a training thread running."""
+
+import os
+import sys
+import threading
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(autouse=True)
+def no_thread_left_running():
+    before = set(threading.enumerate())
+    yield
+    worker = sys.modules.get("app.worker")  # only loaded by tests that use Qt
+    running = [t for t in list(worker.started_threads) if t.isRunning()] if worker else []
+    assert not running, f"{len(running)} training QThread(s) still running after the test"
+    extra = [t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon]
+    assert not extra, f"Python threads left running: {extra}"

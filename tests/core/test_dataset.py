@@ -1,0 +1,209 @@
+"""SampleSet immutability and validation, the presets' shape and difficulty, and CSV reading and writing."""
+
+import math
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
+
+from app.core.dataset import (
+    BLUE,
+    PRESET_LABELS,
+    PRESETS,
+    RED,
+    CsvError,
+    SampleSet,
+    make_preset,
+    read_csv,
+    write_csv,
+)
+
+
+@pytest.fixture
+def two() -> SampleSet:
+    return SampleSet(np.array([[0.0, 1.0], [2.0, 3.0]]), np.array([RED, BLUE]))
+
+
+def test_arrays_have_fixed_dtypes_and_are_read_only(two):
+    assert two.points.dtype == np.float64 and two.points.shape == (2, 2)
+    assert two.labels.dtype == np.int64 and two.labels.shape == (2,)
+    with pytest.raises(ValueError):
+        two.points[0, 0] = 5.0
+    with pytest.raises(ValueError):
+        two.labels[0] = BLUE
+
+
+def test_constructor_copies_its_input():
+    points = np.zeros((1, 2))
+    samples = SampleSet(points, [RED])
+    points[0, 0] = 9.0
+    assert samples.points[0, 0] == 0.0
+
+
+def test_edits_return_new_versions_and_leave_the_original_alone(two):
+    added = two.with_sample(4.0, 5.0, BLUE)
+    assert added is not two and added.n == 3 and added.version == two.version + 1
+    assert added.points[-1].tolist() == [4.0, 5.0] and added.labels[-1] == BLUE
+
+    removed = added.without_sample(0)
+    assert removed.points.tolist() == [[2.0, 3.0], [4.0, 5.0]] and removed.version == 2
+
+    moved = two.moved_sample(1, -1.0, -2.0)
+    assert moved.points[1].tolist() == [-1.0, -2.0] and moved.version == 1
+
+    cleared = two.cleared()
+    assert cleared.n == 0 and cleared.version == 1
+
+    assert two.points.tolist() == [[0.0, 1.0], [2.0, 3.0]] and two.labels.tolist() == [RED, BLUE]
+    assert two.version == 0
+
+
+def test_edits_check_indices(two):
+    with pytest.raises(IndexError):
+        two.without_sample(2)
+    with pytest.raises(IndexError):
+        two.moved_sample(-3, 0.0, 0.0)
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_non_finite_coordinates_are_rejected(two, bad):
+    with pytest.raises(ValueError, match="finite"):
+        two.with_sample(bad, 0.0, RED)
+    with pytest.raises(ValueError, match="finite"):
+        two.moved_sample(0, 0.0, bad)
+    with pytest.raises(ValueError, match="finite"):
+        SampleSet([[bad, 0.0]], [RED])
+
+
+def test_labels_and_shapes_are_validated(two):
+    with pytest.raises(ValueError):
+        two.with_sample(0.0, 0.0, 2)
+    with pytest.raises(ValueError):
+        SampleSet([[0.0, 0.0]], [0.5])
+    with pytest.raises(ValueError):
+        SampleSet([[0.0, 0.0, 0.0]], [RED])
+    with pytest.raises(ValueError):
+        SampleSet([[0.0, 0.0]], [RED, BLUE])
+
+
+def test_counts_and_extent(two):
+    assert two.n == 2 and two.class_counts == (1, 1)
+    assert two.extent() == (0.0, 2.0, 1.0, 3.0)
+    assert SampleSet.empty().extent() == (-1.0, 1.0, -1.0, 1.0)
+    assert SampleSet([[3.0, 4.0]], [RED]).extent() == (2.0, 4.0, 3.0, 5.0)
+    assert SampleSet([[3.0, 4.0], [5.0, 4.0]], [RED, BLUE]).extent() == (3.0, 5.0, 3.0, 5.0)
+
+
+def test_training_problem_names_what_is_missing(two):
+    assert two.training_problem() is None
+    assert "empty" in SampleSet.empty().training_problem()
+    only_red = SampleSet.empty().with_sample(0.0, 0.0, RED)
+    assert "add a blue sample" in only_red.training_problem()
+    only_blue = SampleSet.empty().with_sample(0.0, 0.0, BLUE)
+    assert "add a red sample" in only_blue.training_problem()
+
+
+def test_preset_names_and_labels():
+    assert list(PRESETS) == ["clusters", "xor", "circles", "moons", "spirals", "blobs"]
+    assert set(PRESET_LABELS) == set(PRESETS)
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_presets_are_trainable_bounded_and_deterministic(name):
+    samples = make_preset(name, seed=3)
+    assert 100 <= samples.n <= 250
+    assert min(samples.class_counts) > 0 and samples.training_problem() is None
+    assert np.abs(samples.points).max() <= 4.0
+    again = make_preset(name, seed=3)
+    assert np.array_equal(samples.points, again.points) and np.array_equal(samples.labels, again.labels)
+    assert not np.array_equal(samples.points, make_preset(name, seed=4).points)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_clusters_need_more_than_a_line_but_a_small_network_will_do(seed):
+    samples = make_preset("clusters", seed)
+    linear = LogisticRegression(C=1e6, max_iter=10000).fit(samples.points, samples.labels)
+    assert linear.score(samples.points, samples.labels) < 1.0
+    best = max(
+        MLPClassifier((4, 4), activation="tanh", solver="lbfgs", max_iter=2000, random_state=r)
+        .fit(samples.points, samples.labels)
+        .score(samples.points, samples.labels)
+        for r in range(5)
+    )
+    assert best == 1.0
+
+
+def test_unknown_preset_names_the_choices():
+    with pytest.raises(ValueError, match="unknown preset 'nope'; choose from clusters, xor, circles"):
+        make_preset("nope")
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_csv_round_trip_is_exact(tmp_path, name):
+    samples = make_preset(name).with_sample(1 / 3, -1e-17, BLUE)
+    path = tmp_path / "samples.csv"
+    write_csv(samples, path)
+    assert path.read_text().splitlines()[0] == "x,y,label"
+    back = read_csv(path)
+    assert np.array_equal(back.points, samples.points) and np.array_equal(back.labels, samples.labels)
+
+
+def test_header_is_optional(tmp_path):
+    path = tmp_path / "plain.csv"
+    path.write_text("0.5,1.5,1\n-2,3,0\n\n")
+    samples = read_csv(path)
+    assert samples.points.tolist() == [[0.5, 1.5], [-2.0, 3.0]] and samples.labels.tolist() == [1, 0]
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        (("blue", "red"), [BLUE, RED]),
+        (("Red", "BLUE"), [RED, BLUE]),
+        (("dog", "cat"), [1, 0]),
+        (("1", "1"), [1, 1]),
+    ],
+)
+def test_string_labels(tmp_path, names, expected):
+    path = tmp_path / "named.csv"
+    path.write_text(f"x,y,class\n0,0,{names[0]}\n1,1,{names[1]}\n")
+    assert read_csv(path).labels.tolist() == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "reason"),
+    [
+        ("x,y,label\n0,0,0\n1,1\n", 3, "columns"),
+        ("0,0,0\n1,1,1,1\n", 2, "columns"),
+        ("x,y,label\n0,0,0\n1,abc,1\n", 3, "numbers"),
+        ("0,0,0\nx,y,label\n", 2, "numbers"),
+        ("x,y,label\n0,0,0\nnan,1,1\n", 3, "finite"),
+        ("x,y,label\n0,inf,0\n", 2, "finite"),
+        ("0,0,a\n1,1,b\n2,2,c\n", 3, "third label"),
+    ],
+)
+def test_malformed_rows_name_their_line(tmp_path, text, line, reason):
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    with pytest.raises(CsvError, match=f"line {line}: .*{reason}"):
+        read_csv(path)
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "x,y,label\n"])
+def test_files_without_samples_are_rejected(tmp_path, text):
+    path = tmp_path / "empty.csv"
+    path.write_text(text)
+    with pytest.raises(CsvError, match="no samples"):
+        read_csv(path)
+
+
+def test_binary_garbage_is_rejected(tmp_path):
+    path = tmp_path / "garbage.csv"
+    path.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(CsvError, match="line 1: not .*text"):
+        read_csv(path)
+
+
+def test_csv_error_is_a_value_error():
+    assert issubclass(CsvError, ValueError)

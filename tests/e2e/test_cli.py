@@ -1,0 +1,56 @@
+"""The headless command line, run as a user would run it: a real process, files out, exit codes."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtGui import QImage
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args, timeout=120):
+    return subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), *args],
+        capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+        env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
+    )  # fmt: skip
+
+
+def test_export_png_and_data(tmp_path):
+    png, npz = tmp_path / "w.png", tmp_path / "w.npz"
+    result = run("--preset", "xor", "--layers", "4,3", "--epochs", "40", "--seed", "3",
+                 "--export", str(png), "--export-data", str(npz))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    image = QImage(str(png))
+    assert image.width() > 800 and image.height() > 500
+    data = np.load(npz)
+    assert data["points"].shape == (160, 2) and data["labels"].shape == (160,)
+    assert data["layers.0.weight"].shape == (41, 4, 2)
+    assert data["layers.0.bias"].shape == (41, 4)
+    assert data["layers.1.weight"].shape == (41, 3, 4)
+    assert data["layers.2.weight"].shape == (41, 1, 3)
+    assert data["loss"].shape == data["accuracy"].shape == (41,)
+    assert data["loss"][-1] < data["loss"][0]
+
+
+@pytest.mark.parametrize(
+    ("args", "phrase"),
+    [
+        (["--preset", "nonsense"], "unknown preset"),
+        (["--layers", "4,x"], "whole numbers"),
+        (["--layers", "4,100"], "1 to 64"),
+        (["--activation", "swish"], "unknown activation"),
+        (["--export", "/no/such/folder/out.png"], "does not exist"),
+        (["--export-data", "/no/such/folder/out.npz"], "does not exist"),
+        (["--epochs", "-3"], "negative"),
+    ],
+)
+def test_bad_arguments_give_one_line_and_exit_2(args, phrase):
+    result = run(*args)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert phrase in lines[0]

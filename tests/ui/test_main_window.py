@@ -1,0 +1,199 @@
+"""The main window driven as a user would: clicks on the canvas, Train/Pause/Reset, settings, closing."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+
+from app.core.dataset import BLUE, RED, SampleSet, make_preset
+from app.ui.main_window import MainWindow
+
+
+@pytest.fixture
+def window(qtbot):
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.close()
+
+
+def pixel_of(window, x, y) -> QPoint:
+    """Viewport pixel of the data point (x, y) on the canvas."""
+    scene = window.canvas.view_box.mapViewToScene(QPointF(x, y))
+    return window.canvas.mapFromScene(scene)
+
+
+def data_per_pixel(window) -> float:
+    rect = window.canvas.view_rect()
+    return rect.width / window.canvas.view_box.width()
+
+
+def click(qtbot, window, x, y, button=Qt.MouseButton.LeftButton, modifier=Qt.KeyboardModifier.NoModifier):
+    qtbot.mouseClick(window.canvas.viewport(), button, modifier, pixel_of(window, x, y))
+
+
+def test_opens_with_title_and_default_samples(window):
+    assert window.windowTitle() == "Unboxed"
+    n = window.samples.n
+    assert n == make_preset("clusters").n > 0
+    shown = sum(len(dots.data) for dots in window.canvas.sample_dots)
+    assert shown == n
+
+
+@pytest.mark.parametrize(
+    ("button", "modifier", "label"),
+    [
+        (Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, RED),
+        (Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier, BLUE),
+        (Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, BLUE),
+    ],
+)
+def test_click_adds_sample_of_class_at_point(qtbot, window, button, modifier, label):
+    before = window.samples.n
+    click(qtbot, window, 0.7, -0.4, button, modifier)
+    assert window.samples.n == before + 1
+    assert window.samples.labels[-1] == label
+    np.testing.assert_allclose(window.samples.points[-1], [0.7, -0.4], atol=2 * data_per_pixel(window))
+    dots = window.canvas.sample_dots[label]
+    shown = np.column_stack([dots.data["x"], dots.data["y"]])
+    assert np.isclose(shown, window.samples.points[-1]).all(axis=1).any()
+    assert len(dots.data) == int(np.sum(window.samples.labels == label))
+
+
+def test_train_advances_epochs_and_pause_stops(qtbot, window):
+    qtbot.mouseClick(window.controls.train_button, Qt.MouseButton.LeftButton)
+    assert window.is_training
+    assert window.controls.train_button.text() == "Pause"
+    qtbot.waitUntil(lambda: window.history.latest_epoch > 50, timeout=20000)
+    qtbot.waitUntil(lambda: window.displayed_epoch > 0, timeout=2000)
+    assert window.epoch_label.text().startswith(f"Epoch {window.displayed_epoch} ")
+    assert "loss" in window.epoch_label.text() and "accuracy" in window.epoch_label.text()
+    qtbot.mouseClick(window.controls.train_button, Qt.MouseButton.LeftButton)
+    assert not window.is_training
+    qtbot.wait(50)  # late chunks of the paused run arrive
+    stopped_at = window.history.latest_epoch
+    qtbot.wait(200)
+    assert window.history.latest_epoch == stopped_at
+    assert window.controls.train_button.text() == "Train"
+
+
+def test_space_toggles_training(qtbot, window):
+    window.activateWindow()
+    window.setFocus()
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert window.is_training
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert not window.is_training
+
+
+def test_sample_added_while_training_is_used_without_restart(qtbot, window):
+    window.start_training()
+    qtbot.waitUntil(lambda: window.history.latest_epoch > 5, timeout=20000)
+    epoch_before = window.history.latest_epoch
+    click(qtbot, window, 0.0, 0.0)
+    qtbot.waitUntil(lambda: len(window.history.data_changes) == 1, timeout=5000)
+    assert window.history.data_changes[0] > epoch_before
+    assert window.history.epochs[0] == 0  # same run: no reset happened
+    window.pause_training()
+
+
+def test_reset_goes_back_to_epoch_zero(qtbot, window):
+    window.start_training()
+    qtbot.waitUntil(lambda: window.history.latest_epoch > 20, timeout=20000)
+    initial = window.history.params_at(0).copy()
+    qtbot.mouseClick(window.controls.reset_button, Qt.MouseButton.LeftButton)
+    assert not window.is_training
+    assert window.history.latest_epoch == 0 and window.displayed_epoch == 0
+    np.testing.assert_array_equal(window.history.params_at(0), initial)  # same seed, same start
+    qtbot.wait(100)
+    assert window.history.latest_epoch == 0  # late chunks of the old run were dropped
+
+
+def test_changing_architecture_resets_with_message(qtbot, window):
+    window.controls.layers_edit.setText("3,5,2")
+    window.controls.layers_edit.editingFinished.emit()
+    assert window.spec.widths == (3, 5, 2)
+    assert window.history.latest_epoch == 0
+    assert "restarted" in window.message_label.text()
+    window.canvas.refresh()
+    assert len(window.canvas.neuron_lines) == 3
+
+
+def test_malformed_layers_are_refused_with_reason(window):
+    window.controls.layers_edit.setText("4,x")
+    window.controls.layers_edit.editingFinished.emit()
+    assert window.spec.widths == (4, 4)
+    assert window.controls.layers_error.isVisibleTo(window.controls)
+    assert "whole numbers" in window.controls.layers_error.text()
+
+
+def test_settings_change_training_config(window):
+    window.controls.learning_rate_box.setValue(0.1)
+    window.controls.batch_box.setValue(10)
+    window.controls.optimizer_box.setCurrentIndex(0)
+    assert window.config.learning_rate == 0.1
+    assert window.config.batch_size == 10 and window.config.optimizer == "sgd"
+    assert window.trainer.config == window.config
+
+
+@pytest.mark.parametrize(
+    ("samples", "reason"),
+    [(SampleSet.empty(), "empty"), (SampleSet(np.array([[0.0, 0.0]]), np.array([RED])), "blue")],
+)
+def test_no_training_without_two_classes(qtbot, window, samples, reason):
+    window.set_samples(samples)
+    qtbot.mouseClick(window.controls.train_button, Qt.MouseButton.LeftButton)
+    assert not window.is_training
+    assert reason in window.message_label.text()
+
+
+def test_diverging_learning_rate_stops_with_message_and_reset_recovers(qtbot, window):
+    window.controls.activation_box.setCurrentIndex(3)  # leaky ReLU
+    window.controls.optimizer_box.setCurrentIndex(0)  # SGD
+    window.controls.learning_rate_box.setValue(1000.0)
+    window.start_training()
+    qtbot.waitUntil(lambda: not window.is_training, timeout=20000)
+    assert "diverged" in window.message_label.text()
+    kept = window.history.latest_epoch
+    assert np.all(np.isfinite(window.history.params)) and np.all(np.isfinite(window.history.loss))
+    assert window.displayed_epoch == kept
+    window.controls.learning_rate_box.setValue(0.03)
+    window.reset()
+    window.start_training()
+    qtbot.waitUntil(lambda: window.history.latest_epoch > 20, timeout=20000)
+    window.pause_training()
+    assert np.all(np.isfinite(window.history.loss))
+
+
+def test_far_away_sample_is_accepted_and_drawn(qtbot, window):
+    window.add_sample(1e6, -1e6, BLUE)
+    assert window.samples.points[-1].tolist() == [1e6, -1e6]
+    window.canvas.fit_data()
+    window.canvas.refresh()
+    rect = window.canvas.view_rect()
+    assert rect.contains(1e6, -1e6)
+    assert np.isfinite(window.canvas.background_image.image).all()
+
+
+def test_closing_during_training_leaves_no_thread(qtbot):
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    w.start_training()
+    qtbot.waitUntil(lambda: w.history.latest_epoch > 5, timeout=20000)
+    w.close()
+    assert not w.training.running
+
+
+def test_canvas_draws_one_line_per_first_layer_neuron(qtbot, window):
+    window.canvas.refresh()
+    assert len(window.canvas.neuron_lines) == 4
+    rect = window.canvas.view_rect()
+    w, b = window.history.params_at(0)[:8].reshape(4, 2), window.history.params_at(0)[8:12]
+    for j, line in enumerate(window.canvas.neuron_lines):
+        xs, ys = line.getData()
+        if len(xs) == 0:
+            continue
+        ends = np.column_stack([xs[:2], ys[:2]])
+        np.testing.assert_allclose(ends @ w[j] + b[j], 0.0, atol=1e-6 * max(1.0, rect.width))

@@ -226,7 +226,7 @@ def train_epochs(
 
 
 def is_compiled() -> bool:
-    return not AVAILABLE or bool(_train.signatures)
+    return not AVAILABLE or (bool(_train.signatures) and bool(_grid_pre_activations.signatures))
 
 
 def warm_up() -> None:
@@ -236,3 +236,42 @@ def warm_up() -> None:
         params, np.zeros_like(params), np.zeros_like(params), 0, np.zeros((2, 2)), np.array([0.0, 1.0]),
         np.array([[0, 1]]), 2, 0.1, 0.0, "adam", "tanh", (2, 1, 1),
     )  # fmt: skip
+    grid_pre_activations(params, "tanh", (2, 1, 1), 1, np.zeros(1), np.zeros(1))
+
+
+@_jit
+def _grid_pre_activations(params, act, sizes, layer, xs, ys, out):
+    n_layers = sizes.shape[0] - 1
+    width = 0
+    for s in sizes:
+        width = max(width, s)
+    w_off = np.empty(n_layers, np.int64)
+    b_off = np.empty(n_layers, np.int64)
+    offset = 0
+    for k in range(n_layers):
+        w_off[k] = offset
+        offset += sizes[k] * sizes[k + 1]
+        b_off[k] = offset
+        offset += sizes[k + 1]
+    sub_sizes = sizes[: layer + 2]
+    h = np.zeros((n_layers + 1, width))
+    z = np.zeros((n_layers, width))
+    for iy in range(ys.shape[0]):
+        for ix in range(xs.shape[0]):
+            _forward(params, sub_sizes, w_off, b_off, act, xs[ix], ys[iy], h, z)
+            for j in range(sizes[layer + 1]):
+                out[iy, ix, j] = z[layer, j]
+
+
+def grid_pre_activations(
+    params: np.ndarray, activation: str, layer_sizes: tuple[int, ...], layer: int, xs: np.ndarray, ys: np.ndarray
+) -> np.ndarray:
+    """Pre-activations of every neuron of `layer` (0-based; the last layer is the output logit) on the grid
+    xs x ys: an array (len(ys), len(xs), width). Compiled and GIL-free, for drawing while training runs."""
+    sizes = np.asarray(layer_sizes, dtype=np.int64)
+    out = np.empty((len(ys), len(xs), int(sizes[layer + 1])))
+    _grid_pre_activations(
+        np.ascontiguousarray(params, dtype=np.float64), ACTIVATION_CODES[activation], sizes, int(layer),
+        np.ascontiguousarray(xs, dtype=np.float64), np.ascontiguousarray(ys, dtype=np.float64), out,
+    )  # fmt: skip
+    return out

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.core import engine
 from app.core.geometry import Rect, grid_centres, level_curves
 from app.core.network import NetworkSpec, predict_proba
 
@@ -26,7 +27,11 @@ class PredictionField:
 
 def prediction_field(spec: NetworkSpec, params: np.ndarray, rect: Rect, nx: int, ny: int) -> PredictionField:
     xs, ys = grid_centres(rect, nx, ny)
-    gx, gy = np.meshgrid(xs, ys)
-    points = np.column_stack([gx.ravel(), gy.ravel()])
-    values = predict_proba(spec, params, points).reshape(ny, nx).astype(np.float32)
-    return PredictionField(rect, xs, ys, values)
+    if engine.AVAILABLE:
+        last = len(spec.layer_sizes) - 2
+        logits = engine.grid_pre_activations(params, spec.activation, spec.layer_sizes, last, xs, ys)[..., 0]
+        values = 0.5 * (1.0 + np.tanh(0.5 * logits))
+    else:
+        gx, gy = np.meshgrid(xs, ys)
+        values = predict_proba(spec, params, np.column_stack([gx.ravel(), gy.ravel()])).reshape(ny, nx)
+    return PredictionField(rect, xs, ys, values.astype(np.float32))

@@ -93,5 +93,5 @@ def train_epochs_torch(
         params.append(flat)
         losses.append(loss)
         accuracies.append(accuracy)
-    p = np.array(params).reshape(len(params), -1)
+    p = np.array(params).reshape(len(params), sum(q.numel() for q in module.parameters()))
     return p, np.array(losses), np.array(accuracies)

@@ -6,12 +6,16 @@ import sys
 
 import torch
 from PySide6.QtWidgets import QApplication
+from threadpoolctl import threadpool_limits
 
 from app.core.training import TrainConfig
 
 
 def make_application() -> QApplication:
-    torch.set_num_threads(1)  # leave the other core to the GUI
+    # One thread each for BLAS and torch: the training thread has the other core, and multi-threaded BLAS on
+    # the tiny matrices here is slower than one thread anyway.
+    torch.set_num_threads(1)
+    threadpool_limits(1)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Unboxed")
     return app

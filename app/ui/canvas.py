@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QPainter
 
 from app.core.dataset import BLUE, RED, SampleSet
 from app.core.fields import prediction_field
@@ -14,6 +15,7 @@ from app.core.network import NetworkSpec, split_params
 from app.ui.palette import CLASS_RGB, neuron_rgb, prediction_lut
 
 MAX_FIELD_PIXELS = 256
+PREVIEW_PIXELS = 128  # while epochs stream in; the sharp picture follows once they stop
 TICK_FRACTION = 0.04  # length of the positive-side tick, as a fraction of the view's width
 
 
@@ -24,7 +26,8 @@ class QtCanvas(pg.PlotWidget):
         super().__init__(parent=parent, background="w")
         self.plotItem.setMenuEnabled(False)
         self.plotItem.hideButtons()
-        self.plotItem.showGrid(x=True, y=True, alpha=0.15)
+        # Smooth scaling makes the coarse preview raster look like a picture rather than blocks.
+        self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
         self.view_box = self.plotItem.getViewBox()
         self.view_box.setAspectLocked(True)
         self.view_box.disableAutoRange()
@@ -52,6 +55,7 @@ class QtCanvas(pg.PlotWidget):
         self.params: np.ndarray | None = None
         self.frames_drawn = 0
         self._dirty = True
+        self.showing_preview = False
         self.scene().sigMouseClicked.connect(self._on_click)
         self.view_box.sigRangeChanged.connect(self._mark_dirty)
         self.view_box.sigResized.connect(self._mark_dirty)
@@ -81,15 +85,20 @@ class QtCanvas(pg.PlotWidget):
     def _mark_dirty(self, *_args) -> None:
         self._dirty = True
 
-    def refresh(self) -> bool:
-        """Redraws background, contour and neuron lines if anything changed; returns whether it drew."""
-        if not self._dirty or self.spec is None or self.params is None:
+    def refresh(self, preview: bool = False) -> bool:
+        """Redraws background, contour and neuron lines if anything changed, or sharpens a preview when
+        preview is False; returns whether it drew. A preview computes the background on a coarser grid."""
+        if self.spec is None or self.params is None:
+            return False
+        if not (self._dirty or (self.showing_preview and not preview)):
             return False
         self._dirty = False
+        self.showing_preview = preview
         rect = self.view_rect()
         size = self.view_box.size()
-        nx = int(np.clip(size.width(), 16, MAX_FIELD_PIXELS))
-        ny = int(np.clip(size.height(), 16, MAX_FIELD_PIXELS))
+        limit = PREVIEW_PIXELS if preview else MAX_FIELD_PIXELS
+        nx = int(np.clip(size.width(), 16, limit))
+        ny = int(np.clip(size.height(), 16, limit))
         field = prediction_field(self.spec, self.params, rect, nx, ny)
         self.background_image.setImage(field.values, autoLevels=False, levels=(0.0, 1.0))
         self.background_image.setRect(QRectF(rect.xmin, rect.ymin, rect.width, rect.height))

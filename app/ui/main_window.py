@@ -201,11 +201,14 @@ class MainWindow(QMainWindow):
             self.show_message(reason)
 
     def _draw(self) -> None:
-        """Display timer: show the newest epoch if new ones arrived, then let the canvas redraw if needed."""
+        """Display timer: show the newest epoch if new ones arrived (a quick preview while they keep coming),
+        else let the canvas redraw or sharpen what changed."""
         if self._new_epochs_arrived:
             self._new_epochs_arrived = False
             self.show_epoch(self.history.latest_epoch)
-        self.canvas.refresh()
+            self.canvas.refresh(preview=self.is_training)
+        else:
+            self.canvas.refresh()
 
     def closeEvent(self, event) -> None:
         self.display_timer.stop()

@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bench FAMILY` prints a table and, last, one JSON line of every figure."""

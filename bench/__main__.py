@@ -1,0 +1,36 @@
+"""Runs benchmark families by name: `python -m bench live`, `python -m bench all`."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from bench import live  # noqa: E402
+
+FAMILIES = {"live": live.run}
+
+
+def main(argv: list[str]) -> int:
+    names = argv or ["all"]
+    if names == ["all"]:
+        names = list(FAMILIES)
+    unknown = [n for n in names if n not in FAMILIES]
+    if unknown:
+        print(f"unknown benchmark {unknown[0]!r}; choose from {', '.join(FAMILIES)} or all", file=sys.stderr)
+        return 2
+    figures: dict[str, float] = {}
+    for name in names:
+        print(f"== {name}")
+        results = FAMILIES[name]()
+        for key, value in results.items():
+            print(f"  {key:<24} {value:>12.3f}")
+        figures.update(results)
+    print(json.dumps({k: round(v, 4) for k, v in figures.items()}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

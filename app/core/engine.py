@@ -264,7 +264,12 @@ def _grid_pre_activations(params, act, sizes, layer, xs, ys, out):
 
 
 def grid_pre_activations(
-    params: np.ndarray, activation: str, layer_sizes: tuple[int, ...], layer: int, xs: np.ndarray, ys: np.ndarray
+    params: np.ndarray,
+    activation: str,
+    layer_sizes: tuple[int, ...],
+    layer: int,
+    xs: np.ndarray,
+    ys: np.ndarray,
 ) -> np.ndarray:
     """Pre-activations of every neuron of `layer` (0-based; the last layer is the output logit) on the grid
     xs x ys: an array (len(ys), len(xs), width). Compiled and GIL-free, for drawing while training runs."""

@@ -21,11 +21,12 @@ class TrainingWorker(QObject):
     chunkReady = Signal(int, object)  # generation, EpochChunk
     finished = Signal(int, str)  # generation, why it stopped ("" when asked to stop or done)
 
-    def __init__(self, trainer: Trainer, samples: SampleSet, generation: int):
+    def __init__(self, trainer: Trainer, samples: SampleSet, generation: int, max_rate: float | None = None):
         super().__init__()
         self._trainer = trainer
         self._samples = samples
         self._config = trainer.config
+        self._max_rate = max_rate
         self._generation = generation
         self._stop = threading.Event()
 
@@ -35,6 +36,9 @@ class TrainingWorker(QObject):
 
     def set_config(self, config: TrainConfig) -> None:
         self._config = config
+
+    def set_max_rate(self, epochs_per_second: float | None) -> None:
+        self._max_rate = epochs_per_second
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -46,7 +50,9 @@ class TrainingWorker(QObject):
             if self._trainer.backend == "engine" and not engine.is_compiled():
                 self.preparing.emit()
                 engine.warm_up()
-            for chunk in train(self._trainer, self._current_samples, self._stop.is_set):
+            chunks = train(self._trainer, self._current_samples, self._stop.is_set,
+                           max_rate=lambda: self._max_rate, wait=self._stop.wait)  # fmt: skip
+            for chunk in chunks:
                 self.chunkReady.emit(self._generation, chunk)
                 if chunk.diverged:
                     reason = (
@@ -72,6 +78,7 @@ class TrainingThread:
         self._slots = (on_chunk, on_finished, on_preparing)
         self._thread: QThread | None = None
         self.worker: TrainingWorker | None = None
+        self.max_rate: float | None = None
 
     @property
     def running(self) -> bool:
@@ -81,7 +88,7 @@ class TrainingThread:
         self.stop()
         on_chunk, on_finished, on_preparing = self._slots
         thread = QThread()
-        worker = TrainingWorker(trainer, samples, generation)
+        worker = TrainingWorker(trainer, samples, generation, self.max_rate)
         worker.moveToThread(thread)
         worker.chunkReady.connect(on_chunk)
         worker.finished.connect(on_finished)
@@ -109,3 +116,35 @@ class TrainingThread:
     def set_config(self, config: TrainConfig) -> None:
         if self.worker is not None:
             self.worker.set_config(config)
+
+    def set_max_rate(self, epochs_per_second: float | None) -> None:
+        self.max_rate = epochs_per_second
+        if self.worker is not None:
+            self.worker.set_max_rate(epochs_per_second)
+
+
+class _WarmUpWorker(QObject):
+    done = Signal()
+
+    @Slot()
+    def run(self) -> None:
+        engine.warm_up()
+        self.done.emit()
+
+
+class EngineWarmUp:
+    """Compiles the engine (or loads numba's cache) in a thread at start-up, so nothing waits for it."""
+
+    def __init__(self, on_ready):
+        self._thread = QThread()
+        self._worker = _WarmUpWorker()
+        self._worker.moveToThread(self._thread)
+        self._thread.started.connect(self._worker.run)
+        self._worker.done.connect(on_ready)
+        self._worker.done.connect(self._thread.quit)
+        started_threads.add(self._thread)
+        self._thread.start()
+
+    def wait(self) -> None:
+        self._thread.quit()
+        self._thread.wait()

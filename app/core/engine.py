@@ -193,6 +193,12 @@ def _train(
     return perms.shape[0], step
 
 
+def _writable(a: np.ndarray, dtype) -> np.ndarray:
+    """A C-contiguous writable copy: numba compiles read-only arrays as a separate type, so every call site
+    passes the one type that warm_up() compiled."""
+    return np.array(a, dtype=dtype, order="C")
+
+
 def train_epochs(
     params: np.ndarray,
     adam_m: np.ndarray,
@@ -216,9 +222,8 @@ def train_epochs(
     out_loss = np.empty(n_epochs)
     out_acc = np.empty(n_epochs)
     done, step = _train(
-        params, adam_m, adam_v, step,
-        np.ascontiguousarray(x, dtype=np.float64), np.ascontiguousarray(y, dtype=np.float64),
-        np.ascontiguousarray(perms, dtype=np.int64), int(batch_size), float(learning_rate), float(l2),
+        params, adam_m, adam_v, step, _writable(x, np.float64), _writable(y, np.float64),
+        _writable(perms, np.int64), int(batch_size), float(learning_rate), float(l2),
         OPTIMIZER_CODES[optimizer], ACTIVATION_CODES[activation], np.asarray(layer_sizes, dtype=np.int64),
         out_params, out_loss, out_acc,
     )  # fmt: skip
@@ -226,7 +231,7 @@ def train_epochs(
 
 
 def is_compiled() -> bool:
-    return not AVAILABLE or (bool(_train.signatures) and bool(_grid_pre_activations.signatures))
+    return AVAILABLE and bool(_train.signatures) and bool(_grid_pre_activations.signatures)
 
 
 def warm_up() -> None:
@@ -276,7 +281,7 @@ def grid_pre_activations(
     sizes = np.asarray(layer_sizes, dtype=np.int64)
     out = np.empty((len(ys), len(xs), int(sizes[layer + 1])))
     _grid_pre_activations(
-        np.ascontiguousarray(params, dtype=np.float64), ACTIVATION_CODES[activation], sizes, int(layer),
-        np.ascontiguousarray(xs, dtype=np.float64), np.ascontiguousarray(ys, dtype=np.float64), out,
+        _writable(params, np.float64), ACTIVATION_CODES[activation], sizes, int(layer),
+        _writable(xs, np.float64), _writable(ys, np.float64), out,
     )  # fmt: skip
     return out

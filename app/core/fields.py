@@ -27,7 +27,7 @@ class PredictionField:
 
 def prediction_field(spec: NetworkSpec, params: np.ndarray, rect: Rect, nx: int, ny: int) -> PredictionField:
     xs, ys = grid_centres(rect, nx, ny)
-    if engine.AVAILABLE:
+    if engine.is_compiled():  # until then (first start only) numpy draws, so nothing waits for the compiler
         last = len(spec.layer_sizes) - 2
         logits = engine.grid_pre_activations(params, spec.activation, spec.layer_sizes, last, xs, ys)[..., 0]
         values = 0.5 * (1.0 + np.tanh(0.5 * logits))

@@ -68,8 +68,8 @@ def grid_centres(rect: Rect, nx: int, ny: int) -> tuple[np.ndarray, np.ndarray]:
 
 def level_curves(xs: np.ndarray, ys: np.ndarray, values: np.ndarray, level: float) -> np.ndarray:
     """Level curves of values[iy, ix] as one (m, 2) array of points, pieces separated by NaN rows."""
-    finite = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=level)
-    generator = contourpy.contour_generator(xs, ys, finite, line_type=contourpy.LineType.Separate)
+    masked = np.ma.masked_invalid(np.asarray(values, dtype=np.float64))
+    generator = contourpy.contour_generator(xs, ys, masked, line_type=contourpy.LineType.Separate)
     pieces = generator.lines(level)
     if not pieces:
         return np.empty((0, 2))

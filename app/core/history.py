@@ -1,4 +1,6 @@
-"""Every recorded epoch's parameters and metrics, with random access by epoch number."""
+"""Every recorded epoch's parameters and metrics, with random access by epoch number, in bounded memory:
+every epoch is kept until the budget is reached, then older epochs are thinned (never epoch 0, the newest,
+or an epoch where the data changed)."""
 
 from __future__ import annotations
 
@@ -7,20 +9,33 @@ import numpy as np
 from app.core.network import NetworkSpec
 from app.core.training import EpochChunk
 
+DEFAULT_BUDGET_BYTES = 256 * 2**20
+MIN_ROWS = 512
+
 
 class TrainingHistory:
-    """Append-only record of epochs 0..latest (epoch 0 = the initial parameters). Lives in the GUI thread."""
+    """Record of epochs 0..latest (epoch 0 = the initial parameters). Lives in the GUI thread."""
 
     def __init__(
-        self, spec: NetworkSpec, initial_params: np.ndarray, initial_loss: float, initial_acc: float
+        self,
+        spec: NetworkSpec,
+        initial_params: np.ndarray,
+        initial_loss: float,
+        initial_acc: float,
+        budget_bytes: int = DEFAULT_BUDGET_BYTES,
     ):
         self.spec = spec
+        row_bytes = 8 * (spec.n_params + 3)
+        self.max_rows = max(MIN_ROWS, budget_bytes // row_bytes)
         self._size = 0
-        self._epochs = np.empty(1024, dtype=np.int64)
-        self._params = np.empty((1024, spec.n_params))
-        self._loss = np.empty(1024)
-        self._accuracy = np.empty(1024)
+        capacity = min(1024, self.max_rows)
+        self._epochs = np.empty(capacity, dtype=np.int64)
+        self._params = np.empty((capacity, spec.n_params))
+        self._loss = np.empty(capacity)
+        self._accuracy = np.empty(capacity)
         self.data_changes: list[int] = []
+        self.thinnings = 0
+        self.stride = 1  # older epochs are kept where epoch % stride == 0
         self._append(
             np.array([0]), initial_params[None, :], np.array([initial_loss]), np.array([initial_acc])
         )
@@ -48,13 +63,22 @@ class TrainingHistory:
     def params(self) -> np.ndarray:
         return self._params[: self._size]
 
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self._epochs, self._params, self._loss, self._accuracy))
+
     def append(self, chunk: EpochChunk) -> None:
         if chunk.n_epochs == 0:
             return
         if chunk.first_epoch != self.latest_epoch + 1:
             raise ValueError(f"epoch {chunk.first_epoch} does not follow epoch {self.latest_epoch}")
         epochs = np.arange(chunk.first_epoch, chunk.last_epoch + 1)
-        self._append(epochs, chunk.params, chunk.loss, chunk.accuracy)
+        rows = np.arange(chunk.n_epochs)
+        if chunk.n_epochs > self.max_rows // 4:  # a huge chunk alone: keep it evenly spaced, with its last
+            rows = np.unique(np.linspace(0, chunk.n_epochs - 1, self.max_rows // 4).round().astype(int))
+        while self._size + len(rows) > self.max_rows:
+            self._thin()
+        self._append(epochs[rows], chunk.params[rows], chunk.loss[rows], chunk.accuracy[rows])
 
     def mark_data_change(self, epoch: int) -> None:
         if not self.data_changes or self.data_changes[-1] != epoch:
@@ -66,6 +90,10 @@ class TrainingHistory:
             raise IndexError(f"epoch {epoch} is outside the history (0 to {self.latest_epoch})")
         return int(np.searchsorted(self.epochs, epoch, side="right") - 1)
 
+    def recorded_epoch(self, epoch: int) -> int:
+        """The epoch actually kept for `epoch`: itself, or the nearest earlier one after thinning."""
+        return int(self._epochs[self.index_of(epoch)])
+
     def params_at(self, epoch: int) -> np.ndarray:
         return self._params[self.index_of(epoch)]
 
@@ -73,10 +101,31 @@ class TrainingHistory:
         i = self.index_of(epoch)
         return float(self._loss[i]), float(self._accuracy[i])
 
+    def _thin(self) -> None:
+        """Widens the spacing kept among older epochs (all but the newest quarter of the budget, which stays
+        dense) until at most half the budget is used; older epochs stay evenly spread over the whole run, and
+        protected epochs stay."""
+        size = self._size
+        rows = np.arange(size)
+        epochs = self._epochs[:size]
+        protected = (epochs == 0) | np.isin(epochs, self.data_changes) | (rows >= size - self.max_rows // 4)
+        if protected.sum() > self.max_rows // 2:  # too many data changes to honour the budget: grow it
+            self.max_rows += self.max_rows // 2
+        keep = protected | (epochs % self.stride == 0)
+        while keep.sum() > self.max_rows // 2:
+            self.stride *= 2
+            keep = protected | (epochs % self.stride == 0)
+        n = int(keep.sum())
+        for name in ("_epochs", "_params", "_loss", "_accuracy"):
+            array = getattr(self, name)
+            array[:n] = array[:size][keep]
+        self._size = n
+        self.thinnings += 1
+
     def _append(self, epochs, params, loss, accuracy) -> None:
         k = len(epochs)
         if self._size + k > len(self._epochs):
-            capacity = max(2 * len(self._epochs), self._size + k)
+            capacity = max(min(2 * len(self._epochs), self.max_rows), self._size + k)
             for name in ("_epochs", "_params", "_loss", "_accuracy"):
                 old = getattr(self, name)
                 new = np.empty((capacity, *old.shape[1:]), dtype=old.dtype)

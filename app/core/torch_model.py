@@ -72,8 +72,8 @@ def train_epochs_torch(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Trains one epoch per row of `perms` (the sample order); returns per-epoch params, loss, accuracy
     evaluated after each epoch. Stops early (fewer rows) when the loss or parameters stop being finite."""
-    xt = torch.as_tensor(x, dtype=torch.float64)
-    yt = torch.as_tensor(y, dtype=torch.float64)
+    xt = torch.tensor(x, dtype=torch.float64)
+    yt = torch.tensor(y, dtype=torch.float64)
     loss_fn = nn.BCEWithLogitsLoss()
     params, losses, accuracies = [], [], []
     n = len(x)

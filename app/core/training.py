@@ -151,22 +151,40 @@ class Trainer:
         return result
 
 
+CHUNKS_PER_SECOND_AT_LIMITED_SPEED = 60
+
+
 def train(
     trainer: Trainer,
     get_samples: Callable[[], SampleSet],
     should_stop: Callable[[], bool],
     chunk_seconds: float = 0.02,
     max_epochs: int | None = None,
+    max_rate: Callable[[], float | None] = lambda: None,
+    wait: Callable[[float], object] = time.sleep,
 ) -> Iterator[EpochChunk]:
     """Yields one EpochChunk per call to the trainer, sizing chunks to take about chunk_seconds each.
-    Reads the samples afresh before every chunk, so edits take effect at the next epoch. Ends when
-    should_stop() is true, max_epochs have been trained, or training diverged."""
-    chunk = 1
+    Reads the samples (and the speed limit max_rate(), epochs per second or None) afresh before every chunk,
+    so edits take effect at the next epoch. Ends when should_stop() is true, max_epochs have been trained,
+    or training diverged. `wait(seconds)` paces a limited speed; pass a stop-aware one (Event.wait)."""
+    fastest = 1
     trained = 0
+    anchor = (time.perf_counter(), 0, None)  # time, epochs trained, rate: where the current pace started
     while not should_stop() and (max_epochs is None or trained < max_epochs):
         samples = get_samples()
         if samples.training_problem():
             return
+        rate = max_rate()
+        if rate != anchor[2]:
+            anchor = (time.perf_counter(), trained, rate)
+        chunk = fastest
+        if rate is not None:
+            chunk = max(1, min(fastest, int(rate / CHUNKS_PER_SECOND_AT_LIMITED_SPEED)))
+            delay = anchor[0] + (trained - anchor[1]) / rate - time.perf_counter()
+            if delay > 0:
+                wait(delay)
+                if should_stop():
+                    return
         if max_epochs is not None:
             chunk = min(chunk, max_epochs - trained)
         started = time.perf_counter()
@@ -177,4 +195,4 @@ def train(
         yield EpochChunk(first, params, loss, acc, samples.version, diverged)
         if diverged:
             return
-        chunk = int(np.clip(chunk * chunk_seconds / max(elapsed, 1e-6), 1, max(1, 4 * chunk)))
+        fastest = int(np.clip(chunk * chunk_seconds / max(elapsed, 1e-6), 1, max(1, 4 * chunk)))

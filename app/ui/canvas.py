@@ -57,8 +57,8 @@ class QtCanvas(pg.PlotWidget):
         self._dirty = True
         self.showing_preview = False
         self.scene().sigMouseClicked.connect(self._on_click)
-        self.view_box.sigRangeChanged.connect(self._mark_dirty)
-        self.view_box.sigResized.connect(self._mark_dirty)
+        self.view_box.sigRangeChanged.connect(self.redraw)
+        self.view_box.sigResized.connect(self.redraw)
 
     # --- model state in -------------------------------------------------------------------------------
     def set_samples(self, samples: SampleSet) -> None:
@@ -82,7 +82,8 @@ class QtCanvas(pg.PlotWidget):
         return Rect(x0, x1, y0, y1)
 
     # --- drawing ----------------------------------------------------------------------------------------
-    def _mark_dirty(self, *_args) -> None:
+    def redraw(self, *_args) -> None:
+        """Asks for a full redraw at the next refresh."""
         self._dirty = True
 
     def refresh(self, preview: bool = False) -> bool:

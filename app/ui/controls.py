@@ -3,7 +3,8 @@ It only maps widgets to (NetworkSpec, TrainConfig) values and back; the main win
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+import numpy as np
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSlider,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -21,10 +23,28 @@ from PySide6.QtWidgets import (
 from app.core.network import ACTIVATION_LABELS, ACTIVATIONS, NetworkSpec, parse_widths
 from app.core.training import OPTIMIZER_LABELS, OPTIMIZERS, TrainConfig
 
+SPEED_STEPS_PER_DECADE = 10
+SPEED_DECADES = 4  # 1 to 10,000 epochs per second, then "max"
+DEFAULT_SPEED = 100.0
+
+
+def speed_of_position(position: int) -> float | None:
+    """Slider position -> epochs per second (log scale), None for the last position: as fast as possible."""
+    if position >= SPEED_STEPS_PER_DECADE * SPEED_DECADES + 1:
+        return None
+    return float(round(10 ** (position / SPEED_STEPS_PER_DECADE), 1))
+
+
+def position_of_speed(speed: float | None) -> int:
+    if speed is None:
+        return SPEED_STEPS_PER_DECADE * SPEED_DECADES + 1
+    return int(round(SPEED_STEPS_PER_DECADE * np.log10(max(speed, 1.0))))
+
 
 class QtTrainingControls(QWidget):
     specEdited = Signal(object)  # NetworkSpec
     configEdited = Signal(object)  # TrainConfig
+    speedEdited = Signal(object)  # epochs per second, or None for as fast as possible
     trainToggled = Signal()
     resetRequested = Signal()
 
@@ -49,6 +69,13 @@ class QtTrainingControls(QWidget):
         self.l2_box = QDoubleSpinBox(decimals=5, minimum=0.0, maximum=10.0, singleStep=0.001)
         self.seed_box = QSpinBox(minimum=0, maximum=2**31 - 1)
         self.seed_box.setToolTip("Seed of the initial weights and of the mini-batch order")
+        self.speed_slider = QSlider(Qt.Orientation.Horizontal)
+        self.speed_slider.setRange(0, position_of_speed(None))
+        self.speed_slider.setValue(position_of_speed(DEFAULT_SPEED))
+        self.speed_slider.setToolTip("Training speed, from 1 epoch per second to as fast as possible")
+        self.speed_label = QLabel()
+        self.speed_label.setMinimumWidth(90)
+        self._show_speed()
         self.train_button = QPushButton("Train")
         self.train_button.setToolTip("Start or pause training (Space)")
         self.reset_button = QPushButton("Reset")
@@ -66,6 +93,10 @@ class QtTrainingControls(QWidget):
         form.addRow("Batch size", self.batch_box)
         form.addRow("L2", self.l2_box)
         form.addRow("Seed", self.seed_box)
+        speed_row = QHBoxLayout()
+        speed_row.addWidget(self.speed_slider, 1)
+        speed_row.addWidget(self.speed_label)
+        form.addRow("Speed", speed_row)
         buttons = QHBoxLayout()
         buttons.addWidget(self.train_button)
         buttons.addWidget(self.reset_button)
@@ -81,6 +112,7 @@ class QtTrainingControls(QWidget):
         for box in (self.learning_rate_box, self.batch_box, self.l2_box, self.seed_box):
             box.valueChanged.connect(self._emit_config)
         self.optimizer_box.currentIndexChanged.connect(self._emit_config)
+        self.speed_slider.valueChanged.connect(self._speed_changed)
         self.train_button.clicked.connect(self.trainToggled)
         self.reset_button.clicked.connect(self.resetRequested)
 
@@ -128,6 +160,17 @@ class QtTrainingControls(QWidget):
         if spec is not None and spec != self._spec:
             self._spec = spec
             self.specEdited.emit(spec)
+
+    def speed(self) -> float | None:
+        return speed_of_position(self.speed_slider.value())
+
+    def _show_speed(self) -> None:
+        speed = self.speed()
+        self.speed_label.setText("max" if speed is None else f"{speed:g} epochs/s")
+
+    def _speed_changed(self) -> None:
+        self._show_speed()
+        self.speedEdited.emit(self.speed())
 
     def _emit_config(self) -> None:
         self.configEdited.emit(self.config())

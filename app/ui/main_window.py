@@ -8,13 +8,14 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QShortcut
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow
 
+from app.core import engine
 from app.core.dataset import DEFAULT_PRESET, PRESET_LABELS, PRESETS, SampleSet, make_preset
 from app.core.history import TrainingHistory
 from app.core.network import ACTIVATION_LABELS, NetworkSpec, bce_loss_and_accuracy
 from app.core.training import EpochChunk, TrainConfig, Trainer
 from app.ui.canvas import QtCanvas
 from app.ui.controls import QtTrainingControls
-from app.worker import TrainingThread
+from app.worker import EngineWarmUp, TrainingThread
 
 DISPLAY_INTERVAL_MS = 25
 HINT = "Left-click: add a red sample · Right-click or Shift+click: add a blue one · Space: train/pause"
@@ -48,11 +49,14 @@ class MainWindow(QMainWindow):
         self._build_menus()
 
         self.training = TrainingThread(self._on_chunk, self._on_training_finished, self._on_preparing)
+        self.training.set_max_rate(self.controls.speed())
+        self.warm_up = None if engine.is_compiled() else EngineWarmUp(self.canvas.redraw)
         self.canvas.sampleRequested.connect(self.add_sample)
         self.controls.trainToggled.connect(self.toggle_training)
         self.controls.resetRequested.connect(self.reset)
         self.controls.specEdited.connect(self.set_spec)
         self.controls.configEdited.connect(self.set_config)
+        self.controls.speedEdited.connect(self.training.set_max_rate)
         QShortcut(QKeySequence(Qt.Key.Key_Space), self, self.toggle_training)
 
         self.display_timer = QTimer(self)
@@ -213,4 +217,6 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         self.display_timer.stop()
         self.training.stop()
+        if self.warm_up is not None:
+            self.warm_up.wait()
         super().closeEvent(event)

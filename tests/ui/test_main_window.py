@@ -157,7 +157,7 @@ def test_diverging_learning_rate_stops_with_message_and_reset_recovers(qtbot, wi
     assert "diverged" in window.message_label.text()
     kept = window.history.latest_epoch
     assert np.all(np.isfinite(window.history.params)) and np.all(np.isfinite(window.history.loss))
-    assert window.displayed_epoch == kept
+    qtbot.waitUntil(lambda: window.displayed_epoch == kept, timeout=2000)
     window.controls.learning_rate_box.setValue(0.03)
     window.reset()
     window.start_training()
@@ -197,3 +197,20 @@ def test_canvas_draws_one_line_per_first_layer_neuron(qtbot, window):
             continue
         ends = np.column_stack([xs[:2], ys[:2]])
         np.testing.assert_allclose(ends @ w[j] + b[j], 0.0, atol=1e-6 * max(1.0, rect.width))
+
+
+def test_speed_slider_limits_training_rate(qtbot, window):
+    from app.ui.controls import position_of_speed, speed_of_position
+
+    assert speed_of_position(position_of_speed(None)) is None
+    assert speed_of_position(0) == 1.0 and speed_of_position(20) == 100.0
+    window.controls.speed_slider.setValue(position_of_speed(10.0))
+    assert window.controls.speed_label.text() == "10 epochs/s"
+    assert window.training.max_rate == 10.0
+    window.start_training()
+    qtbot.waitUntil(lambda: window.history.latest_epoch >= 2, timeout=5000)
+    assert window.training.worker._max_rate == 10.0
+    window.controls.speed_slider.setValue(window.controls.speed_slider.maximum())
+    assert window.controls.speed_label.text() == "max" and window.training.worker._max_rate is None
+    qtbot.waitUntil(lambda: window.history.latest_epoch > 500, timeout=20000)
+    window.pause_training()

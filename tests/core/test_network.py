@@ -1,0 +1,174 @@
+"""NetworkSpec validation, width parsing, the flat parameter layout, and the numpy forward pass, init and
+loss held to the torch module they mirror."""
+
+import numpy as np
+import pytest
+import torch
+
+from app.core import network
+from app.core.network import ACTIVATIONS, NetworkSpec, parse_widths
+from app.core.torch_model import build_module, module_params
+
+ARCHITECTURES = [(4, 4), (3,), (8, 5, 2)]
+
+
+def random_points(n: int = 200, scale: float = 3.0, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).normal(scale=scale, size=(n, 2))
+
+
+# --- NetworkSpec and parse_widths ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"widths": ()},
+        {"widths": (4,) * 9},
+        {"widths": (4, 0)},
+        {"widths": (65,)},
+        {"widths": (4,), "activation": "softplus"},
+    ],
+)
+def test_spec_rejects_invalid_shapes_and_activations(kwargs):
+    with pytest.raises(ValueError):
+        NetworkSpec(**kwargs)
+
+
+def test_spec_accepts_the_limits():
+    assert NetworkSpec((1,) * 8).widths == (1,) * 8
+    assert NetworkSpec((64,)).layer_sizes == (2, 64, 1)
+    for activation in ACTIVATIONS:
+        assert NetworkSpec((4,), activation).activation == activation
+
+
+@pytest.mark.parametrize(("text", "expected"), [("4,4", (4, 4)), (" 8 , 2 ", (8, 2)), ("64", (64,))])
+def test_parse_widths_accepts(text, expected):
+    assert parse_widths(text) == expected
+
+
+@pytest.mark.parametrize("text", ["a,b", "", " , ", "4,0", "4,65", "1,2,3,4,5,6,7,8,9", "4.5"])
+def test_parse_widths_rejects(text):
+    with pytest.raises(ValueError):
+        parse_widths(text)
+
+
+# --- parameter layout ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("widths", ARCHITECTURES)
+def test_param_shapes_follow_torch_names_and_count(widths):
+    spec = NetworkSpec(widths)
+    module = build_module(spec, seed=0)
+    torch_shapes = [(name, tuple(p.shape)) for name, p in module.named_parameters()]
+    assert spec.param_shapes == torch_shapes
+    assert spec.param_shapes[0] == ("layers.0.weight", (widths[0], 2))
+    assert spec.param_shapes[1] == ("layers.0.bias", (widths[0],))
+    assert spec.param_shapes[-2] == (f"layers.{len(widths)}.weight", (1, widths[-1]))
+    assert spec.n_params == sum(p.numel() for p in module.parameters())
+
+
+def test_split_and_named_params_are_views_in_torch_order():
+    spec = NetworkSpec((3, 2))
+    flat = np.arange(spec.n_params, dtype=np.float64)
+    (w0, b0), (w1, b1), (w2, b2) = network.split_params(spec, flat)
+    np.testing.assert_array_equal(w0, np.arange(6).reshape(3, 2))
+    np.testing.assert_array_equal(b0, [6, 7, 8])
+    np.testing.assert_array_equal(w2, [[spec.n_params - 3, spec.n_params - 2]])
+    np.testing.assert_array_equal(b2, [spec.n_params - 1])
+    named = network.named_params(spec, flat)
+    module = build_module(spec, params=flat)
+    for name, p in module.named_parameters():
+        np.testing.assert_array_equal(named[name], p.detach().numpy())
+    stack = np.stack([flat, flat + 100])
+    assert network.named_params(spec, stack)["layers.1.weight"].shape == (2, 2, 3)
+
+
+# --- forward pass ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("widths", ARCHITECTURES)
+def test_forward_matches_torch_module(widths, activation):
+    spec = NetworkSpec(widths, activation)
+    params = np.random.default_rng(1).normal(size=spec.n_params)
+    x = random_points()
+    module = build_module(spec, params=params)
+    with torch.no_grad():
+        expected = module(torch.as_tensor(x)).numpy()
+    np.testing.assert_allclose(network.logits(spec, params, x), expected, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(
+        network.predict_proba(spec, params, x), torch.sigmoid(torch.as_tensor(expected)).numpy(), atol=1e-12
+    )
+    zs = network.pre_activations(spec, params, x)
+    assert [z.shape for z in zs] == [(len(x), w) for w in (*widths, 1)]
+
+
+def test_predict_proba_saturates_without_overflow():
+    spec = NetworkSpec((3,))
+    params = np.random.default_rng(2).normal(size=spec.n_params)
+    with np.errstate(all="raise"):
+        p = network.predict_proba(spec, params, random_points(scale=1e6))
+    assert np.all((p >= 0) & (p <= 1))
+
+
+# --- initialisation --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("widths", ARCHITECTURES)
+def test_init_params_is_torch_default_init_and_deterministic(widths):
+    spec = NetworkSpec(widths)
+    a = network.init_params(spec, 7)
+    assert a.shape == (spec.n_params,) and a.dtype == np.float64
+    np.testing.assert_array_equal(a, network.init_params(spec, 7))
+    assert not np.array_equal(a, network.init_params(spec, 8))
+    np.testing.assert_array_equal(a, module_params(build_module(spec, seed=7)))
+    # torch's default nn.Linear init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases
+    for (w, b), fan_in in zip(network.split_params(spec, a), spec.layer_sizes[:-1], strict=True):
+        bound = 1 / np.sqrt(fan_in)
+        assert np.abs(w).max() <= bound and np.abs(b).max() <= bound
+
+
+def test_init_params_leaves_the_global_torch_generator_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    network.init_params(NetworkSpec(), 5)
+    torch.testing.assert_close(torch.rand(3), expected)
+
+
+# --- loss and accuracy -----------------------------------------------------------------------------------
+
+
+def torch_bce(spec, params, x, y):
+    module = build_module(spec, params=params)
+    with torch.no_grad():
+        z = module(torch.as_tensor(x))
+        loss = torch.nn.BCEWithLogitsLoss()(z, torch.as_tensor(y, dtype=torch.float64))
+        accuracy = ((z > 0) == (torch.as_tensor(y) > 0.5)).double().mean()
+    return float(loss), float(accuracy)
+
+
+@pytest.mark.parametrize("scale", [1.0, 5.0, 1e6])
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_bce_loss_and_accuracy_match_torch(activation, scale):
+    spec = NetworkSpec((5, 3), activation)
+    rng = np.random.default_rng(3)
+    params = rng.normal(size=spec.n_params)
+    x = random_points(scale=scale, seed=4)
+    y = rng.integers(0, 2, size=len(x)).astype(np.float64)
+    loss, accuracy = network.bce_loss_and_accuracy(spec, params, x, y)
+    expected_loss, expected_accuracy = torch_bce(spec, params, x, y)
+    assert np.isfinite(loss)
+    assert loss == pytest.approx(expected_loss, rel=1e-12, abs=1e-12)
+    assert accuracy == expected_accuracy
+
+
+def test_bce_of_huge_logits_stays_finite_and_exact():
+    # a linear net whose logit is x0: at 1e6 the loss of the wrong class is 1e6, of the right one 0
+    spec = NetworkSpec((1,), "relu")
+    params = np.array([1.0, 0.0, 0.0, 1.0, 0.0])  # W0=[1,0], b0=0, W1=[1], b1=0
+    x = np.array([[1e6, 0.0], [1e6, 0.0]])
+    loss, accuracy = network.bce_loss_and_accuracy(spec, params, x, np.array([0.0, 1.0]))
+    assert loss == pytest.approx(0.5e6)
+    assert accuracy == 0.5
+    assert network.bce_loss_and_accuracy(spec, params, x, np.array([1.0, 1.0])) == (0.0, 1.0)

@@ -1,0 +1,49 @@
+"""Measuring helpers shared by the benchmark families."""
+
+from __future__ import annotations
+
+import time
+
+from app.core.dataset import SampleSet
+from app.core.network import NetworkSpec
+from app.core.training import TrainConfig, Trainer, train
+
+
+def bare_epochs_per_second(
+    samples: SampleSet, spec: NetworkSpec, config: TrainConfig, seconds: float
+) -> float:
+    """The app's trainer at full speed in this thread, with no window."""
+    trainer = Trainer(spec, config)
+    deadline = time.perf_counter() + seconds
+    started = time.perf_counter()
+    for _chunk in train(trainer, lambda: samples, lambda: time.perf_counter() > deadline):
+        pass
+    return trainer.epoch / (time.perf_counter() - started)
+
+
+def live_epochs_and_fps(
+    samples: SampleSet, spec: NetworkSpec, config: TrainConfig, seconds: float
+) -> tuple[float, float]:
+    """The real main window (offscreen) training at full speed and drawing live: (epochs/s, frames/s)."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    from app.ui.app import make_application
+    from app.ui.main_window import MainWindow
+
+    app = make_application()
+    window = MainWindow(samples, spec, config)
+    window.controls.speed_slider.setValue(window.controls.speed_slider.maximum())
+    window.show()
+    app.processEvents()
+    frames_before = window.canvas.frames_drawn
+    window.start_training()
+    loop = QEventLoop()
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    started = time.perf_counter()
+    loop.exec()
+    elapsed = time.perf_counter() - started
+    epochs = window.history.latest_epoch
+    frames = window.canvas.frames_drawn - frames_before
+    window.close()
+    app.processEvents()
+    return epochs / elapsed, frames / elapsed

@@ -1,0 +1,72 @@
+"""The training engine against a plain torch autograd loop on the same problem, bare and inside the app.
+Small: 250 samples, 2-4-4-1 tanh, SGD lr 0.03, batches of 10.
+Large: 2,000 samples, 4x32 tanh, batches of 32."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+from sklearn.datasets import make_moons
+
+from app.core import engine
+from app.core.dataset import SampleSet
+from app.core.network import NetworkSpec
+from app.core.training import TrainConfig
+from bench.common import bare_epochs_per_second, live_epochs_and_fps
+
+SECONDS = 3.0
+
+
+def moons(n: int) -> SampleSet:
+    points, labels = make_moons(n_samples=n, noise=0.1, random_state=0)
+    return SampleSet(1.5 * (points - [0.5, 0.25]), labels)
+
+
+def torch_epochs_per_second(samples: SampleSet, widths: tuple[int, ...], batch: int, seconds: float) -> float:
+    """What one writes with torch by hand: nn.Sequential, shuffled mini-batches, autograd, optim.SGD."""
+    torch.manual_seed(0)
+    sizes = (2, *widths)
+    layers = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
+        layers += [torch.nn.Linear(n_in, n_out), torch.nn.Tanh()]
+    model = torch.nn.Sequential(*layers, torch.nn.Linear(sizes[-1], 1)).double()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.03)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    x = torch.tensor(np.array(samples.points))
+    y = torch.tensor(samples.labels.astype(np.float64))
+    epochs = 0
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        order = torch.randperm(len(x))
+        for start in range(0, len(x), batch):
+            idx = order[start : start + batch]
+            optimizer.zero_grad()
+            loss_fn(model(x[idx]).squeeze(-1), y[idx]).backward()
+            optimizer.step()
+        epochs += 1
+    return epochs / (time.perf_counter() - started)
+
+
+def run() -> dict[str, float]:
+    torch.set_num_threads(1)
+    engine.warm_up()
+    small = moons(250), NetworkSpec((4, 4), "tanh"), TrainConfig("sgd", 0.03, batch_size=10)
+    large = moons(2000), NetworkSpec((32, 32, 32, 32), "tanh"), TrainConfig("sgd", 0.03, batch_size=32)
+    torch_eps = torch_epochs_per_second(small[0], small[1].widths, 10, SECONDS)
+    engine_eps = bare_epochs_per_second(*small, SECONDS)
+    live_eps, live_fps = live_epochs_and_fps(*small, SECONDS)
+    large_torch_eps = torch_epochs_per_second(large[0], large[1].widths, 32, SECONDS)
+    large_engine_eps = bare_epochs_per_second(*large, SECONDS)
+    return {
+        "torch_eps": torch_eps,
+        "engine_eps": engine_eps,
+        "engine_ratio": engine_eps / torch_eps,
+        "live_eps": live_eps,
+        "live_vs_engine": live_eps / engine_eps,
+        "live_fps": live_fps,
+        "large_torch_eps": large_torch_eps,
+        "large_engine_eps": large_engine_eps,
+        "large_ratio": large_engine_eps / large_torch_eps,
+    }

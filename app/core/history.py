@@ -9,8 +9,9 @@ import numpy as np
 from app.core.network import NetworkSpec
 from app.core.training import EpochChunk
 
-DEFAULT_BUDGET_BYTES = 256 * 2**20
+DEFAULT_BUDGET_BYTES = 64 * 2**20
 MIN_ROWS = 512
+COMPACT_BLOCK = 8192
 
 
 class TrainingHistory:
@@ -115,11 +116,13 @@ class TrainingHistory:
         while keep.sum() > self.max_rows // 2:
             self.stride *= 2
             keep = protected | (epochs % self.stride == 0)
-        n = int(keep.sum())
-        for name in ("_epochs", "_params", "_loss", "_accuracy"):
-            array = getattr(self, name)
-            array[:n] = array[:size][keep]
-        self._size = n
+        kept = np.flatnonzero(keep)
+        # Compacts in place, block by block: kept[j] >= j, so no block overwrites rows a later block reads.
+        for start in range(0, len(kept), COMPACT_BLOCK):
+            block = kept[start : start + COMPACT_BLOCK]
+            for array in (self._epochs, self._params, self._loss, self._accuracy):
+                array[start : start + len(block)] = array[block]
+        self._size = len(kept)
         self.thinnings += 1
 
     def _append(self, epochs, params, loss, accuracy) -> None:

@@ -42,7 +42,7 @@ def build_module(spec: NetworkSpec, seed: int | None = None, params: np.ndarray 
 
 
 def module_params(module: nn.Module) -> np.ndarray:
-    return torch.cat([p.detach().reshape(-1) for p in module.parameters()]).double().numpy().copy()
+    return torch.cat([p.detach().reshape(-1) for p in module.parameters()]).double().cpu().numpy().copy()
 
 
 def load_params(module: nn.Module, flat: np.ndarray) -> None:
@@ -50,7 +50,7 @@ def load_params(module: nn.Module, flat: np.ndarray) -> None:
     with torch.no_grad():
         for p in module.parameters():
             size = p.numel()
-            p.copy_(torch.as_tensor(flat[offset : offset + size]).reshape(p.shape))
+            p.copy_(torch.as_tensor(flat[offset : offset + size], device=p.device).reshape(p.shape))
             offset += size
 
 
@@ -72,14 +72,15 @@ def train_epochs_torch(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Trains one epoch per row of `perms` (the sample order); returns per-epoch params, loss, accuracy
     evaluated after each epoch. Stops early (fewer rows) when the loss or parameters stop being finite."""
-    xt = torch.tensor(x, dtype=torch.float64)
-    yt = torch.tensor(y, dtype=torch.float64)
+    device = next(module.parameters()).device
+    xt = torch.tensor(x, dtype=torch.float64, device=device)
+    yt = torch.tensor(y, dtype=torch.float64, device=device)
     loss_fn = nn.BCEWithLogitsLoss()
     params, losses, accuracies = [], [], []
     n = len(x)
     for order in perms:
         for start in range(0, n, batch_size):
-            idx = torch.as_tensor(order[start : start + batch_size])
+            idx = torch.as_tensor(order[start : start + batch_size], device=device)
             optim.zero_grad()
             loss_fn(module(xt[idx]), yt[idx]).backward()
             optim.step()

@@ -3,6 +3,7 @@ reference and fallback), and a stoppable generator of epoch snapshots for the wo
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -14,6 +15,15 @@ from app.core.dataset import SampleSet
 from app.core.network import NetworkSpec, init_params
 
 OPTIMIZERS = ("sgd", "adam")
+BACKENDS = ("engine", "torch", "cuda")  # cuda: the torch loop on a CUDA device
+
+
+def default_backend() -> str:
+    """UNBOXED_BACKEND if set, else the compiled engine where numba is installed, else torch on the CPU."""
+    chosen = os.environ.get("UNBOXED_BACKEND")
+    if chosen:
+        return chosen
+    return "engine" if engine.AVAILABLE else "torch"
 OPTIMIZER_LABELS = {"sgd": "SGD", "adam": "Adam"}
 
 
@@ -86,7 +96,9 @@ class Trainer:
             self.params = init_params(self.spec, self.config.seed)
         self.params = np.array(self.params, dtype=np.float64)
         if self.backend == "auto":
-            self.backend = "engine" if engine.AVAILABLE else "torch"
+            self.backend = default_backend()
+        if self.backend not in BACKENDS:
+            raise ValueError(f"unknown backend {self.backend!r}; choose from {', '.join(BACKENDS)}")
         self._rng = np.random.default_rng(self.config.seed)
         self.reset_optimizer()
 
@@ -100,8 +112,10 @@ class Trainer:
         """Takes new settings from the next epoch on; a new optimizer kind starts with fresh state."""
         if config.optimizer != self.config.optimizer:
             self.reset_optimizer()
+        elif self._torch is not None:
+            for group in self._torch[1].param_groups:
+                group.update(lr=config.learning_rate, weight_decay=config.l2)
         self.config = config
-        self._torch = None if self._torch is None else self._rebuild_torch_optimizer()
 
     def sample_orders(self, n_samples: int, n_epochs: int) -> np.ndarray:
         """The sample order of each of the next epochs: shuffled for mini-batches, identity for full batch."""
@@ -132,19 +146,14 @@ class Trainer:
         self.epoch += len(loss)
         return params, loss, acc, diverged
 
-    def _rebuild_torch_optimizer(self):
-        from app.core.torch_model import make_optimizer
-
-        module = self._torch[0]
-        c = self.config
-        return module, make_optimizer(module, c.optimizer, c.learning_rate, c.l2)
-
     def _run_torch(self, x, y, orders, batch):
-        from app.core.torch_model import build_module, module_params, train_epochs_torch
+        from app.core.torch_model import build_module, make_optimizer, module_params, train_epochs_torch
 
         if self._torch is None:
-            self._torch = (build_module(self.spec, params=self.params), None)
-            self._torch = self._rebuild_torch_optimizer()
+            device = "cuda" if self.backend == "cuda" else "cpu"
+            module = build_module(self.spec, params=self.params).to(device)
+            c = self.config
+            self._torch = module, make_optimizer(module, c.optimizer, c.learning_rate, c.l2)
         module, optim = self._torch
         result = train_epochs_torch(module, optim, x, y, orders, batch)
         self.params = module_params(module)

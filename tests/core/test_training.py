@@ -187,3 +187,22 @@ def test_speed_limit_paces_epochs_without_real_sleeping(rate, monkeypatch):
     epochs = sum(c.n_epochs for c in chunks)
     assert abs(epochs - 2.0 * rate) <= max(2, rate / 60 + 1)
     assert all(c.n_epochs <= max(1, int(rate / 60)) for c in chunks)
+
+
+def test_learning_rate_change_keeps_torch_adam_state_like_the_engine():
+    samples = make_preset("xor")
+    runs = []
+    for backend in ("engine", "torch"):
+        trainer = Trainer(NetworkSpec(), TrainConfig(), backend=backend)
+        trainer.run(samples, 5)
+        trainer.set_config(TrainConfig(learning_rate=0.01))
+        runs.append(trainer.run(samples, 5)[1])
+    np.testing.assert_allclose(runs[0], runs[1], atol=1e-9)
+
+
+def test_backend_from_environment(monkeypatch):
+    monkeypatch.setenv("UNBOXED_BACKEND", "torch")
+    assert Trainer(NetworkSpec(), TrainConfig()).backend == "torch"
+    monkeypatch.setenv("UNBOXED_BACKEND", "quantum")
+    with pytest.raises(ValueError, match="unknown backend"):
+        Trainer(NetworkSpec(), TrainConfig())

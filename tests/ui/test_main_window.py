@@ -214,3 +214,21 @@ def test_speed_slider_limits_training_rate(qtbot, window):
     assert window.controls.speed_label.text() == "max" and window.training.worker._max_rate is None
     qtbot.waitUntil(lambda: window.history.latest_epoch > 500, timeout=20000)
     window.pause_training()
+
+
+def test_training_waits_for_the_engine_with_a_preparing_message(qtbot, window, monkeypatch):
+    from app.core import engine
+
+    compiled = {"done": False}
+    monkeypatch.setattr(engine, "is_compiled", lambda: compiled["done"])
+    monkeypatch.setattr(engine, "warm_up", lambda: compiled.update(done=True))
+    messages = []
+    window.message_label.setText = lambda text, real=window.message_label.setText: (
+        messages.append(text),
+        real(text),
+    )
+    window.start_training()
+    qtbot.waitUntil(lambda: window.history.latest_epoch > 3, timeout=10000)
+    window.pause_training()
+    assert any(m.startswith("Preparing the training engine") for m in messages)
+    assert compiled["done"]

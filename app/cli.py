@@ -32,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--layers", default="4,4", help="hidden layer widths, e.g. 4,4")
     parser.add_argument("--activation", default="tanh", help=f"one of: {', '.join(ACTIVATIONS)}")
     parser.add_argument("--epochs", type=int, default=0, help="epochs to train before showing or exporting")
+    parser.add_argument("--epoch", type=int, default=None, metavar="K",
+                        help="the epoch to show or export (default: the last)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights")
     parser.add_argument("--export", metavar="OUT.png", help="render the main window to a PNG and exit")
     parser.add_argument("--export-data", metavar="OUT.npz", help="write samples, parameters and metrics")
@@ -71,6 +73,8 @@ def parse(argv: list[str]):
         raise UsageError(f"--layers/--activation: {error}") from None
     if args.epochs < 0:
         raise UsageError("--epochs must not be negative")
+    if args.epoch is not None and not 0 <= args.epoch <= args.epochs:
+        raise UsageError(f"--epoch {args.epoch} is outside the trained epochs 0 to {args.epochs}")
     for path in (args.export, args.export_data):
         _check_writable(path)
     return args, spec, _samples(args)
@@ -98,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return run_app(args, spec, samples, headless)
+    except UsageError as error:
+        print(f"unboxed: error: {error}", file=sys.stderr)
+        return 2
     except OSError as error:
         print(f"unboxed: error: cannot write output: {error}", file=sys.stderr)
         return 2

@@ -60,7 +60,8 @@ class TrainingWorker(QObject):
                         "Lower the learning rate, then press Reset."
                     )
             if not reason and not self._stop.is_set():
-                reason = self._samples.training_problem() or ""
+                config = self._trainer.config
+                reason = self._samples.training_problem(config.test_fraction, config.seed) or ""
         except Exception as error:  # noqa: BLE001 - reported to the user, never lost in the thread
             reason = f"Training stopped: {type(error).__name__}: {error}"
         self.finished.emit(self._generation, reason)

@@ -11,6 +11,7 @@ import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from sklearn.datasets import make_blobs, make_circles, make_moons
@@ -18,6 +19,46 @@ from sklearn.datasets import make_blobs, make_circles, make_moons
 RED = 0
 BLUE = 1
 CLASS_NAMES = ("red", "blue")
+
+
+GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0  # 0.6180339887...: the most evenly spreading rotation of the circle
+SEED_STEP = math.sqrt(2.0) - 1.0  # each seed shifts the dither sequence by this much (mod 1)
+
+
+def test_mask(n: int, fraction: float, seed: int = 0) -> np.ndarray:
+    """Which of n samples are held out for testing (True) at this fraction, as a read-only bool array.
+
+    Sample i's membership depends only on i, fraction and seed, never on n, so appending samples never moves
+    an earlier sample between the parts. The held-out count of every prefix is within 1 of fraction * length:
+    error diffusion with a dither threshold u_i = frac(seed * (sqrt 2 - 1) + (i + 1) * 0.618...) decides,
+    so at fraction 0.5 each pair (2k, 2k+1) gives exactly one test sample, the first or the second.
+    """
+    if n < 0:
+        raise ValueError(f"the number of samples must not be negative, not {n}")
+    _check_test_fraction(fraction)
+    return _test_mask(int(n), float(fraction), int(seed))
+
+
+test_mask.__test__ = False  # its name starts with "test": keep pytest from collecting it where imported
+
+
+def _check_test_fraction(fraction: float) -> None:
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError(f"the test fraction must be at least 0 and below 1, not {fraction!r}")
+
+
+@lru_cache(maxsize=8)
+def _test_mask(n: int, fraction: float, seed: int) -> np.ndarray:
+    mask = np.zeros(n, dtype=bool)
+    if fraction > 0.0:
+        thresholds = ((seed * SEED_STEP) % 1.0 + np.arange(1, n + 1) * GOLDEN) % 1.0
+        held = 0
+        for i, threshold in enumerate(thresholds.tolist()):
+            if fraction * (i + 1) - held > threshold:  # the held-out deficit so far, dithered
+                mask[i] = True
+                held += 1
+    mask.flags.writeable = False
+    return mask
 
 
 def _check_point(x: float, y: float) -> None:
@@ -106,8 +147,17 @@ class SampleSet:
         lo, hi = np.where(flat, lo - 1.0, lo), np.where(flat, hi + 1.0, hi)
         return float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])
 
-    def training_problem(self) -> str | None:
-        """None when the samples can be trained on, else a reason to show the user."""
+    def split(self, test_fraction: float = 0.0, seed: int = 0) -> tuple[SampleSet, SampleSet]:
+        """(training part, test part) by test_mask(n, test_fraction, seed); both keep this version."""
+        mask = test_mask(self.n, test_fraction, seed)
+        train = SampleSet(self.points[~mask], self.labels[~mask], self.version)
+        test = SampleSet(self.points[mask], self.labels[mask], self.version)
+        return train, test
+
+    def training_problem(self, test_fraction: float = 0.0, seed: int = 0) -> str | None:
+        """None when the samples can be trained on, else a reason to show the user. With a test fraction,
+        the training part (see test_mask) must hold both classes too."""
+        _check_test_fraction(test_fraction)
         if self.n == 0:
             return "Add some samples to train: the canvas is empty."
         red, blue = self.class_counts
@@ -115,6 +165,21 @@ class SampleSet:
             return "Training needs both classes: add a blue sample (right-click)."
         if red == 0:
             return "Training needs both classes: add a red sample (left-click)."
+        if test_fraction == 0.0:
+            return None
+        training_labels = self.labels[~test_mask(self.n, test_fraction, seed)]
+        missing = None
+        if len(training_labels) == 0:
+            missing = "is empty"
+        elif not training_labels.any():
+            missing = "has no blue sample"
+        elif training_labels.all():
+            missing = "has no red sample"
+        if missing:
+            return (
+                f"With a test fraction of {test_fraction:g}, the training part {missing}: "
+                "add samples or lower the test fraction."
+            )
         return None
 
 

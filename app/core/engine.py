@@ -204,6 +204,8 @@ def _train(
     step,
     x,
     y,
+    x_test,
+    y_test,
     perms,
     batch_size,
     lr,
@@ -214,8 +216,11 @@ def _train(
     out_params,
     out_loss,
     out_acc,
+    out_test_loss,
+    out_test_acc,
 ):
-    """Trains one epoch per row of perms; writes each epoch's params and metrics into the out arrays.
+    """Trains one epoch per row of perms; writes each epoch's params and metrics into the out arrays, and
+    the metrics on (x_test, y_test) into out_test_* unless there is no test sample (they stay as given).
     Returns (epochs recorded, optimizer step count). Stops before recording a non-finite epoch."""
     n_layers = sizes.shape[0] - 1
     width = 0
@@ -262,6 +267,10 @@ def _train(
             out_params[epoch, p] = params[p]
         out_loss[epoch] = loss
         out_acc[epoch] = accuracy
+        if x_test.shape[0] > 0:
+            test_loss, test_accuracy = _metrics(params, sizes, w_off, b_off, act, x_test, y_test, hs, zs)
+            out_test_loss[epoch] = test_loss
+            out_test_acc[epoch] = test_accuracy
     return perms.shape[0], step
 
 
@@ -278,6 +287,8 @@ def train_epochs(
     step: int,
     x: np.ndarray,
     y: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
     perms: np.ndarray,
     batch_size: int,
     learning_rate: float,
@@ -285,21 +296,33 @@ def train_epochs(
     optimizer: str,
     activation: str,
     layer_sizes: tuple[int, ...],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Trains len(perms) epochs in place on params/adam_m/adam_v (float64, C-contiguous).
-    Returns the recorded (params (k,P), loss (k,), accuracy (k,)) and the new step count; k < len(perms)
-    means the next epoch diverged (non-finite loss or parameters)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """Trains len(perms) epochs in place on params/adam_m/adam_v (float64, C-contiguous) on (x, y); the
+    held-out (x_test (m,2), y_test (m,)), m >= 0, are only evaluated. Returns the recorded (params (k,P),
+    loss (k,), accuracy (k,), test loss (k,), test accuracy (k,)), the test metrics NaN where m == 0, and the
+    new step count; k < len(perms) means the next epoch diverged (non-finite loss or parameters)."""
     n_epochs = perms.shape[0]
+    x_test = _writable(x_test, np.float64)
+    y_test = _writable(y_test, np.float64)
+    if x_test.size == 0:
+        x_test = x_test.reshape(0, 2)
+    if x_test.ndim != 2 or x_test.shape[1] != 2 or y_test.shape != (len(x_test),):
+        raise ValueError(f"test points {x_test.shape} and labels {y_test.shape} must be (m, 2) and (m,)")
     out_params = np.empty((n_epochs, params.shape[0]))
     out_loss = np.empty(n_epochs)
     out_acc = np.empty(n_epochs)
+    out_test_loss = np.full(n_epochs, np.nan)
+    out_test_acc = np.full(n_epochs, np.nan)
     done, step = _train(
-        params, adam_m, adam_v, step, _writable(x, np.float64), _writable(y, np.float64),
+        params, adam_m, adam_v, step, _writable(x, np.float64), _writable(y, np.float64), x_test, y_test,
         _writable(perms, np.int64), int(batch_size), float(learning_rate), float(l2),
         OPTIMIZER_CODES[optimizer], ACTIVATION_CODES[activation], np.asarray(layer_sizes, dtype=np.int64),
-        out_params, out_loss, out_acc,
+        out_params, out_loss, out_acc, out_test_loss, out_test_acc,
     )  # fmt: skip
-    return out_params[:done], out_loss[:done], out_acc[:done], int(step)
+    return (
+        out_params[:done], out_loss[:done], out_acc[:done], out_test_loss[:done], out_test_acc[:done],
+        int(step),
+    )  # fmt: skip
 
 
 def is_compiled() -> bool:
@@ -311,26 +334,32 @@ def warm_up() -> None:
     params = np.zeros(2 * 1 + 1 + 1 + 1)
     train_epochs(
         params, np.zeros_like(params), np.zeros_like(params), 0, np.zeros((2, 2)), np.array([0.0, 1.0]),
-        np.array([[0, 1]]), 2, 0.1, 0.0, "adam", "tanh", (2, 1, 1),
+        np.zeros((1, 2)), np.array([1.0]), np.array([[0, 1]]), 2, 0.1, 0.0, "adam", "tanh", (2, 1, 1),
     )  # fmt: skip
     grid_pre_activations(params, "tanh", (2, 1, 1), 1, np.zeros(1), np.zeros(1))
 
 
 @_jit
 def _grid_pre_activations(params, act, sizes, layer, xs, ys, out):
-    n_layers = sizes.shape[0] - 1
+    """Row by row of pixels, the batched forward pass up to `layer`; out[iy, ix, j] = its pre-activation j."""
     width = 0
     for s in sizes:
         width = max(width, s)
-    w_off, b_off, _ = _layer_offsets(sizes)
     sub_sizes = sizes[: layer + 2]
-    h = np.zeros((n_layers + 1, width))
-    z = np.zeros((n_layers, width))
+    w_off, b_off, _ = _layer_offsets(sizes)
+    nx = xs.shape[0]
+    hs = np.zeros((layer + 2, nx, width))
+    zs = np.zeros((layer + 1, nx, width))
+    for ix in range(nx):
+        hs[0, ix, 0] = xs[ix]
+    n_out = sizes[layer + 1]
     for iy in range(ys.shape[0]):
-        for ix in range(xs.shape[0]):
-            _forward(params, sub_sizes, w_off, b_off, act, xs[ix], ys[iy], h, z)
-            for j in range(sizes[layer + 1]):
-                out[iy, ix, j] = z[layer, j]
+        for ix in range(nx):
+            hs[0, ix, 1] = ys[iy]
+        _forward_batch(params, sub_sizes, w_off, b_off, act, hs, zs, nx)
+        for ix in range(nx):
+            for j in range(n_out):
+                out[iy, ix, j] = zs[layer, ix, j]
 
 
 def grid_pre_activations(

@@ -1,6 +1,6 @@
-"""Every recorded epoch's parameters and metrics, with random access by epoch number, in bounded memory:
-every epoch is kept until the budget is reached, then older epochs are thinned (never epoch 0, the newest,
-or an epoch where the data changed)."""
+"""Every recorded epoch's parameters and metrics (on the training and the held-out test samples), with
+random access by epoch number, in bounded memory: every epoch is kept until the budget is reached, then
+older epochs are thinned (never epoch 0, the newest, or an epoch where the data changed)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from app.core.training import EpochChunk
 DEFAULT_BUDGET_BYTES = 64 * 2**20
 MIN_ROWS = 512
 COMPACT_BLOCK = 8192
+# The arrays holding one row per recorded epoch, appended, grown and thinned together.
+_ROW_ARRAYS = ("_epochs", "_params", "_loss", "_accuracy", "_test_loss", "_test_accuracy")
 
 
 class TrainingHistory:
@@ -24,9 +26,12 @@ class TrainingHistory:
         initial_loss: float,
         initial_acc: float,
         budget_bytes: int = DEFAULT_BUDGET_BYTES,
+        *,
+        initial_test_loss: float = float("nan"),
+        initial_test_acc: float = float("nan"),
     ):
         self.spec = spec
-        row_bytes = 8 * (spec.n_params + 3)
+        row_bytes = 8 * (spec.n_params + 5)  # epoch, parameters, loss, accuracy, test loss, test accuracy
         self.max_rows = max(MIN_ROWS, budget_bytes // row_bytes)
         self._size = 0
         capacity = min(1024, self.max_rows)
@@ -34,12 +39,15 @@ class TrainingHistory:
         self._params = np.empty((capacity, spec.n_params))
         self._loss = np.empty(capacity)
         self._accuracy = np.empty(capacity)
+        self._test_loss = np.empty(capacity)
+        self._test_accuracy = np.empty(capacity)
         self.data_changes: list[int] = []
         self.thinnings = 0
         self.stride = 1  # older epochs are kept where epoch % stride == 0
         self._append(
-            np.array([0]), initial_params[None, :], np.array([initial_loss]), np.array([initial_acc])
-        )
+            np.array([0]), initial_params[None, :], np.array([initial_loss]), np.array([initial_acc]),
+            np.array([initial_test_loss]), np.array([initial_test_acc]),
+        )  # fmt: skip
 
     def __len__(self) -> int:
         return self._size
@@ -61,12 +69,21 @@ class TrainingHistory:
         return self._accuracy[: self._size]
 
     @property
+    def test_loss(self) -> np.ndarray:
+        """Loss on the held-out samples per row; NaN where none was held out."""
+        return self._test_loss[: self._size]
+
+    @property
+    def test_accuracy(self) -> np.ndarray:
+        return self._test_accuracy[: self._size]
+
+    @property
     def params(self) -> np.ndarray:
         return self._params[: self._size]
 
     @property
     def nbytes(self) -> int:
-        return sum(a.nbytes for a in (self._epochs, self._params, self._loss, self._accuracy))
+        return sum(getattr(self, name).nbytes for name in _ROW_ARRAYS)
 
     def append(self, chunk: EpochChunk) -> None:
         if chunk.n_epochs == 0:
@@ -79,7 +96,10 @@ class TrainingHistory:
             rows = np.unique(np.linspace(0, chunk.n_epochs - 1, self.max_rows // 4).round().astype(int))
         while self._size + len(rows) > self.max_rows:
             self._thin()
-        self._append(epochs[rows], chunk.params[rows], chunk.loss[rows], chunk.accuracy[rows])
+        self._append(
+            epochs[rows], chunk.params[rows], chunk.loss[rows], chunk.accuracy[rows],
+            chunk.test_loss[rows], chunk.test_accuracy[rows],
+        )  # fmt: skip
 
     def mark_data_change(self, epoch: int) -> None:
         if not self.data_changes or self.data_changes[-1] != epoch:
@@ -102,6 +122,11 @@ class TrainingHistory:
         i = self.index_of(epoch)
         return float(self._loss[i]), float(self._accuracy[i])
 
+    def test_metrics_at(self, epoch: int) -> tuple[float, float]:
+        """(test loss, test accuracy) of the held-out samples at `epoch`; NaN where none was held out."""
+        i = self.index_of(epoch)
+        return float(self._test_loss[i]), float(self._test_accuracy[i])
+
     def _thin(self) -> None:
         """Widens the spacing kept among older epochs (all but the newest quarter of the budget, which stays
         dense) until at most half the budget is used; older epochs stay evenly spread over the whole run, and
@@ -120,16 +145,17 @@ class TrainingHistory:
         # Compacts in place, block by block: kept[j] >= j, so no block overwrites rows a later block reads.
         for start in range(0, len(kept), COMPACT_BLOCK):
             block = kept[start : start + COMPACT_BLOCK]
-            for array in (self._epochs, self._params, self._loss, self._accuracy):
+            for name in _ROW_ARRAYS:
+                array = getattr(self, name)
                 array[start : start + len(block)] = array[block]
         self._size = len(kept)
         self.thinnings += 1
 
-    def _append(self, epochs, params, loss, accuracy) -> None:
+    def _append(self, epochs, params, loss, accuracy, test_loss, test_accuracy) -> None:
         k = len(epochs)
         if self._size + k > len(self._epochs):
             capacity = max(min(2 * len(self._epochs), self.max_rows), self._size + k)
-            for name in ("_epochs", "_params", "_loss", "_accuracy"):
+            for name in _ROW_ARRAYS:
                 old = getattr(self, name)
                 new = np.empty((capacity, *old.shape[1:]), dtype=old.dtype)
                 new[: self._size] = old[: self._size]
@@ -139,4 +165,6 @@ class TrainingHistory:
         self._params[s] = params
         self._loss[s] = loss
         self._accuracy[s] = accuracy
+        self._test_loss[s] = test_loss
+        self._test_accuracy[s] = test_accuracy
         self._size += k

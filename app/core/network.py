@@ -128,7 +128,10 @@ def predict_proba(spec: NetworkSpec, flat: np.ndarray, x: np.ndarray) -> np.ndar
 def bce_loss_and_accuracy(
     spec: NetworkSpec, flat: np.ndarray, x: np.ndarray, y: np.ndarray
 ) -> tuple[float, float]:
-    """Mean binary cross-entropy (from logits, numerically stable) and the fraction classified right."""
+    """Mean binary cross-entropy (from logits, numerically stable) and the fraction classified right;
+    (nan, nan) for no samples."""
+    if len(x) == 0:
+        return float("nan"), float("nan")
     z = logits(spec, flat, x)
     loss = np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
     accuracy = np.mean((z > 0) == (y > 0.5))

@@ -67,16 +67,23 @@ def train_epochs_torch(
     optim: torch.optim.Optimizer,
     x: np.ndarray,
     y: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
     perms: np.ndarray,
     batch_size: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Trains one epoch per row of `perms` (the sample order); returns per-epoch params, loss, accuracy
-    evaluated after each epoch. Stops early (fewer rows) when the loss or parameters stop being finite."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Trains on (x, y), one epoch per row of `perms` (the sample order); returns per-epoch params, loss,
+    accuracy, test loss and test accuracy evaluated after each epoch, the test metrics on the held-out
+    (x_test, y_test) and NaN when there is none. Stops early (fewer rows) when the loss or parameters stop
+    being finite."""
     device = next(module.parameters()).device
     xt = torch.tensor(x, dtype=torch.float64, device=device)
     yt = torch.tensor(y, dtype=torch.float64, device=device)
+    x_test = np.asarray(x_test, dtype=np.float64).reshape(-1, 2)
+    xt_test = torch.tensor(x_test, dtype=torch.float64, device=device)
+    yt_test = torch.tensor(np.asarray(y_test, dtype=np.float64).reshape(-1), device=device)
     loss_fn = nn.BCEWithLogitsLoss()
-    params, losses, accuracies = [], [], []
+    params, losses, accuracies, test_losses, test_accuracies = [], [], [], [], []
     n = len(x)
     for order in perms:
         for start in range(0, n, batch_size):
@@ -85,14 +92,23 @@ def train_epochs_torch(
             loss_fn(module(xt[idx]), yt[idx]).backward()
             optim.step()
         with torch.no_grad():
-            z = module(xt)
-            loss = float(loss_fn(z, yt))
-            accuracy = float(((z > 0) == (yt > 0.5)).double().mean())
+            loss, accuracy = _metrics(module, loss_fn, xt, yt)
+            test_loss, test_accuracy = _metrics(module, loss_fn, xt_test, yt_test)
         flat = module_params(module)
         if not (np.isfinite(loss) and np.all(np.isfinite(flat))):
             break
         params.append(flat)
         losses.append(loss)
         accuracies.append(accuracy)
+        test_losses.append(test_loss)
+        test_accuracies.append(test_accuracy)
     p = np.array(params).reshape(len(params), sum(q.numel() for q in module.parameters()))
-    return p, np.array(losses), np.array(accuracies)
+    return p, np.array(losses), np.array(accuracies), np.array(test_losses), np.array(test_accuracies)
+
+
+def _metrics(module: MLP, loss_fn: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """Mean loss and accuracy on (x, y); NaN for no samples."""
+    if len(x) == 0:
+        return float("nan"), float("nan")
+    z = module(x)
+    return float(loss_fn(z, y)), float(((z > 0) == (y > 0.5)).double().mean())

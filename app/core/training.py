@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from app.core import engine
-from app.core.dataset import SampleSet
+from app.core.dataset import SampleSet, test_mask
 from app.core.network import NetworkSpec, init_params
 
 OPTIMIZERS = ("sgd", "adam")
@@ -24,18 +24,22 @@ def default_backend() -> str:
     if chosen:
         return chosen
     return "engine" if engine.AVAILABLE else "torch"
+
+
 OPTIMIZER_LABELS = {"sgd": "SGD", "adam": "Adam"}
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How to train; batch_size 0 means full batch."""
+    """How to train; batch_size 0 means full batch. test_fraction of the samples (chosen by
+    dataset.test_mask with this seed) are held out: evaluated every epoch, never trained on."""
 
     optimizer: str = "adam"
     learning_rate: float = 0.03
     batch_size: int = 0
     l2: float = 0.0
     seed: int = 0
+    test_fraction: float = 0.0
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -44,6 +48,8 @@ class TrainConfig:
             raise ValueError("the learning rate must be a positive number")
         if self.batch_size < 0 or self.l2 < 0:
             raise ValueError("batch size and L2 must not be negative")
+        if not 0.0 <= self.test_fraction < 1.0:
+            raise ValueError(f"the test fraction must be at least 0 and below 1, not {self.test_fraction!r}")
 
 
 def _read_only(a: np.ndarray) -> np.ndarray:
@@ -53,8 +59,10 @@ def _read_only(a: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class EpochChunk:
-    """Snapshots of consecutive epochs first_epoch.. (params (k,P), loss (k,), accuracy (k,)), read-only,
-    safe to hand from the training thread to the GUI. `diverged` says the epoch after the last one failed."""
+    """Snapshots of consecutive epochs first_epoch.. (params (k,P), loss (k,), accuracy (k,), and on the
+    held-out samples test_loss (k,), test_accuracy (k,), NaN where none is held out or when not given),
+    read-only, safe to hand from the training thread to the GUI. `diverged` says the epoch after the last
+    one failed."""
 
     first_epoch: int
     params: np.ndarray
@@ -63,9 +71,17 @@ class EpochChunk:
     data_version: int
     diverged: bool = False
     generation: int = 0
+    test_loss: np.ndarray | None = None
+    test_accuracy: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        for a in (self.params, self.loss, self.accuracy):
+        for name in ("test_loss", "test_accuracy"):
+            value = getattr(self, name)
+            if value is None:
+                object.__setattr__(self, name, np.full(len(self.loss), np.nan))
+            elif np.shape(value) != np.shape(self.loss):
+                raise ValueError(f"{name} has shape {np.shape(value)}, the loss {np.shape(self.loss)}")
+        for a in (self.params, self.loss, self.accuracy, self.test_loss, self.test_accuracy):
             _read_only(a)
 
     @property
@@ -90,6 +106,7 @@ class Trainer:
     _adam_m: np.ndarray = field(init=False, repr=False)
     _adam_v: np.ndarray = field(init=False, repr=False)
     _torch: tuple | None = field(default=None, init=False, repr=False)
+    last_test: tuple[np.ndarray, np.ndarray] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.params is None:
@@ -100,6 +117,7 @@ class Trainer:
         if self.backend not in BACKENDS:
             raise ValueError(f"unknown backend {self.backend!r}; choose from {', '.join(BACKENDS)}")
         self._rng = np.random.default_rng(self.config.seed)
+        self.last_test = (np.empty(0), np.empty(0))
         self.reset_optimizer()
 
     def reset_optimizer(self) -> None:
@@ -125,28 +143,40 @@ class Trainer:
         return orders
 
     def run(self, samples: SampleSet, n_epochs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
-        """Trains up to n_epochs; returns (params (k,P), loss, accuracy, diverged)."""
+        """Trains up to n_epochs on the training part of the samples (all but test_mask(n,
+        config.test_fraction, config.seed)); returns (params (k,P), loss, accuracy, diverged), the metrics
+        on the training part, and leaves the held-out part's metrics (test loss (k,), test accuracy (k,),
+        NaN when nothing is held out) in self.last_test."""
         x = samples.points
         y = samples.labels.astype(np.float64)
+        held_out = test_mask(samples.n, self.config.test_fraction, self.config.seed)
+        x_test, y_test = x[held_out], y[held_out]
+        if len(x_test):
+            x, y = x[~held_out], y[~held_out]
+        if len(x) == 0:
+            raise ValueError(
+                f"no samples to train on ({samples.n} samples, {len(x_test)} held out for testing)"
+            )
         orders = self.sample_orders(len(x), n_epochs)
         batch = self.config.batch_size if self.config.batch_size > 0 else len(x)
         last_good = self.params.copy()
         if self.backend == "engine":
-            params, loss, acc, self._step = engine.train_epochs(
-                self.params, self._adam_m, self._adam_v, self._step, x, y, orders, batch,
+            params, loss, acc, test_loss, test_acc, self._step = engine.train_epochs(
+                self.params, self._adam_m, self._adam_v, self._step, x, y, x_test, y_test, orders, batch,
                 self.config.learning_rate, self.config.l2, self.config.optimizer,
                 self.spec.activation, self.spec.layer_sizes,
             )  # fmt: skip
         else:
-            params, loss, acc = self._run_torch(x, y, orders, batch)
+            params, loss, acc, test_loss, test_acc = self._run_torch(x, y, x_test, y_test, orders, batch)
         diverged = len(loss) < n_epochs
         if diverged:
             self.params = params[-1].copy() if len(loss) else last_good
             self.reset_optimizer()
         self.epoch += len(loss)
+        self.last_test = test_loss, test_acc
         return params, loss, acc, diverged
 
-    def _run_torch(self, x, y, orders, batch):
+    def _run_torch(self, x, y, x_test, y_test, orders, batch):
         from app.core.torch_model import build_module, make_optimizer, module_params, train_epochs_torch
 
         if self._torch is None:
@@ -155,7 +185,7 @@ class Trainer:
             c = self.config
             self._torch = module, make_optimizer(module, c.optimizer, c.learning_rate, c.l2)
         module, optim = self._torch
-        result = train_epochs_torch(module, optim, x, y, orders, batch)
+        result = train_epochs_torch(module, optim, x, y, x_test, y_test, orders, batch)
         self.params = module_params(module)
         return result
 
@@ -181,7 +211,7 @@ def train(
     anchor = (time.perf_counter(), 0, None)  # time, epochs trained, rate: where the current pace started
     while not should_stop() and (max_epochs is None or trained < max_epochs):
         samples = get_samples()
-        if samples.training_problem():
+        if samples.training_problem(trainer.config.test_fraction, trainer.config.seed):
             return
         rate = max_rate()
         if rate != anchor[2]:
@@ -199,9 +229,12 @@ def train(
         started = time.perf_counter()
         first = trainer.epoch + 1
         params, loss, acc, diverged = trainer.run(samples, chunk)
+        test_loss, test_acc = trainer.last_test
         elapsed = time.perf_counter() - started
         trained += len(loss)
-        yield EpochChunk(first, params, loss, acc, samples.version, diverged)
+        yield EpochChunk(
+            first, params, loss, acc, samples.version, diverged, test_loss=test_loss, test_accuracy=test_acc
+        )
         if diverged:
             return
         fastest = int(np.clip(chunk * chunk_seconds / max(elapsed, 1e-6), 1, max(1, 4 * chunk)))

@@ -25,14 +25,13 @@ def train_synchronously(window, epochs: int) -> None:
     """Trains the window's network for `epochs` epochs in this thread (headless use and --epochs)."""
     from app.core.training import train
 
-    problem = window.samples.training_problem()
+    problem = window.samples.training_problem(window.config.test_fraction, window.config.seed)
     if epochs and problem:
         raise SystemExit(f"unboxed: error: {problem}")
     for chunk in train(window.trainer, lambda: window.samples, lambda: False, max_epochs=epochs):
         window.history.append(chunk)
-        if chunk.diverged:
-            break
-    window.show_epoch(window.history.latest_epoch)
+    window.go_live()
+    window.refresh_curves()
 
 
 def run_app(args, spec, samples, headless: bool) -> int:
@@ -42,11 +41,19 @@ def run_app(args, spec, samples, headless: bool) -> int:
     app = make_application()
     window = MainWindow(samples, spec, TrainConfig(seed=args.seed))
     train_synchronously(window, args.epochs)
+    if args.epoch is not None:
+        from app.cli import UsageError
+
+        if args.epoch > window.history.latest_epoch:  # training diverged before reaching it
+            window.close()
+            raise UsageError(f"--epoch {args.epoch} is beyond the last epoch, {window.history.latest_epoch}")
+        window.scrub_to(args.epoch)
     if args.export_data:
         export_data(args.export_data, window.samples, window.history)
     if args.export:
         window.show()
         app.processEvents()
+        window.canvas.redraw()
         window.canvas.refresh()
         app.processEvents()
         if not window.grab().save(args.export):

@@ -3,20 +3,27 @@ Clicks become sample requests; drawing happens only in refresh(), which the disp
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QPainter
+from PySide6.QtGui import QCursor, QPainter
+from PySide6.QtWidgets import QToolTip
 
 from app.core.dataset import BLUE, RED, SampleSet
-from app.core.fields import prediction_field
+from app.core.fields import neuron_zero_curves, prediction_field
 from app.core.geometry import Rect, clip_line
 from app.core.network import NetworkSpec, split_params
 from app.ui.palette import CLASS_RGB, neuron_rgb, prediction_lut
 
-MAX_FIELD_PIXELS = 256
-PREVIEW_PIXELS = 128  # while epochs stream in; the sharp picture follows once they stop
+MAX_FIELD_PIXELS = 256  # per side
+MIN_FIELD_PIXELS = 32
+SHARP_SECONDS = 0.020  # time budget of one background: big networks get fewer pixels, smoothly scaled up
+PREVIEW_SECONDS = 0.005  # while epochs stream in or the user drags; the sharp picture follows once they stop
+CURVE_PIXELS = 160  # grid of the deeper-layer zero-level curves (they are interpolated, so smooth anyway)
 TICK_FRACTION = 0.04  # length of the positive-side tick, as a fraction of the view's width
+HOVER_PIXELS = 6  # how close the cursor must be to a boundary to name it
 
 
 class QtCanvas(pg.PlotWidget):
@@ -41,14 +48,23 @@ class QtCanvas(pg.PlotWidget):
         self.decision_curve.setZValue(5)
         self.addItem(self.decision_curve)
         self.neuron_lines: list[pg.PlotCurveItem] = []
-        self.sample_dots = []
+        self.deep_curves: dict[int, list[pg.PlotCurveItem]] = {}  # hidden layer (>= 1) -> one per neuron
+        self.deep_layers_shown: set[int] = set()
+        self._curve_points: dict[tuple[int, int], np.ndarray] = {}  # (layer, neuron) -> drawn points
+        self.hover_text = ""
+        self._seconds_per_pixel = 2e-7
+        self.sample_dots = []  # training samples, filled: red, blue
+        self.held_out_dots = []  # held-out test samples, hollow: red, blue
         for label in (RED, BLUE):
             dots = pg.ScatterPlotItem(
                 size=10, pen=pg.mkPen((25, 25, 25), width=1.3), brush=pg.mkBrush(*CLASS_RGB[label])
             )
-            dots.setZValue(20)
-            self.addItem(dots)
+            hollow = pg.ScatterPlotItem(size=10, pen=pg.mkPen(*CLASS_RGB[label], width=2.2), brush=None)
+            for item in (dots, hollow):
+                item.setZValue(20)
+                self.addItem(item)
             self.sample_dots.append(dots)
+            self.held_out_dots.append(hollow)
 
         self.samples = SampleSet.empty()
         self.spec: NetworkSpec | None = None
@@ -57,20 +73,36 @@ class QtCanvas(pg.PlotWidget):
         self._dirty = True
         self.showing_preview = False
         self.scene().sigMouseClicked.connect(self._on_click)
+        self.scene().sigMouseMoved.connect(self._on_hover)
         self.view_box.sigRangeChanged.connect(self.redraw)
         self.view_box.sigResized.connect(self.redraw)
 
     # --- model state in -------------------------------------------------------------------------------
-    def set_samples(self, samples: SampleSet) -> None:
+    def set_samples(self, samples: SampleSet, held_out: np.ndarray | None = None) -> None:
+        """Draws the samples: training ones filled, held-out ones (mask `held_out`) hollow."""
         self.samples = samples
-        for label, dots in zip((RED, BLUE), self.sample_dots, strict=True):
-            dots.setData(pos=samples.points[samples.labels == label])
+        held_out = np.zeros(samples.n, bool) if held_out is None else held_out
+        for label in (RED, BLUE):
+            of_class = samples.labels == label
+            self.sample_dots[label].setData(pos=samples.points[of_class & ~held_out])
+            self.held_out_dots[label].setData(pos=samples.points[of_class & held_out])
 
     def show_network(self, spec: NetworkSpec, params: np.ndarray) -> None:
         """Marks the network to draw at the next refresh; cheap, so it may be called for every epoch."""
+        if spec != self.spec:
+            self.deep_layers_shown = {k for k in self.deep_layers_shown if k < len(spec.widths)}
         self.spec = spec
         self.params = params
         self._dirty = True
+
+    def show_layer_curves(self, layer: int, shown: bool) -> None:
+        """Shows or hides the zero-level curves of hidden layer `layer` (0-based, >= 1)."""
+        (self.deep_layers_shown.add if shown else self.deep_layers_shown.discard)(layer)
+        self._dirty = True
+
+    @property
+    def dirty(self) -> bool:
+        return self._dirty
 
     def fit_data(self, margin: float = 0.15) -> None:
         xmin, xmax, ymin, ymax = self.samples.extent()
@@ -96,18 +128,51 @@ class QtCanvas(pg.PlotWidget):
         self._dirty = False
         self.showing_preview = preview
         rect = self.view_rect()
-        size = self.view_box.size()
-        limit = PREVIEW_PIXELS if preview else MAX_FIELD_PIXELS
-        nx = int(np.clip(size.width(), 16, limit))
-        ny = int(np.clip(size.height(), 16, limit))
+        nx, ny = self._raster_size(PREVIEW_SECONDS if preview else SHARP_SECONDS)
+        started = time.perf_counter()
         field = prediction_field(self.spec, self.params, rect, nx, ny)
+        measured = (time.perf_counter() - started) / (nx * ny)
+        self._seconds_per_pixel = 0.7 * self._seconds_per_pixel + 0.3 * measured
         self.background_image.setImage(field.values, autoLevels=False, levels=(0.0, 1.0))
         self.background_image.setRect(QRectF(rect.xmin, rect.ymin, rect.width, rect.height))
         curve = field.decision_curve()
         self.decision_curve.setData(curve[:, 0], curve[:, 1]) if len(curve) else self.decision_curve.clear()
         self._draw_first_layer(rect)
+        self._draw_deeper_layers(rect, preview)
         self.frames_drawn += 1
         return True
+
+    def _raster_size(self, seconds: float) -> tuple[int, int]:
+        """Pixels of the background raster: the view's aspect, as many as fit the time budget, capped."""
+        size = self.view_box.size()
+        width, height = max(size.width(), 1.0), max(size.height(), 1.0)
+        budget = max(seconds / self._seconds_per_pixel, MIN_FIELD_PIXELS**2)
+        scale = min(1.0, np.sqrt(budget / (width * height)), MAX_FIELD_PIXELS / max(width, height))
+        return (int(np.clip(width * scale, MIN_FIELD_PIXELS, MAX_FIELD_PIXELS)),
+                int(np.clip(height * scale, MIN_FIELD_PIXELS, MAX_FIELD_PIXELS)))  # fmt: skip
+
+    def _draw_deeper_layers(self, rect: Rect, preview: bool) -> None:
+        for layer in list(self.deep_curves):
+            if layer not in self.deep_layers_shown or layer >= len(self.spec.widths):
+                for curve in self.deep_curves.pop(layer):
+                    self.removeItem(curve)
+                self._curve_points = {k: v for k, v in self._curve_points.items() if k[0] != layer}
+        pixels = CURVE_PIXELS // 2 if preview else CURVE_PIXELS
+        for layer in sorted(self.deep_layers_shown):
+            curves = self.deep_curves.setdefault(layer, [])
+            width = self.spec.widths[layer]
+            while len(curves) > width:
+                self.removeItem(curves.pop())
+            while len(curves) < width:
+                curve = pg.PlotCurveItem(connect="finite")
+                curve.setZValue(9)
+                self.addItem(curve)
+                curves.append(curve)
+            levels = neuron_zero_curves(self.spec, self.params, rect, pixels, pixels, layer)
+            for j, (curve, points) in enumerate(zip(curves, levels, strict=True)):
+                curve.setPen(pg.mkPen(neuron_rgb(layer, j, self.spec.widths), width=2))
+                curve.setData(points[:, 0], points[:, 1]) if len(points) else curve.setData([], [])
+                self._curve_points[(layer, j)] = points
 
     def _draw_first_layer(self, rect: Rect) -> None:
         weights, biases = split_params(self.spec, self.params)[0]
@@ -131,6 +196,45 @@ class QtCanvas(pg.PlotWidget):
             normal = weights[j] / np.linalg.norm(weights[j])
             points = np.vstack([segment, middle, middle + tick * normal])
             line.setData(points[:, 0], points[:, 1])
+
+    # --- hover: name the boundary under the cursor ----------------------------------------------------------
+    def boundary_near(self, x: float, y: float) -> tuple[int, int] | None:
+        """(layer, neuron) of the drawn boundary within HOVER_PIXELS of the data point (x, y), if any."""
+        if self.spec is None or self.params is None:
+            return None
+        rect = self.view_rect()
+        reach = HOVER_PIXELS * rect.width / max(self.view_box.width(), 1.0)
+        best, best_distance = None, reach
+        weights, biases = split_params(self.spec, self.params)[0]
+        norms = np.linalg.norm(weights, axis=1)
+        distances = np.abs(weights @ np.array([x, y]) + biases) / np.where(norms > 0, norms, np.inf)
+        j = int(np.argmin(distances))
+        if distances[j] <= best_distance:
+            best, best_distance = (0, j), distances[j]
+        for key, points in self._curve_points.items():
+            if len(points):
+                d = np.nanmin(np.hypot(points[:, 0] - x, points[:, 1] - y))
+                if d < best_distance:
+                    best, best_distance = key, d
+        return best
+
+    def describe_neuron(self, layer: int, neuron: int) -> str:
+        w, b = split_params(self.spec, self.params)[layer]
+        weights = ", ".join(f"{v:.3g}" for v in w[neuron][:8]) + (", …" if w.shape[1] > 8 else "")
+        return f"L{layer + 1} N{neuron + 1}: weights ({weights}), bias {b[neuron]:.3g}"
+
+    def _on_hover(self, scene_pos) -> None:
+        if not self.view_box.sceneBoundingRect().contains(scene_pos):
+            return
+        point = self.view_box.mapSceneToView(scene_pos)
+        found = self.boundary_near(point.x(), point.y())
+        text = self.describe_neuron(*found) if found else ""
+        if text != self.hover_text:
+            self.hover_text = text
+            if text:
+                QToolTip.showText(QCursor.pos(), text, self)
+            else:
+                QToolTip.hideText()
 
     # --- gestures out -----------------------------------------------------------------------------------
     def _on_click(self, event) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
@@ -45,6 +46,7 @@ class QtTrainingControls(QWidget):
     specEdited = Signal(object)  # NetworkSpec
     configEdited = Signal(object)  # TrainConfig
     speedEdited = Signal(object)  # epochs per second, or None for as fast as possible
+    layerCurvesToggled = Signal(int, bool)  # hidden layer (0-based, >= 1), shown
     trainToggled = Signal()
     resetRequested = Signal()
 
@@ -67,6 +69,10 @@ class QtTrainingControls(QWidget):
         self.batch_box.setSpecialValueText("full")
         self.batch_box.setToolTip("Mini-batch size; 'full' trains on all samples at once")
         self.l2_box = QDoubleSpinBox(decimals=5, minimum=0.0, maximum=10.0, singleStep=0.001)
+        self.test_fraction_box = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=0.9, singleStep=0.05)
+        self.test_fraction_box.setToolTip(
+            "Share of the samples held out for testing (drawn hollow, not trained on)"
+        )
         self.seed_box = QSpinBox(minimum=0, maximum=2**31 - 1)
         self.seed_box.setToolTip("Seed of the initial weights and of the mini-batch order")
         self.speed_slider = QSlider(Qt.Orientation.Horizontal)
@@ -92,11 +98,16 @@ class QtTrainingControls(QWidget):
         form.addRow("Learning rate", self.learning_rate_box)
         form.addRow("Batch size", self.batch_box)
         form.addRow("L2", self.l2_box)
+        form.addRow("Test fraction", self.test_fraction_box)
         form.addRow("Seed", self.seed_box)
         speed_row = QHBoxLayout()
         speed_row.addWidget(self.speed_slider, 1)
         speed_row.addWidget(self.speed_label)
         form.addRow("Speed", speed_row)
+        self.curves_group = QGroupBox("Deeper-layer boundaries")
+        self.curves_group.setToolTip("Draw each neuron's zero level (its boundary) as a curve over the plane")
+        self.curves_layout = QVBoxLayout(self.curves_group)
+        self.layer_boxes: list[QCheckBox] = []
         buttons = QHBoxLayout()
         buttons.addWidget(self.train_button)
         buttons.addWidget(self.reset_button)
@@ -104,12 +115,19 @@ class QtTrainingControls(QWidget):
         column.addWidget(network)
         column.addWidget(training)
         column.addLayout(buttons)
+        column.addWidget(self.curves_group)
         column.addStretch(1)
 
         self.set_values(spec, config)
         self.layers_edit.editingFinished.connect(self._emit_spec)
         self.activation_box.currentIndexChanged.connect(self._emit_spec)
-        for box in (self.learning_rate_box, self.batch_box, self.l2_box, self.seed_box):
+        for box in (
+            self.learning_rate_box,
+            self.batch_box,
+            self.l2_box,
+            self.test_fraction_box,
+            self.seed_box,
+        ):
             box.valueChanged.connect(self._emit_config)
         self.optimizer_box.currentIndexChanged.connect(self._emit_config)
         self.speed_slider.valueChanged.connect(self._speed_changed)
@@ -118,7 +136,7 @@ class QtTrainingControls(QWidget):
 
     def set_values(self, spec: NetworkSpec, config: TrainConfig) -> None:
         widgets = (self.layers_edit, self.activation_box, self.optimizer_box, self.learning_rate_box,
-                   self.batch_box, self.l2_box, self.seed_box)  # fmt: skip
+                   self.batch_box, self.l2_box, self.test_fraction_box, self.seed_box)  # fmt: skip
         for widget in widgets:
             widget.blockSignals(True)
         self.layers_edit.setText(spec.widths_text())
@@ -127,10 +145,26 @@ class QtTrainingControls(QWidget):
         self.learning_rate_box.setValue(config.learning_rate)
         self.batch_box.setValue(config.batch_size)
         self.l2_box.setValue(config.l2)
+        self.test_fraction_box.setValue(config.test_fraction)
         self.seed_box.setValue(config.seed)
         for widget in widgets:
             widget.blockSignals(False)
         self._spec = spec
+
+    def set_layer_count(self, n_hidden: int) -> None:
+        """One toggle per deeper hidden layer (layer 1's boundaries are always drawn, as lines)."""
+        if len(self.layer_boxes) == n_hidden - 1:
+            return
+        for box in self.layer_boxes:
+            self.curves_layout.removeWidget(box)
+            box.deleteLater()
+        self.layer_boxes = []
+        for layer in range(1, n_hidden):
+            box = QCheckBox(f"Layer {layer + 1} curves")
+            box.toggled.connect(lambda on, k=layer: self.layerCurvesToggled.emit(k, on))
+            self.curves_layout.addWidget(box)
+            self.layer_boxes.append(box)
+        self.curves_group.setVisible(n_hidden > 1)
 
     def set_training(self, running: bool) -> None:
         self.train_button.setText("Pause" if running else "Train")
@@ -152,6 +186,7 @@ class QtTrainingControls(QWidget):
             learning_rate=self.learning_rate_box.value(),
             batch_size=self.batch_box.value(),
             l2=self.l2_box.value(),
+            test_fraction=self.test_fraction_box.value(),
             seed=self.seed_box.value(),
         )
 

@@ -3,21 +3,26 @@ the controls and the training thread together. Widgets draw; this class decides.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QShortcut
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget
 
 from app.core import engine
-from app.core.dataset import DEFAULT_PRESET, PRESET_LABELS, PRESETS, SampleSet, make_preset
+from app.core.dataset import DEFAULT_PRESET, PRESET_LABELS, PRESETS, SampleSet, make_preset, test_mask
 from app.core.history import TrainingHistory
 from app.core.network import ACTIVATION_LABELS, NetworkSpec, bce_loss_and_accuracy
 from app.core.training import EpochChunk, TrainConfig, Trainer
 from app.ui.canvas import QtCanvas
 from app.ui.controls import QtTrainingControls
+from app.ui.loss_plot import QtLossPlot
+from app.ui.timeline import QtTimeline
 from app.worker import EngineWarmUp, TrainingThread
 
 DISPLAY_INTERVAL_MS = 25
+CURVES_INTERVAL_S = 0.1  # the loss curves redraw at most this often while epochs stream in
 HINT = "Left-click: add a red sample · Right-click or Shift+click: add a blue one · Space: train/pause"
 
 
@@ -26,16 +31,33 @@ class MainWindow(QMainWindow):
                  config: TrainConfig | None = None):  # fmt: skip
         super().__init__()
         self.setWindowTitle("Unboxed")
-        self.resize(1150, 780)
+        self.resize(1200, 860)
         self.samples = samples if samples is not None else make_preset(DEFAULT_PRESET)
         self.spec = spec or NetworkSpec()
         self.config = config or TrainConfig()
         self.generation = 0
         self.displayed_epoch = 0
+        self.live = True  # the display follows the newest epoch
         self._new_epochs_arrived = False
+        self._changed_last_tick = False
+        self._curves_drawn_at = 0.0
 
         self.canvas = QtCanvas()
-        self.setCentralWidget(self.canvas)
+        self.timeline = QtTimeline()
+        self.loss_plot = QtLossPlot()
+        self.loss_plot.setMinimumHeight(170)
+        bottom = QWidget()
+        column = QVBoxLayout(bottom)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.timeline)
+        column.addWidget(self.loss_plot, 1)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.canvas)
+        splitter.addWidget(bottom)
+        splitter.setStretchFactor(0, 4)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([600, 240])
+        self.setCentralWidget(splitter)
         self.controls = QtTrainingControls(self.spec, self.config)
         dock = QDockWidget("Settings", self)
         dock.setObjectName("settings")
@@ -57,14 +79,27 @@ class MainWindow(QMainWindow):
         self.controls.specEdited.connect(self.set_spec)
         self.controls.configEdited.connect(self.set_config)
         self.controls.speedEdited.connect(self.training.set_max_rate)
+        self.controls.layerCurvesToggled.connect(self.canvas.show_layer_curves)
+        self.timeline.epochRequested.connect(self.scrub_to)
+        self.timeline.liveRequested.connect(self.go_live)
+        self.loss_plot.epochRequested.connect(self.scrub_to)
         QShortcut(QKeySequence(Qt.Key.Key_Space), self, self.toggle_training)
+        for key, action in (
+            (Qt.Key.Key_Left, lambda: self.timeline.step(-1)),
+            (Qt.Key.Key_Right, lambda: self.timeline.step(1)),
+            (Qt.Key.Key_PageUp, lambda: self.timeline.step(-10)),
+            (Qt.Key.Key_PageDown, lambda: self.timeline.step(10)),
+            (Qt.Key.Key_Home, self.timeline.jump_to_start),
+            (Qt.Key.Key_End, self.timeline.go_live),
+        ):
+            QShortcut(QKeySequence(key), self, action)
 
         self.display_timer = QTimer(self)
         self.display_timer.setInterval(DISPLAY_INTERVAL_MS)
         self.display_timer.timeout.connect(self._draw)
         self.display_timer.start()
 
-        self.canvas.set_samples(self.samples)
+        self._show_samples()
         self.canvas.fit_data()
         self._new_run()
 
@@ -96,24 +131,42 @@ class MainWindow(QMainWindow):
         self.training.stop()
         self.generation += 1
         self.trainer = Trainer(self.spec, self.config)
-        loss, accuracy = self._metrics(self.trainer.params)
-        self.history = TrainingHistory(self.spec, self.trainer.params, loss, accuracy)
+        (loss, accuracy), (test_loss, test_accuracy) = self._metrics(self.trainer.params)
+        self.history = TrainingHistory(
+            self.spec,
+            self.trainer.params,
+            loss,
+            accuracy,
+            initial_test_loss=test_loss,
+            initial_test_acc=test_accuracy,
+        )
         self._last_data_version = self.samples.version
+        self.live = True
+        self.timeline.stop_playing()
+        self.controls.set_layer_count(len(self.spec.widths))
         self.show_epoch(0)
+        self.refresh_curves()
         self.controls.set_training(False)
 
-    def _metrics(self, params: np.ndarray) -> tuple[float, float]:
-        if self.samples.n == 0:
-            return float("nan"), float("nan")
-        return bce_loss_and_accuracy(self.spec, params, self.samples.points, self.samples.labels)
+    def _metrics(self, params: np.ndarray) -> tuple[tuple[float, float], tuple[float, float]]:
+        """(loss, accuracy) on the training part and on the held-out part (NaN where a part is empty)."""
+        parts = self.samples.split(self.config.test_fraction, self.config.seed)
+        return tuple(bce_loss_and_accuracy(self.spec, params, p.points, p.labels) for p in parts)
+
+    def _show_samples(self) -> None:
+        mask = test_mask(self.samples.n, self.config.test_fraction, self.config.seed)
+        self.canvas.set_samples(self.samples, mask)
 
     def add_sample(self, x: float, y: float, label: int) -> None:
         self.set_samples(self.samples.with_sample(x, y, label))
 
     def set_samples(self, samples: SampleSet, message: str | None = None) -> None:
+        """New data; training (if running) goes on from the newest epoch with it, and the display follows."""
         self.samples = samples
-        self.canvas.set_samples(samples)
+        self._show_samples()
         self.training.set_samples(samples)
+        if self.is_training and not self.live:
+            self.go_live()
         if message:
             self.show_message(message)
 
@@ -135,7 +188,10 @@ class MainWindow(QMainWindow):
 
     def set_config(self, config: TrainConfig) -> None:
         seed_changed = config.seed != self.config.seed
+        split_changed = (config.test_fraction, config.seed) != (self.config.test_fraction, self.config.seed)
         self.config = config
+        if split_changed:
+            self._show_samples()
         if seed_changed:
             was_training = self.is_training
             self._new_run()
@@ -154,7 +210,7 @@ class MainWindow(QMainWindow):
             self.start_training()
 
     def start_training(self) -> None:
-        problem = self.samples.training_problem()
+        problem = self.samples.training_problem(self.config.test_fraction, self.config.seed)
         if problem:
             self.show_message(problem)
             return
@@ -166,6 +222,7 @@ class MainWindow(QMainWindow):
     def pause_training(self) -> None:
         self.training.stop()
         self.controls.set_training(False)
+        self.refresh_curves()
         self.show_message("Paused. Press Train (or Space) to resume.")
 
     def reset(self) -> None:
@@ -173,10 +230,29 @@ class MainWindow(QMainWindow):
         self.show_message("Reset to epoch 0 with fresh initial weights.")
 
     def show_epoch(self, epoch: int) -> None:
+        """Displays `epoch` in every view (the canvas repaints at the next display tick)."""
+        epoch = int(np.clip(epoch, 0, self.history.latest_epoch))
         self.displayed_epoch = epoch
         self.canvas.show_network(self.spec, self.history.params_at(epoch))
         loss, accuracy = self.history.metrics_at(epoch)
-        self.epoch_label.setText(f"Epoch {epoch} · loss {loss:.4f} · accuracy {100 * accuracy:.1f}%")
+        test_loss, test_accuracy = self.history.test_metrics_at(epoch)
+        kept = self.history.recorded_epoch(epoch)
+        text = f"Epoch {epoch}" if kept == epoch else f"Epoch {epoch} (nearest kept: {kept})"
+        text += f" · loss {loss:.4f} · accuracy {100 * accuracy:.1f}%"
+        if np.isfinite(test_loss):
+            text += f" · test loss {test_loss:.4f} · test accuracy {100 * test_accuracy:.1f}%"
+        self.epoch_label.setText(text)
+        self.timeline.show_state(epoch, self.history.latest_epoch, self.live, self.history.data_changes)
+        self.loss_plot.set_cursor(epoch)
+
+    def scrub_to(self, epoch: int) -> None:
+        """The user picked an epoch (timeline, keys, loss plot, Play): leave live mode and show it."""
+        self.live = False
+        self.show_epoch(epoch)
+
+    def go_live(self) -> None:
+        self.live = True
+        self.show_epoch(self.history.latest_epoch)
 
     def show_message(self, text: str) -> None:
         self.message_label.setText(text)
@@ -201,18 +277,28 @@ class MainWindow(QMainWindow):
             return
         self.training.stop()
         self.controls.set_training(False)
+        self.refresh_curves()
         if reason:
             self.show_message(reason)
 
     def _draw(self) -> None:
-        """Display timer: show the newest epoch if new ones arrived (a quick preview while they keep coming),
-        else let the canvas redraw or sharpen what changed."""
+        """Display timer: follow the newest epoch when live, update the timeline and the loss curves, and let
+        the canvas redraw what changed: a quick preview while changes keep coming (training, scrubbing,
+        playing, dragging), the sharp picture as soon as they stop."""
         if self._new_epochs_arrived:
             self._new_epochs_arrived = False
-            self.show_epoch(self.history.latest_epoch)
-            self.canvas.refresh(preview=self.is_training)
-        else:
-            self.canvas.refresh()
+            self.show_epoch(self.history.latest_epoch if self.live else self.displayed_epoch)
+            if time.perf_counter() - self._curves_drawn_at > CURVES_INTERVAL_S:
+                self.refresh_curves()
+        changed = self.canvas.dirty
+        self.canvas.refresh(preview=changed and self._changed_last_tick)
+        self._changed_last_tick = changed
+
+    def refresh_curves(self) -> None:
+        h = self.history
+        self.loss_plot.set_history(h.epochs, h.loss, h.accuracy, h.test_loss, h.test_accuracy,
+                                   data_changes=tuple(h.data_changes))  # fmt: skip
+        self._curves_drawn_at = time.perf_counter()
 
     def closeEvent(self, event) -> None:
         self.display_timer.stop()

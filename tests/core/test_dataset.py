@@ -1,5 +1,6 @@
 """SampleSet immutability and validation, the presets' shape and difficulty, and CSV reading and writing."""
 
+import itertools
 import math
 
 import numpy as np
@@ -16,6 +17,7 @@ from app.core.dataset import (
     SampleSet,
     make_preset,
     read_csv,
+    test_mask,
     write_csv,
 )
 
@@ -102,6 +104,89 @@ def test_training_problem_names_what_is_missing(two):
     assert "add a blue sample" in only_red.training_problem()
     only_blue = SampleSet.empty().with_sample(0.0, 0.0, BLUE)
     assert "add a red sample" in only_blue.training_problem()
+
+
+def test_training_problem_messages_without_a_split_are_unchanged(two):
+    only_red = SampleSet.empty().with_sample(0.0, 0.0, RED)
+    only_blue = SampleSet.empty().with_sample(0.0, 0.0, BLUE)
+    for fraction in (0.0, 0.5):  # a whole-set problem is named first, split or not
+        assert (
+            SampleSet.empty().training_problem(fraction) == "Add some samples to train: the canvas is empty."
+        )
+        assert only_red.training_problem(fraction) == (
+            "Training needs both classes: add a blue sample (right-click)."
+        )
+        assert only_blue.training_problem(fraction) == (
+            "Training needs both classes: add a red sample (left-click)."
+        )
+    assert two.training_problem(0.0, seed=5) is None
+
+
+def test_training_problem_of_a_split_names_the_missing_class(two):
+    n = 12
+    held_out = test_mask(n, 0.5)
+    points = np.column_stack([np.arange(n), np.zeros(n)]).astype(float)
+    blue_only_held_out = SampleSet(points, held_out.astype(int))  # red trains, blue is all held out
+    assert blue_only_held_out.training_problem() is None
+    assert blue_only_held_out.training_problem(0.5) == (
+        "With a test fraction of 0.5, the training part has no blue sample: "
+        "add samples or lower the test fraction."
+    )
+    red_only_held_out = SampleSet(points, (~held_out).astype(int))
+    assert "the training part has no red sample" in red_only_held_out.training_problem(0.5)
+    mixed = SampleSet(points, np.arange(n) % 3 == 0)
+    assert mixed.training_problem(0.5) is None
+    # two samples at 0.9: both held out, nothing left to train on
+    assert test_mask(2, 0.9).all()
+    assert two.training_problem(0.9) == (
+        "With a test fraction of 0.9, the training part is empty: add samples or lower the test fraction."
+    )
+
+
+@pytest.mark.parametrize("fraction", [-0.1, 1.0, 1.5, math.nan])
+def test_test_fraction_out_of_range_is_rejected(two, fraction):
+    with pytest.raises(ValueError, match="test fraction must be at least 0 and below 1"):
+        test_mask(10, fraction)
+    with pytest.raises(ValueError, match="test fraction"):
+        two.training_problem(fraction)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7])
+@pytest.mark.parametrize("fraction", [0.05, 0.1, 0.2, 0.25, 1 / 3, 0.5, 0.7, 0.9])
+def test_test_mask_is_stable_under_appends_and_holds_out_the_fraction(fraction, seed):
+    full = test_mask(3000, fraction, seed)
+    assert full.dtype == bool and full.shape == (3000,)
+    for n in (0, 1, 2, 9, 10, 57, 1000, 2999):
+        np.testing.assert_array_equal(test_mask(n, fraction, seed), full[:n])
+    # every prefix holds out within one sample of the fraction
+    counts = np.cumsum(full)
+    assert np.abs(counts - fraction * np.arange(1, 3001)).max() < 1.0
+
+
+def test_test_mask_depends_on_the_seed_and_is_empty_at_fraction_zero():
+    assert not test_mask(500, 0.0, 3).any() and test_mask(500, 0.0).shape == (500,)
+    masks = [test_mask(200, 0.3, seed) for seed in range(5)]
+    for a, b in itertools.combinations(masks, 2):
+        assert not np.array_equal(a, b)
+    # deterministic, and not a fixed period: at 0.5 every pair gives one, but not always the same one
+    np.testing.assert_array_equal(test_mask(200, 0.3, 2), masks[2])
+    pairs = test_mask(200, 0.5).reshape(100, 2)
+    assert np.all(pairs.sum(axis=1) == 1) and 20 < pairs[:, 0].sum() < 80
+    with pytest.raises(ValueError):
+        test_mask(200, 0.5).__setitem__(0, True)  # read-only: it is shared through a cache
+
+
+def test_split_partitions_the_samples_by_the_mask():
+    samples = make_preset("moons").with_sample(0.0, 0.0, RED)
+    train, test = samples.split(0.25, seed=3)
+    held_out = test_mask(samples.n, 0.25, 3)
+    assert train.n + test.n == samples.n and abs(test.n - 0.25 * samples.n) < 1
+    np.testing.assert_array_equal(test.points, samples.points[held_out])
+    np.testing.assert_array_equal(train.labels, samples.labels[~held_out])
+    assert train.version == test.version == samples.version
+    whole, nothing = samples.split()
+    np.testing.assert_array_equal(whole.points, samples.points)
+    assert nothing.n == 0 and nothing.points.shape == (0, 2)
 
 
 def test_preset_names_and_labels():

@@ -15,10 +15,14 @@ def make_history() -> TrainingHistory:
 
 
 def make_chunk(first_epoch: int, n_epochs: int, data_version: int = 0) -> EpochChunk:
-    """Params of epoch e are e + j/100 in column j, so every row says which epoch it belongs to."""
+    """Params of epoch e are e + j/100 in column j, so every row says which epoch it belongs to; so do the
+    test metrics, 2/(1+e) and e/(e+2)."""
     epochs = np.arange(first_epoch, first_epoch + n_epochs, dtype=np.float64)
     params = epochs[:, None] + np.arange(SPEC.n_params) / 100
-    return EpochChunk(first_epoch, params, 1.0 / (1.0 + epochs), epochs / (epochs + 1.0), data_version)
+    return EpochChunk(
+        first_epoch, params, 1.0 / (1.0 + epochs), epochs / (epochs + 1.0), data_version,
+        test_loss=2.0 / (1.0 + epochs), test_accuracy=epochs / (epochs + 2.0),
+    )  # fmt: skip
 
 
 def test_starts_with_epoch_zero():
@@ -27,7 +31,18 @@ def test_starts_with_epoch_zero():
     np.testing.assert_array_equal(history.epochs, [0])
     np.testing.assert_array_equal(history.params_at(0), np.full(SPEC.n_params, -1.0))
     assert history.metrics_at(0) == (0.7, 0.5)
+    assert np.isnan(history.test_metrics_at(0)).all()  # no test metrics given: NaN
     assert history.params.shape == (1, SPEC.n_params)
+    assert history.test_loss.shape == history.test_accuracy.shape == (1,)
+
+
+def test_initial_test_metrics_are_keyword_only():
+    history = TrainingHistory(
+        SPEC, np.zeros(SPEC.n_params), 0.7, 0.5, initial_test_loss=0.9, initial_test_acc=0.25
+    )
+    assert history.metrics_at(0) == (0.7, 0.5) and history.test_metrics_at(0) == (0.9, 0.25)
+    with pytest.raises(TypeError):
+        TrainingHistory(SPEC, np.zeros(SPEC.n_params), 0.7, 0.5, 2**20, 0.9)
 
 
 def test_appends_grow_past_the_initial_capacity():
@@ -44,8 +59,13 @@ def test_appends_grow_past_the_initial_capacity():
         expected = epoch + np.arange(SPEC.n_params) / 100
         np.testing.assert_array_equal(history.params_at(epoch), expected)
         assert history.metrics_at(epoch) == (1.0 / (1.0 + epoch), epoch / (epoch + 1.0))
+        assert history.test_metrics_at(epoch) == (2.0 / (1.0 + epoch), epoch / (epoch + 2.0))
     np.testing.assert_array_equal(history.params_at(0), np.full(SPEC.n_params, -1.0))
     np.testing.assert_array_equal(history.loss[1:], 1.0 / (1.0 + np.arange(1, total + 1)))
+    np.testing.assert_array_equal(history.test_loss[1:], 2.0 / (1.0 + np.arange(1, total + 1)))
+    np.testing.assert_array_equal(history.test_accuracy[0], np.nan)
+    # 2103 rows: the capacity doubled from 1024 to 4096 rows of epoch, 13 parameters, four metrics
+    assert history.nbytes == 4096 * 8 * (SPEC.n_params + 5)
 
 
 def test_an_empty_chunk_changes_nothing():
@@ -73,6 +93,8 @@ def test_params_at_out_of_range_raises(epoch):
         history.params_at(epoch)
     with pytest.raises(IndexError):
         history.metrics_at(epoch)
+    with pytest.raises(IndexError):
+        history.test_metrics_at(epoch)
 
 
 def test_stored_rows_are_copies_of_the_chunk():
@@ -90,16 +112,20 @@ def test_mark_data_change_records_each_epoch_once():
 
 
 def _counting_chunk(first: int, n: int, n_params: int) -> EpochChunk:
-    """A chunk whose every parameter equals its epoch number, so rows can be checked by value."""
+    """A chunk whose every parameter equals its epoch number, so rows can be checked by value; the loss is
+    the epoch, the test loss twice it."""
     epochs = np.arange(first, first + n, dtype=float)
-    return EpochChunk(first, np.repeat(epochs[:, None], n_params, axis=1), epochs.copy(), epochs / 1e9, 0)
+    return EpochChunk(
+        first, np.repeat(epochs[:, None], n_params, axis=1), epochs.copy(), epochs / 1e9, 0,
+        test_loss=2 * epochs, test_accuracy=epochs / 2e9,
+    )  # fmt: skip
 
 
 def test_history_stays_within_budget_and_thins_older_epochs_evenly():
     spec = NetworkSpec()
     rows = 600
     history = TrainingHistory(
-        spec, np.zeros(spec.n_params), 1.0, 0.5, budget_bytes=rows * 8 * (spec.n_params + 3)
+        spec, np.zeros(spec.n_params), 1.0, 0.5, budget_bytes=rows * 8 * (spec.n_params + 5)
     )
     first = 1
     for i in range(400):
@@ -123,6 +149,15 @@ def test_history_stays_within_budget_and_thins_older_epochs_evenly():
         kept = history.recorded_epoch(e)
         assert kept <= e and np.all(history.params_at(e) == kept)
     assert np.diff(epochs).max() <= history.stride
+    # the metrics were thinned with the parameters: every row still holds its own epoch's
+    np.testing.assert_array_equal(history.loss[1:], epochs[1:])
+    np.testing.assert_array_equal(history.test_loss[1:], 2 * epochs[1:])
+    np.testing.assert_array_equal(history.test_accuracy[1:], epochs[1:] / 2e9)
+    assert history.test_metrics_at(12345) == (
+        2 * history.recorded_epoch(12345),
+        history.recorded_epoch(12345) / 2e9,
+    )
+    assert history.nbytes <= rows * 8 * (spec.n_params + 5)
 
 
 def test_huge_single_chunk_is_subsampled_keeping_its_last_epoch():

@@ -1,6 +1,9 @@
 """NetworkSpec validation, width parsing, the flat parameter layout, and the numpy forward pass, init and
 loss held to the torch module they mirror."""
 
+import math
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -172,3 +175,11 @@ def test_bce_of_huge_logits_stays_finite_and_exact():
     assert loss == pytest.approx(0.5e6)
     assert accuracy == 0.5
     assert network.bce_loss_and_accuracy(spec, params, x, np.array([1.0, 1.0])) == (0.0, 1.0)
+
+
+def test_bce_of_no_samples_is_nan_without_warnings():
+    spec = NetworkSpec((3,), "tanh")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss, accuracy = network.bce_loss_and_accuracy(spec, np.ones(spec.n_params), np.empty((0, 2)), [])
+    assert math.isnan(loss) and math.isnan(accuracy)

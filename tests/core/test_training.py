@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import app.core.training as training_module
-from app.core.dataset import BLUE, RED, SampleSet, make_preset
-from app.core.network import NetworkSpec
+from app.core.dataset import BLUE, RED, SampleSet, make_preset, test_mask
+from app.core.network import NetworkSpec, bce_loss_and_accuracy
 from app.core.training import EpochChunk, TrainConfig, Trainer, train
 
 
@@ -39,6 +39,9 @@ DIVERGING_CONFIG = TrainConfig(optimizer="sgd", learning_rate=1e6)
         {"optimizer": "rmsprop"},
         {"batch_size": -1},
         {"l2": -0.01},
+        {"test_fraction": -0.1},
+        {"test_fraction": 1.0},
+        {"test_fraction": float("nan")},
     ],
 )
 def test_train_config_rejects(kwargs):
@@ -49,6 +52,9 @@ def test_train_config_rejects(kwargs):
 def test_train_config_defaults():
     config = TrainConfig()
     assert (config.optimizer, config.learning_rate, config.batch_size, config.l2) == ("adam", 0.03, 0, 0.0)
+    assert config.test_fraction == 0.0
+    with pytest.raises(ValueError, match="test fraction must be at least 0 and below 1"):
+        TrainConfig(test_fraction=1.2)
 
 
 # --- Trainer ---------------------------------------------------------------------------------------------
@@ -64,21 +70,81 @@ def test_xor_preset_reaches_full_accuracy_at_default_settings():
     np.testing.assert_array_equal(trainer.params, params[-1])
 
 
+@pytest.mark.parametrize("test_fraction", [0.0, 0.25])
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
-def test_engine_and_torch_backends_agree(optimizer):
+def test_engine_and_torch_backends_agree(optimizer, test_fraction):
     samples = make_preset("xor")
-    config = TrainConfig(optimizer=optimizer, learning_rate=0.05, batch_size=10, l2=0.001, seed=4)
+    config = TrainConfig(optimizer=optimizer, learning_rate=0.05, batch_size=10, l2=0.001, seed=4,
+                         test_fraction=test_fraction)  # fmt: skip
     results = {}
     for backend in ("engine", "torch"):
         trainer = Trainer(NetworkSpec((4, 4), "tanh"), config, backend=backend)
-        chunks = [trainer.run(samples, n) for n in (20, 30)]  # the optimizer state carries across runs
+        chunks = []
+        for n in (20, 30):  # the optimizer state carries across runs
+            params, loss, acc, _ = trainer.run(samples, n)
+            chunks.append((params, loss, acc, *trainer.last_test))
         assert trainer.epoch == 50
-        results[backend] = [np.concatenate([c[i] for c in chunks]) for i in range(3)]
-    (p, loss, acc), (tp, tloss, tacc) = results["engine"], results["torch"]
-    assert loss.shape == (50,) and loss[-1] < loss[0]
+        results[backend] = [np.concatenate([c[i] for c in chunks]) for i in range(5)]
+    (p, loss, acc, test_loss, test_acc), (tp, tloss, tacc, ttest_loss, ttest_acc) = results.values()
+    assert loss.shape == test_loss.shape == (50,) and loss[-1] < loss[0]
     np.testing.assert_allclose(loss, tloss, rtol=0, atol=1e-6)
     np.testing.assert_allclose(p, tp, rtol=0, atol=1e-6)
     np.testing.assert_allclose(acc, tacc, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(test_loss, ttest_loss, rtol=0, atol=1e-6)  # NaN == NaN where none is held out
+    np.testing.assert_allclose(test_acc, ttest_acc, rtol=0, atol=1e-12)
+    assert np.isnan(test_loss).all() == (test_fraction == 0.0)
+
+
+@pytest.mark.parametrize("backend", ["engine", "torch"])
+def test_training_on_a_split_never_uses_the_test_samples(backend):
+    """Flipping the labels of only the held-out samples leaves training exactly as it was, not the test."""
+    samples = make_preset("moons")
+    config = TrainConfig(learning_rate=0.02, batch_size=16, seed=3, test_fraction=0.3)
+    held_out = test_mask(samples.n, 0.3, seed=3)
+    assert abs(held_out.sum() - 60) < 1
+    flipped = SampleSet(samples.points, np.where(held_out, 1 - samples.labels, samples.labels))
+    runs = []
+    for data in (samples, flipped):
+        trainer = Trainer(NetworkSpec((6, 6), "tanh"), config, backend=backend)
+        params, loss, acc, diverged = trainer.run(data, 60)
+        runs.append((params, loss, acc, *trainer.last_test))
+        assert not diverged
+    (p, loss, acc, test_loss, test_acc), (fp, floss, facc, ftest_loss, ftest_acc) = runs
+    np.testing.assert_array_equal(fp, p)
+    np.testing.assert_array_equal(floss, loss)
+    np.testing.assert_array_equal(facc, acc)
+    # the training metrics are those of the training part alone, the test metrics of the held-out part
+    spec = NetworkSpec((6, 6), "tanh")
+    train_part, test_part = samples.split(0.3, seed=3)
+    np.testing.assert_allclose(
+        (loss[-1], acc[-1]),
+        bce_loss_and_accuracy(spec, p[-1], train_part.points, train_part.labels),
+        atol=1e-9,
+    )
+    np.testing.assert_allclose(
+        (test_loss[-1], test_acc[-1]), bce_loss_and_accuracy(spec, p[-1], test_part.points, test_part.labels),
+        atol=1e-9,
+    )  # fmt: skip
+    assert test_acc[-1] > 0.8 and ftest_acc[-1] < 0.2  # it learned the moons: the flipped labels look wrong
+    np.testing.assert_allclose(test_acc + ftest_acc, 1.0, atol=1e-12)  # every test sample right in one run
+    assert np.all(ftest_loss > test_loss)
+
+
+def test_trainer_without_a_split_leaves_nan_test_metrics():
+    trainer = Trainer(NetworkSpec(), TrainConfig())
+    params, loss, _, _ = trainer.run(make_preset("xor"), 7)
+    test_loss, test_acc = trainer.last_test
+    assert (
+        test_loss.shape == test_acc.shape == (7,) and np.isnan(test_loss).all() and np.isnan(test_acc).all()
+    )
+
+
+def test_trainer_refuses_to_train_on_nothing():
+    two = SampleSet(np.array([[0.0, 0.0], [1.0, 1.0]]), np.array([RED, BLUE]))
+    trainer = Trainer(NetworkSpec(), TrainConfig(test_fraction=0.9))
+    with pytest.raises(ValueError, match="no samples to train on"):
+        trainer.run(two, 3)
+    assert trainer.epoch == 0
 
 
 def test_sample_orders_shuffle_only_for_mini_batches():
@@ -157,11 +223,45 @@ def test_train_ends_at_once_without_a_training_problem(samples):
     np.testing.assert_array_equal(trainer.params, before)
 
 
+def test_train_ends_at_once_when_the_split_leaves_one_class_to_train_on():
+    n = 20
+    held_out = test_mask(n, 0.5, seed=2)
+    samples = SampleSet(np.column_stack([np.arange(n), np.zeros(n)]), held_out.astype(int))
+    assert samples.training_problem() is None and "no blue sample" in samples.training_problem(0.5, 2)
+    trainer = Trainer(NetworkSpec(), TrainConfig(test_fraction=0.5, seed=2))
+    assert list(train(trainer, lambda: samples, never, max_epochs=10)) == []
+    assert trainer.epoch == 0
+
+
+def test_train_yields_the_test_metrics_of_a_split():
+    trainer = Trainer(NetworkSpec(), TrainConfig(test_fraction=0.2, seed=1))
+    chunks = list(train(trainer, lambda: make_preset("xor"), never, max_epochs=300))
+    test_loss = np.concatenate([c.test_loss for c in chunks])
+    test_acc = np.concatenate([c.test_accuracy for c in chunks])
+    assert test_loss.shape == (300,) and np.all(np.isfinite(test_loss))
+    assert test_loss[-1] < test_loss[0] and test_acc[-1] >= 0.95  # xor's 32 held-out samples, learned
+    np.testing.assert_array_equal(test_acc * 32, np.round(test_acc * 32))
+
+
+def test_epoch_chunk_test_metrics_default_to_nan():
+    chunk = EpochChunk(4, np.zeros((3, 5)), np.array([0.3, 0.2, 0.1]), np.array([0.5, 0.6, 0.7]), 2)
+    assert chunk.test_loss.shape == chunk.test_accuracy.shape == (3,)
+    assert np.isnan(chunk.test_loss).all() and np.isnan(chunk.test_accuracy).all()
+    with pytest.raises(ValueError):
+        chunk.test_loss[0] = 1.0
+    empty = EpochChunk(1, np.empty((0, 5)), np.empty(0), np.empty(0), 0, diverged=True)
+    assert empty.test_loss.shape == (0,) and empty.n_epochs == 0
+    with pytest.raises(ValueError, match="test_accuracy has shape"):
+        EpochChunk(
+            1, np.zeros((2, 5)), np.zeros(2), np.zeros(2), 0, test_loss=np.zeros(2), test_accuracy=np.zeros(3)
+        )
+
+
 def test_epoch_chunk_arrays_are_read_only():
-    trainer = Trainer(NetworkSpec(), TrainConfig())
+    trainer = Trainer(NetworkSpec(), TrainConfig(test_fraction=0.1))
     chunk = next(train(trainer, lambda: make_preset("xor"), never, max_epochs=3))
     assert isinstance(chunk, EpochChunk)
-    for array in (chunk.params, chunk.loss, chunk.accuracy):
+    for array in (chunk.params, chunk.loss, chunk.accuracy, chunk.test_loss, chunk.test_accuracy):
         with pytest.raises(ValueError):
             array[0] = 1.0
     # the trainer's own parameters are not the chunk's memory

@@ -232,3 +232,22 @@ def test_training_waits_for_the_engine_with_a_preparing_message(qtbot, window, m
     window.pause_training()
     assert any(m.startswith("Preparing the training engine") for m in messages)
     assert compiled["done"]
+
+
+def test_test_fraction_holds_samples_out_draws_them_hollow_and_plots_test_metrics(qtbot, window):
+    from app.ui.app import train_synchronously
+
+    window.controls.test_fraction_box.setValue(0.3)
+    assert window.config.test_fraction == 0.3
+    hollow = sum(len(d.data) for d in window.canvas.held_out_dots)
+    filled = sum(len(d.data) for d in window.canvas.sample_dots)
+    assert hollow + filled == window.samples.n
+    assert abs(hollow - 0.3 * window.samples.n) <= 1
+    window.reset()
+    train_synchronously(window, 60)
+    assert np.isfinite(window.history.test_loss).all()
+    assert "test accuracy" in window.epoch_label.text()
+    xs, _ = window.loss_plot.curves["test loss"].getData()
+    assert xs is not None and len(xs) > 0
+    window.controls.test_fraction_box.setValue(0.0)
+    assert sum(len(d.data) for d in window.canvas.held_out_dots) == 0

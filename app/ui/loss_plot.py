@@ -1,0 +1,90 @@
+"""Loss and accuracy per epoch, two small plots sharing the epoch axis, with a cursor at the displayed epoch.
+Clicking a plot asks for that epoch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+
+TRAIN_PEN = pg.mkPen((30, 30, 30), width=1.5)
+TEST_PEN = pg.mkPen((200, 90, 0), width=1.5, style=Qt.PenStyle.DashLine)
+CURSOR_PEN = pg.mkPen((0, 120, 215), width=1.5)
+MARK_PEN = pg.mkPen((200, 120, 0, 120), width=1)
+
+
+class QtLossPlot(pg.GraphicsLayoutWidget):
+    epochRequested = Signal(int)
+
+    def __init__(self, parent=None):
+        super().__init__(parent=parent)
+        self.setBackground("w")
+        self.loss_plot = self.addPlot(row=0, col=0)
+        self.accuracy_plot = self.addPlot(row=1, col=0)
+        self.accuracy_plot.setXLink(self.loss_plot)
+        self.loss_plot.setLabel("left", "loss")
+        self.setToolTip("Loss and accuracy per epoch (dashed orange: held-out test samples). Click to jump.")
+        self.accuracy_plot.setLabel("left", "accuracy")
+        self.accuracy_plot.setLabel("bottom", "epoch")
+        self.loss_plot.hideAxis("bottom")
+        self.accuracy_plot.setYRange(0.0, 1.0, padding=0.05)
+        self.curves = {}
+        self.cursors = []
+        for plot, name in ((self.loss_plot, "loss"), (self.accuracy_plot, "accuracy")):
+            plot.setMenuEnabled(False)
+            plot.hideButtons()
+            plot.setMouseEnabled(x=False, y=False)
+            plot.setDownsampling(auto=True, mode="peak")
+            plot.setClipToView(True)
+            self.curves[name] = plot.plot(pen=TRAIN_PEN, name=f"train {name}")
+            self.curves[f"test {name}"] = plot.plot(pen=TEST_PEN, name=f"test {name}")
+            cursor = pg.InfiniteLine(angle=90, pen=CURSOR_PEN, movable=False)
+            plot.addItem(cursor)
+            self.cursors.append(cursor)
+        self.loss_plot.setLogMode(y=True)
+        self._marks: list[pg.InfiniteLine] = []
+        self.scene().sigMouseClicked.connect(self._on_click)
+
+    def set_history(self, epochs: np.ndarray, loss: np.ndarray, accuracy: np.ndarray,
+                    test_loss: np.ndarray | None = None, test_accuracy: np.ndarray | None = None,
+                    data_changes: tuple[int, ...] = ()) -> None:  # fmt: skip
+        """Redraws the curves (cheap enough at 10 Hz: pyqtgraph downsamples to the pixels)."""
+        self.curves["loss"].setData(epochs, np.maximum(loss, 1e-12))
+        self.curves["accuracy"].setData(epochs, accuracy)
+        has_test = test_loss is not None and np.isfinite(test_loss).any()
+        for name, values in (("test loss", test_loss), ("test accuracy", test_accuracy)):
+            if has_test:
+                shown = np.maximum(values, 1e-12) if name == "test loss" else values
+                self.curves[name].setData(epochs, shown)
+            else:
+                self.curves[name].setData([], [])
+        self.loss_plot.setXRange(0, max(1, int(epochs[-1])), padding=0.02)
+        self._set_marks(data_changes)
+
+    def set_cursor(self, epoch: int) -> None:
+        for cursor in self.cursors:
+            cursor.setValue(epoch)
+
+    @property
+    def cursor_epoch(self) -> float:
+        return self.cursors[0].value()
+
+    def _set_marks(self, epochs: tuple[int, ...]) -> None:
+        if [m.value() for m in self._marks] == list(epochs):
+            return
+        for mark in self._marks:
+            self.accuracy_plot.removeItem(mark)
+        self._marks = []
+        for epoch in epochs:
+            mark = pg.InfiniteLine(pos=epoch, angle=90, pen=MARK_PEN, movable=False)
+            self.accuracy_plot.addItem(mark)
+            self._marks.append(mark)
+
+    def _on_click(self, event) -> None:
+        for plot in (self.loss_plot, self.accuracy_plot):
+            box = plot.getViewBox()
+            if box.sceneBoundingRect().contains(event.scenePos()):
+                x = box.mapSceneToView(event.scenePos()).x()
+                event.accept()
+                self.epochRequested.emit(max(0, int(round(x))))
+                return

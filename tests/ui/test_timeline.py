@@ -1,0 +1,196 @@
+"""Scrubbing through training: the timeline, keys, Play, Live, the loss plot cursor, deeper-layer curves."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtWidgets import QStyle, QStyleOptionSlider
+
+from app.core.fields import layer_field
+from app.core.network import NetworkSpec, split_params
+from app.ui.app import train_synchronously
+from app.ui.main_window import MainWindow
+
+EPOCHS = 120
+
+
+@pytest.fixture
+def trained(qtbot):
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    train_synchronously(w, EPOCHS)
+    yield w
+    w.close()
+
+
+def handle_centre(slider) -> QPoint:
+    option = QStyleOptionSlider()
+    slider.initStyleOption(option)
+    rect = slider.style().subControlRect(
+        QStyle.ComplexControl.CC_Slider, option, QStyle.SubControl.SC_SliderHandle, slider
+    )
+    return rect.center()
+
+
+def drawn_line_ends(window, j):
+    xs, ys = window.canvas.neuron_lines[j].getData()
+    return np.column_stack([xs[:2], ys[:2]])
+
+
+def assert_lines_match_epoch(window, epoch):
+    window.canvas.refresh()
+    w, b = split_params(window.spec, window.history.params_at(epoch))[0]
+    scale = max(1.0, window.canvas.view_rect().width)
+    for j in range(len(b)):
+        ends = drawn_line_ends(window, j)
+        np.testing.assert_allclose(ends @ w[j] + b[j], 0.0, atol=1e-6 * scale)
+
+
+def test_dragging_the_handle_scrubs_and_redraws_that_epoch(qtbot, trained):
+    slider = trained.timeline.slider
+    assert trained.live and slider.value() == EPOCHS
+    start = handle_centre(slider)
+    target = QPoint(slider.width() // 3, start.y())
+    qtbot.mousePress(slider, Qt.MouseButton.LeftButton, pos=start)
+    for x in np.linspace(start.x(), target.x(), 8).astype(int):
+        qtbot.mouseMove(slider, QPoint(int(x), start.y()))
+    qtbot.mouseRelease(slider, Qt.MouseButton.LeftButton, pos=target)
+    epoch = trained.displayed_epoch
+    assert 0 < epoch < EPOCHS * 0.6
+    assert not trained.live and not trained.timeline.live_button.isChecked()
+    assert trained.timeline.epoch_box.value() == epoch
+    assert trained.epoch_label.text().startswith(f"Epoch {epoch} ")
+    assert_lines_match_epoch(trained, epoch)
+    assert trained.loss_plot.cursor_epoch == epoch
+
+
+def test_keys_step_page_and_jump(qtbot, trained):
+    trained.scrub_to(50)
+    trained.activateWindow()
+    trained.canvas.setFocus()
+    for key, expected in ((Qt.Key.Key_Right, 51), (Qt.Key.Key_Left, 50), (Qt.Key.Key_PageDown, 60),
+                          (Qt.Key.Key_PageUp, 50), (Qt.Key.Key_Home, 0)):  # fmt: skip
+        qtbot.keyClick(trained.canvas, key)
+        assert trained.displayed_epoch == expected, key
+        assert_lines_match_epoch(trained, expected)
+    qtbot.keyClick(trained.canvas, Qt.Key.Key_End)
+    assert trained.live and trained.displayed_epoch == EPOCHS
+
+
+def test_typed_epoch_and_loss_plot_click_jump(qtbot, trained):
+    box = trained.timeline.epoch_box
+    box.lineEdit().selectAll()
+    qtbot.keyClicks(box.lineEdit(), "33")
+    qtbot.keyClick(box.lineEdit(), Qt.Key.Key_Return)
+    assert trained.displayed_epoch == 33 and trained.timeline.slider.value() == 33
+    plot = trained.loss_plot.accuracy_plot.getViewBox()
+    scene_point = plot.mapViewToScene(QPointF(90, 0.5))
+    qtbot.mouseClick(trained.loss_plot.viewport(), Qt.MouseButton.LeftButton,
+                     pos=trained.loss_plot.mapFromScene(scene_point))  # fmt: skip
+    assert abs(trained.displayed_epoch - 90) <= 2
+    assert trained.loss_plot.cursor_epoch == trained.displayed_epoch
+
+
+def test_play_replays_to_the_end_and_stops(qtbot, trained):
+    trained.scrub_to(0)
+    trained.timeline.play_speed.setValue(2000)
+    qtbot.mouseClick(trained.timeline.play_button, Qt.MouseButton.LeftButton)
+    assert trained.timeline.playing
+    qtbot.waitUntil(lambda: not trained.timeline.playing, timeout=5000)
+    assert trained.displayed_epoch == EPOCHS
+
+
+def test_play_loops_when_asked(qtbot, trained):
+    trained.timeline.loop_box.setChecked(True)
+    trained.timeline.play_speed.setValue(3000)
+    seen = []
+    trained.timeline.epochRequested.connect(seen.append)
+    trained.scrub_to(0)
+    trained.timeline.play_button.setChecked(True)
+    qtbot.waitUntil(
+        lambda: len(seen) > 5 and any(b < a for a, b in zip(seen, seen[1:], strict=False)), timeout=5000
+    )
+    trained.timeline.stop_playing()
+    assert not trained.timeline.playing
+
+
+def test_live_follows_training_and_a_drag_leaves_it(qtbot):
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    w.start_training()
+    qtbot.waitUntil(lambda: w.displayed_epoch > 20, timeout=20000)
+    assert w.live
+    w.timeline.slider.setValue(5)  # the user's drag ends here
+    assert not w.live and w.displayed_epoch == 5
+    qtbot.wait(200)
+    assert w.displayed_epoch == 5 and w.history.latest_epoch > 20  # training went on underneath
+    qtbot.mouseClick(w.timeline.live_button, Qt.MouseButton.LeftButton)
+    assert w.live
+    qtbot.waitUntil(
+        lambda: w.displayed_epoch == w.history.latest_epoch and w.displayed_epoch > 25, timeout=5000
+    )
+    w.close()
+
+
+def test_data_change_while_scrubbed_back_resumes_live_and_is_marked(qtbot):
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    w.start_training()
+    qtbot.waitUntil(lambda: w.history.latest_epoch > 10, timeout=20000)
+    w.scrub_to(3)
+    w.add_sample(0.1, 0.2, 1)
+    assert w.live
+    qtbot.waitUntil(lambda: len(w.history.data_changes) == 1, timeout=5000)
+    qtbot.waitUntil(lambda: w.timeline.slider.marks == w.history.data_changes, timeout=2000)
+    w.close()
+
+
+def test_deeper_layer_curves_are_zero_levels_of_that_epoch(qtbot, trained):
+    trained.scrub_to(60)
+    box = trained.controls.layer_boxes[0]
+    box.setChecked(True)
+    trained.canvas.refresh()
+    curves = trained.canvas.deep_curves[1]
+    assert len(curves) == 4
+    params = trained.history.params_at(60)
+    checked = 0
+    for j, curve in enumerate(curves):
+        xs, ys = curve.getData()
+        finite = np.isfinite(xs)
+        if not finite.any():
+            continue
+        z = np.array([layer_field(trained.spec, params, np.array([x]), np.array([y]), 1)[0, 0, j]
+                      for x, y in zip(xs[finite][::7], ys[finite][::7], strict=True)])  # fmt: skip
+        slope_scale = np.abs(split_params(trained.spec, params)[1][0][j]).sum() + 1.0
+        step = trained.canvas.view_rect().width / 160
+        assert np.abs(z).max() < slope_scale * step, j
+        checked += 1
+    assert checked >= 2
+    box.setChecked(False)
+    trained.canvas.refresh()
+    assert 1 not in trained.canvas.deep_curves
+
+
+def test_layer_toggles_follow_the_architecture(qtbot, trained):
+    assert len(trained.controls.layer_boxes) == 1
+    trained.set_spec(NetworkSpec((3, 5, 2)))
+    assert [b.text() for b in trained.controls.layer_boxes] == ["Layer 2 curves", "Layer 3 curves"]
+    trained.set_spec(NetworkSpec((6,)))
+    assert trained.controls.layer_boxes == [] and not trained.controls.curves_group.isVisibleTo(trained)
+
+
+def test_hovering_a_line_names_its_neuron(qtbot, trained):
+    trained.canvas.refresh()
+    ends = drawn_line_ends(trained, 2)
+    middle = ends.mean(axis=0)
+    assert trained.canvas.boundary_near(*middle) == (0, 2)
+    scene = trained.canvas.view_box.mapViewToScene(QPointF(*middle))
+    qtbot.mouseMove(trained.canvas.viewport(), trained.canvas.mapFromScene(scene))
+    qtbot.waitUntil(lambda: trained.canvas.hover_text.startswith("L1 N3: weights ("), timeout=2000)
+    w, b = split_params(trained.spec, trained.history.params_at(trained.displayed_epoch))[0]
+    assert f"bias {b[2]:.3g}" in trained.canvas.hover_text
+    far = trained.canvas.view_rect()
+    assert trained.canvas.boundary_near(far.xmax + 1e6, far.ymax + 1e6) is None

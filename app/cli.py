@@ -83,7 +83,8 @@ def parse(argv: list[str]):
 def export_data(path: str, samples: SampleSet, history) -> None:
     """NPZ: points, labels, and per epoch (rows) every parameter tensor by torch name, loss and accuracy."""
     arrays = {"points": samples.points, "labels": samples.labels, "epochs": history.epochs,
-              "loss": history.loss, "accuracy": history.accuracy}  # fmt: skip
+              "loss": history.loss, "accuracy": history.accuracy,
+              "test_loss": history.test_loss, "test_accuracy": history.test_accuracy}  # fmt: skip
     arrays.update(named_params(history.spec, history.params))
     with open(path, "wb") as handle:
         np.savez(handle, **arrays)

@@ -8,9 +8,9 @@ import sys
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from bench import engine, history, live  # noqa: E402
+from bench import engine, history, live, scrub  # noqa: E402
 
-FAMILIES = {"live": live.run, "engine": engine.run, "history": history.run}
+FAMILIES = {"live": live.run, "engine": engine.run, "history": history.run, "scrub": scrub.run}
 
 
 def main(argv: list[str]) -> int:

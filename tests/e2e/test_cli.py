@@ -32,7 +32,8 @@ def test_export_png_and_data(tmp_path):
     assert data["layers.0.bias"].shape == (41, 4)
     assert data["layers.1.weight"].shape == (41, 3, 4)
     assert data["layers.2.weight"].shape == (41, 1, 3)
-    assert data["loss"].shape == data["accuracy"].shape == (41,)
+    assert data["loss"].shape == data["accuracy"].shape == data["test_loss"].shape == (41,)
+    assert np.isnan(data["test_loss"]).all()
     assert data["loss"][-1] < data["loss"][0]
 
 
@@ -46,6 +47,7 @@ def test_export_png_and_data(tmp_path):
         (["--export", "/no/such/folder/out.png"], "does not exist"),
         (["--export-data", "/no/such/folder/out.npz"], "does not exist"),
         (["--epochs", "-3"], "negative"),
+        (["--epochs", "5", "--epoch", "6"], "outside the trained epochs"),
     ],
 )
 def test_bad_arguments_give_one_line_and_exit_2(args, phrase):
@@ -54,3 +56,10 @@ def test_bad_arguments_give_one_line_and_exit_2(args, phrase):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert phrase in lines[0]
+
+
+def test_export_at_an_earlier_epoch(tmp_path):
+    png = tmp_path / "early.png"
+    result = run("--epochs", "30", "--epoch", "7", "--export", str(png))
+    assert result.returncode == 0, result.stderr
+    assert QImage(str(png)).width() > 800

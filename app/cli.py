@@ -80,12 +80,18 @@ def parse(argv: list[str]):
     return args, spec, _samples(args)
 
 
-def export_data(path: str, samples: SampleSet, history) -> None:
-    """NPZ: points, labels, and per epoch (rows) every parameter tensor by torch name, loss and accuracy."""
+def export_data(path: str, samples: SampleSet, history, epoch: int) -> None:
+    """NPZ: points, labels, and per epoch (rows) every parameter tensor by torch name, loss and accuracy;
+    and each sample's influence on every hidden neuron at `epoch` (`influence/layerK`, (n, width))."""
+    from app.core.influence import influence
+
     arrays = {"points": samples.points, "labels": samples.labels, "epochs": history.epochs,
               "loss": history.loss, "accuracy": history.accuracy,
               "test_loss": history.test_loss, "test_accuracy": history.test_accuracy}  # fmt: skip
     arrays.update(named_params(history.spec, history.params))
+    per_layer = influence(history.spec, history.params_at(epoch), samples.points, samples.labels)
+    arrays.update({f"influence/layer{k + 1}": values for k, values in enumerate(per_layer)})
+    arrays["influence_epoch"] = np.array(epoch)
     with open(path, "wb") as handle:
         np.savez(handle, **arrays)
 

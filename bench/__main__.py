@@ -8,9 +8,15 @@ import sys
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from bench import engine, history, live, scrub  # noqa: E402
+from bench import engine, history, influence, live, scrub  # noqa: E402
 
-FAMILIES = {"live": live.run, "engine": engine.run, "history": history.run, "scrub": scrub.run}
+FAMILIES = {
+    "live": live.run,
+    "engine": engine.run,
+    "history": history.run,
+    "scrub": scrub.run,
+    "influence": influence.run,
+}
 
 
 def main(argv: list[str]) -> int:

@@ -49,7 +49,7 @@ def run_app(args, spec, samples, headless: bool) -> int:
             raise UsageError(f"--epoch {args.epoch} is beyond the last epoch, {window.history.latest_epoch}")
         window.scrub_to(args.epoch)
     if args.export_data:
-        export_data(args.export_data, window.samples, window.history)
+        export_data(args.export_data, window.samples, window.history, window.displayed_epoch)
     if args.export:
         window.show()
         app.processEvents()

@@ -52,6 +52,7 @@ class QtCanvas(pg.PlotWidget):
         self.deep_layers_shown: set[int] = set()
         self._curve_points: dict[tuple[int, int], np.ndarray] = {}  # (layer, neuron) -> drawn points
         self.hover_text = ""
+        self.selected: tuple[int, int] | None = None  # (layer, neuron) highlighted; the others fade
         self._seconds_per_pixel = 2e-7
         self.sample_dots = []  # training samples, filled: red, blue
         self.held_out_dots = []  # held-out test samples, hollow: red, blue
@@ -99,6 +100,19 @@ class QtCanvas(pg.PlotWidget):
         """Shows or hides the zero-level curves of hidden layer `layer` (0-based, >= 1)."""
         (self.deep_layers_shown.add if shown else self.deep_layers_shown.discard)(layer)
         self._dirty = True
+
+    def set_selected(self, selected: tuple[int, int] | None) -> None:
+        self.selected = selected
+        self._dirty = True
+
+    def neuron_pen(self, layer: int, neuron: int, width: float) -> pg.QtGui.QPen:
+        """The neuron's colour; thicker when selected, faded when another neuron is."""
+        r, g, b = neuron_rgb(layer, neuron, self.spec.widths)
+        if self.selected is None:
+            return pg.mkPen((r, g, b), width=width)
+        if self.selected == (layer, neuron):
+            return pg.mkPen((r, g, b), width=2 * width)
+        return pg.mkPen((r, g, b, 60), width=width)
 
     @property
     def dirty(self) -> bool:
@@ -170,7 +184,7 @@ class QtCanvas(pg.PlotWidget):
                 curves.append(curve)
             levels = neuron_zero_curves(self.spec, self.params, rect, pixels, pixels, layer)
             for j, (curve, points) in enumerate(zip(curves, levels, strict=True)):
-                curve.setPen(pg.mkPen(neuron_rgb(layer, j, self.spec.widths), width=2))
+                curve.setPen(self.neuron_pen(layer, j, 2.0))
                 curve.setData(points[:, 0], points[:, 1]) if len(points) else curve.setData([], [])
                 self._curve_points[(layer, j)] = points
 
@@ -185,7 +199,7 @@ class QtCanvas(pg.PlotWidget):
             self.neuron_lines.append(line)
         tick = TICK_FRACTION * rect.width
         for j, line in enumerate(self.neuron_lines):
-            line.setPen(pg.mkPen(neuron_rgb(0, j, self.spec.widths), width=2.5))
+            line.setPen(self.neuron_pen(0, j, 2.5))
             segment = clip_line(weights[j], biases[j], rect)
             if segment is None:
                 line.setData([], [])

@@ -17,7 +17,9 @@ from app.core.network import ACTIVATION_LABELS, NetworkSpec, bce_loss_and_accura
 from app.core.training import EpochChunk, TrainConfig, Trainer
 from app.ui.canvas import QtCanvas
 from app.ui.controls import QtTrainingControls
+from app.ui.influence_panel import QtInfluencePanel
 from app.ui.loss_plot import QtLossPlot
+from app.ui.network_view import QtNetworkView
 from app.ui.timeline import QtTimeline
 from app.worker import EngineWarmUp, TrainingThread
 
@@ -31,7 +33,7 @@ class MainWindow(QMainWindow):
                  config: TrainConfig | None = None):  # fmt: skip
         super().__init__()
         self.setWindowTitle("Unboxed")
-        self.resize(1200, 860)
+        self.resize(1440, 900)
         self.samples = samples if samples is not None else make_preset(DEFAULT_PRESET)
         self.spec = spec or NetworkSpec()
         self.config = config or TrainConfig()
@@ -59,11 +61,25 @@ class MainWindow(QMainWindow):
         splitter.setSizes([600, 240])
         self.setCentralWidget(splitter)
         self.controls = QtTrainingControls(self.spec, self.config)
-        dock = QDockWidget("Settings", self)
-        dock.setObjectName("settings")
-        dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
-        dock.setWidget(self.controls)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.influence_panel = QtInfluencePanel()
+        self.network_view = QtNetworkView()
+        self.docks = {}
+        for title, widget, area in (
+            ("Settings", self.controls, Qt.DockWidgetArea.RightDockWidgetArea),
+            ("Network", self.network_view, Qt.DockWidgetArea.RightDockWidgetArea),
+            ("Influence", self.influence_panel, Qt.DockWidgetArea.LeftDockWidgetArea),
+        ):
+            dock = QDockWidget(title, self)
+            dock.setObjectName(title.lower())
+            dock.setWidget(widget)
+            dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable
+                             | QDockWidget.DockWidgetFeature.DockWidgetMovable)  # fmt: skip
+            self.addDockWidget(area, dock)
+            self.docks[title] = dock
+        self.docks["Settings"].setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
+        self.resizeDocks([self.docks["Influence"]], [330], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["Settings"], self.docks["Network"]], [480, 260], Qt.Orientation.Vertical)
+        self.selected: tuple[int, int] | None = None
         self.message_label = QLabel(HINT)
         self.epoch_label = QLabel()
         self.statusBar().addWidget(self.message_label, 1)
@@ -83,6 +99,8 @@ class MainWindow(QMainWindow):
         self.timeline.epochRequested.connect(self.scrub_to)
         self.timeline.liveRequested.connect(self.go_live)
         self.loss_plot.epochRequested.connect(self.scrub_to)
+        self.influence_panel.neuronClicked.connect(self.select_neuron)
+        self.network_view.neuronClicked.connect(self.select_neuron)
         QShortcut(QKeySequence(Qt.Key.Key_Space), self, self.toggle_training)
         for key, action in (
             (Qt.Key.Key_Left, lambda: self.timeline.step(-1)),
@@ -117,6 +135,10 @@ class MainWindow(QMainWindow):
         clear.triggered.connect(lambda: self.set_samples(self.samples.cleared(), "Cleared all samples."))
         data_menu.addAction(clear)
         view_menu = self.menuBar().addMenu("&View")
+        for title in ("Influence", "Network"):
+            action = self.docks[title].toggleViewAction()
+            action.setText(f"{title} panel")
+            view_menu.addAction(action)
         fit = QAction("Fit data", self, shortcut=QKeySequence(Qt.Key.Key_F))
         fit.triggered.connect(self.canvas.fit_data)
         view_menu.addAction(fit)
@@ -144,6 +166,8 @@ class MainWindow(QMainWindow):
         self.live = True
         self.timeline.stop_playing()
         self.controls.set_layer_count(len(self.spec.widths))
+        if self.selected is not None:
+            self.select_neuron(*self.selected)  # clears it: the neuron may not exist any more
         self.show_epoch(0)
         self.refresh_curves()
         self.controls.set_training(False)
@@ -164,6 +188,7 @@ class MainWindow(QMainWindow):
         """New data; training (if running) goes on from the newest epoch with it, and the display follows."""
         self.samples = samples
         self._show_samples()
+        self._show_influence()
         self.training.set_samples(samples)
         if self.is_training and not self.live:
             self.go_live()
@@ -192,6 +217,7 @@ class MainWindow(QMainWindow):
         self.config = config
         if split_changed:
             self._show_samples()
+            self._show_influence()
         if seed_changed:
             was_training = self.is_training
             self._new_run()
@@ -244,6 +270,23 @@ class MainWindow(QMainWindow):
         self.epoch_label.setText(text)
         self.timeline.show_state(epoch, self.history.latest_epoch, self.live, self.history.data_changes)
         self.loss_plot.set_cursor(epoch)
+        self.network_view.show_network(self.spec, self.history.params_at(epoch))
+        self._show_influence()
+
+    def _show_influence(self) -> None:
+        training_part = self.samples.split(self.config.test_fraction, self.config.seed)[0]
+        self.influence_panel.show_state(
+            self.spec, self.history, self.displayed_epoch, training_part, self.canvas.view_rect()
+        )
+
+    def select_neuron(self, layer: int, neuron: int) -> None:
+        """Selects a hidden neuron everywhere (clicking the selected one again clears the selection)."""
+        self.selected = None if self.selected == (layer, neuron) else (layer, neuron)
+        self.canvas.set_selected(self.selected)
+        self.influence_panel.set_selected(self.selected)
+        self.network_view.set_selected(*(self.selected or (None, None)))
+        if self.selected:
+            self.show_message(f"Selected neuron L{layer + 1} N{neuron + 1}; click it again to clear.")
 
     def scrub_to(self, epoch: int) -> None:
         """The user picked an epoch (timeline, keys, loss plot, Play): leave live mode and show it."""
@@ -291,7 +334,10 @@ class MainWindow(QMainWindow):
             if time.perf_counter() - self._curves_drawn_at > CURVES_INTERVAL_S:
                 self.refresh_curves()
         changed = self.canvas.dirty
+        if changed:
+            self._show_influence()  # the view rectangle may have moved
         self.canvas.refresh(preview=changed and self._changed_last_tick)
+        self.influence_panel.refresh()
         self._changed_last_tick = changed
 
     def refresh_curves(self) -> None:

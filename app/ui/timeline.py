@@ -175,5 +175,5 @@ class QtTimeline(QWidget):
                 self.epochRequested.emit(last)
                 self.stop_playing()
                 return
-            self._play_position = 0.0
+            self._play_position %= last + 1
         self.epochRequested.emit(int(self._play_position))

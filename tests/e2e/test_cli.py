@@ -35,6 +35,8 @@ def test_export_png_and_data(tmp_path):
     assert data["loss"].shape == data["accuracy"].shape == data["test_loss"].shape == (41,)
     assert np.isnan(data["test_loss"]).all()
     assert data["loss"][-1] < data["loss"][0]
+    assert data["influence/layer1"].shape == (160, 4) and data["influence/layer2"].shape == (160, 3)
+    assert int(data["influence_epoch"]) == 40 and (data["influence/layer1"] >= 0).all()
 
 
 @pytest.mark.parametrize(

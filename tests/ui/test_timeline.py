@@ -103,7 +103,7 @@ def test_play_replays_to_the_end_and_stops(qtbot, trained):
 
 def test_play_loops_when_asked(qtbot, trained):
     trained.timeline.loop_box.setChecked(True)
-    trained.timeline.play_speed.setValue(3000)
+    trained.timeline.play_speed.setValue(600)
     seen = []
     trained.timeline.epochRequested.connect(seen.append)
     trained.scrub_to(0)

@@ -1,0 +1,258 @@
+"""Influence maps: one small plot per neuron of a layer, each training sample drawn with an area proportional
+to how strongly it pulls on that neuron's boundary, over a faint picture of the neuron's activation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Signal
+from PySide6.QtGui import QCursor
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QToolTip, QVBoxLayout, QWidget
+
+from app.core.dataset import BLUE, RED, SampleSet
+from app.core.fields import layer_field
+from app.core.geometry import Rect, clip_line, grid_centres, level_curves
+from app.core.history import TrainingHistory
+from app.core.influence import AccumulatedInfluence, influence
+from app.core.network import NetworkSpec, activate, split_params
+from app.ui.palette import CLASS_RGB, neuron_rgb
+
+ACTIVATION_PIXELS = 48  # the faint background of each small plot
+MIN_DOT, MAX_DOT = 2.0, 16.0  # dot diameters in pixels; area grows with influence
+HOVER_PIXELS = 6
+PREPARE_SECONDS = 0.03
+
+
+@dataclass(frozen=True)
+class InfluenceOptions:
+    layer: int = 0
+    accumulated: bool = False
+    include_bias: bool = True
+    per_neuron_scale: bool = True
+
+
+def dot_sizes(values: np.ndarray, scale: float) -> np.ndarray:
+    """Diameters whose areas are proportional to the influence values (0 gets the smallest dot)."""
+    fraction = np.clip(values / scale, 0.0, 1.0) if scale > 0 else np.zeros_like(values)
+    return MIN_DOT + (MAX_DOT - MIN_DOT) * np.sqrt(fraction)
+
+
+class QtInfluencePanel(QWidget):
+    neuronClicked = Signal(int, int)  # layer, neuron
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.layer_box = QComboBox()
+        self.layer_box.setToolTip("The layer whose neurons are shown")
+        self.mode_box = QComboBox()
+        self.mode_box.addItems(["At this epoch", "Accumulated up to it"])
+        self.mode_box.setToolTip(
+            "Accumulated: square root of the sum over epochs of the squared influence (TracIn self-influence)"
+        )
+        self.bias_box = QCheckBox("Bias")
+        self.bias_box.setChecked(True)
+        self.bias_box.setToolTip("Include the bias in each neuron's incoming parameters")
+        self.scale_box = QCheckBox("Per-neuron scale")
+        self.scale_box.setChecked(True)
+        self.scale_box.setToolTip("Scale dots per neuron (on) or on one scale for the whole layer (off)")
+        self.status_label = QLabel()
+        self.status_label.hide()
+        self.plots_widget = pg.GraphicsLayoutWidget()
+        self.plots_widget.setBackground("w")
+        options = QHBoxLayout()
+        for widget in (self.layer_box, self.mode_box):
+            options.addWidget(widget)
+        flags = QHBoxLayout()
+        flags.addWidget(self.bias_box)
+        flags.addWidget(self.scale_box)
+        flags.addStretch(1)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(2, 2, 2, 2)
+        column.addLayout(options)
+        column.addLayout(flags)
+        column.addWidget(self.status_label)
+        column.addWidget(self.plots_widget, 1)
+
+        self.plots: list[pg.PlotItem] = []
+        self._items: list[dict] = []
+        self.values: np.ndarray = np.zeros((0, 0))  # (n_samples, n_neurons) of the shown layer
+        self.selected: tuple[int, int] | None = None
+        self._state = None
+        self._dirty = False
+        self._accumulated = None
+        for box in (self.layer_box, self.mode_box):
+            box.currentIndexChanged.connect(self._options_changed)
+        for box in (self.bias_box, self.scale_box):
+            box.toggled.connect(self._options_changed)
+        self.plots_widget.scene().sigMouseClicked.connect(self._on_click)
+        self.plots_widget.scene().sigMouseMoved.connect(self._on_hover)
+
+    # --- state in ----------------------------------------------------------------------------------------
+    def options(self) -> InfluenceOptions:
+        return InfluenceOptions(
+            layer=max(self.layer_box.currentIndex(), 0),
+            accumulated=self.mode_box.currentIndex() == 1,
+            include_bias=self.bias_box.isChecked(),
+            per_neuron_scale=self.scale_box.isChecked(),
+        )
+
+    def show_state(self, spec: NetworkSpec, history: TrainingHistory, epoch: int, samples: SampleSet,
+                   rect: Rect) -> None:  # fmt: skip
+        """What to show: cheap, the work happens in refresh()."""
+        if self._state is None or self._state[0] != spec:
+            self._set_layer_names(len(spec.widths))
+        if self._state is None or self._state[1] is not history or self._state[3] is not samples:
+            self._accumulated = None
+        self._state = (spec, history, epoch, samples, rect)
+        self._dirty = True
+
+    def set_selected(self, selected: tuple[int, int] | None) -> None:
+        self.selected = selected
+        self._dirty = True
+
+    def refresh(self) -> bool:
+        if not self._dirty or self._state is None or not self.isVisible():
+            return False
+        self._dirty = False
+        spec, history, epoch, samples, rect = self._state
+        options = self.options()
+        layer = min(options.layer, len(spec.widths) - 1)
+        params = history.params_at(epoch)
+        if options.accumulated:
+            if self._accumulated is None or self._accumulated.include_bias != options.include_bias:
+                self._accumulated = AccumulatedInfluence(spec, include_bias=options.include_bias)
+            # A long history is summed a little per display tick, so the window never waits for it.
+            ready = self._accumulated.prepare(history, samples.points, samples.labels, PREPARE_SECONDS)
+            if not ready:
+                self.status_label.setText("Summing influence over the recorded epochs…")
+                self.status_label.show()
+                self._dirty = True
+                return False
+            self.status_label.hide()
+            per_layer = self._accumulated.at(history, samples.points, samples.labels, epoch)
+        else:
+            per_layer = influence(spec, params, samples.points, samples.labels, options.include_bias)
+        self.values = per_layer[layer]
+        self._draw(spec, params, layer, samples, rect, options)
+        return True
+
+    # --- drawing -----------------------------------------------------------------------------------------
+    def _set_layer_names(self, n_hidden: int) -> None:
+        if self.layer_box.count() == n_hidden:
+            return
+        self.layer_box.blockSignals(True)
+        self.layer_box.clear()
+        self.layer_box.addItems([f"Layer {k + 1}" for k in range(n_hidden)])
+        self.layer_box.blockSignals(False)
+
+    def _ensure_plots(self, count: int) -> None:
+        if len(self.plots) == count:
+            return
+        self.plots_widget.clear()
+        self.plots, self._items = [], []
+        columns = 2 if count <= 8 else 4
+        for k in range(count):
+            plot = self.plots_widget.addPlot(row=k // columns, col=k % columns)
+            plot.hideAxis("left")
+            plot.hideAxis("bottom")
+            plot.setMenuEnabled(False)
+            plot.hideButtons()
+            plot.setMouseEnabled(x=False, y=False)
+            plot.getViewBox().setAspectLocked(True)
+            image = pg.ImageItem(axisOrder="row-major")
+            boundary = pg.PlotCurveItem(connect="finite")
+            dots = pg.ScatterPlotItem(pen=pg.mkPen((30, 30, 30), width=0.6))
+            for item in (image, boundary, dots):
+                plot.addItem(item)
+            self.plots.append(plot)
+            self._items.append({"image": image, "boundary": boundary, "dots": dots})
+
+    def _draw(self, spec, params, layer, samples, rect, options) -> None:
+        width = spec.widths[layer]
+        self._ensure_plots(width)
+        xs, ys = grid_centres(rect, ACTIVATION_PIXELS, ACTIVATION_PIXELS)
+        z = layer_field(spec, params, xs, ys, layer)
+        activation = activate(spec.activation, z)
+        scale = float(self.values.max()) if self.values.size else 0.0
+        brushes = [pg.mkBrush(*CLASS_RGB[RED]), pg.mkBrush(*CLASS_RGB[BLUE])]
+        sample_brushes = [brushes[label] for label in samples.labels]
+        weights, biases = split_params(spec, params)[layer]
+        for j, (plot, items) in enumerate(zip(self.plots, self._items, strict=True)):
+            colour = neuron_rgb(layer, j, spec.widths)
+            selected = self.selected == (layer, j)
+            plot.setTitle(f"L{layer + 1} N{j + 1}", color=colour, size="9pt", bold=selected)
+            picture = activation[..., j]
+            low, high = float(picture.min()), float(picture.max())
+            items["image"].setImage(picture, levels=(low, high if high > low else low + 1))
+            items["image"].setLookupTable(_faint_lut(colour))
+            items["image"].setRect(QRectF(rect.xmin, rect.ymin, rect.width, rect.height))
+            if layer == 0:
+                segment = clip_line(weights[j], biases[j], rect)
+                line = segment if segment is not None else np.empty((0, 2))
+            else:
+                line = level_curves(xs, ys, z[..., j], 0.0)
+            items["boundary"].setData(line[:, 0], line[:, 1]) if len(line) else items["boundary"].clear()
+            items["boundary"].setPen(pg.mkPen(colour, width=3.5 if selected else 2))
+            column = self.values[:, j] if self.values.size else np.zeros(samples.n)
+            neuron_scale = float(column.max()) if options.per_neuron_scale and column.size else scale
+            sizes = dot_sizes(column, neuron_scale)
+            items["dots"].setData(pos=samples.points, size=sizes, brush=sample_brushes)
+            plot.setRange(xRange=(rect.xmin, rect.xmax), yRange=(rect.ymin, rect.ymax), padding=0)
+
+    # --- gestures out ------------------------------------------------------------------------------------
+    def _plot_at(self, scene_pos) -> int | None:
+        for j, plot in enumerate(self.plots):
+            if plot.getViewBox().sceneBoundingRect().contains(scene_pos):
+                return j
+        return None
+
+    def _on_click(self, event) -> None:
+        j = self._plot_at(event.scenePos())
+        if j is not None and self._state is not None:
+            event.accept()
+            self.neuronClicked.emit(min(self.options().layer, len(self._state[0].widths) - 1), j)
+
+    def sample_near(self, plot_index: int, scene_pos) -> int | None:
+        """Index of the sample drawn within HOVER_PIXELS of scene_pos in that small plot."""
+        if self._state is None or self._state[3].n == 0:
+            return None
+        box = self.plots[plot_index].getViewBox()
+        points = self._state[3].points
+        pixel = box.mapSceneToView(scene_pos)
+        scale = box.viewPixelSize()[0]
+        distances = np.hypot(points[:, 0] - pixel.x(), points[:, 1] - pixel.y())
+        i = int(np.argmin(distances))
+        return i if distances[i] <= HOVER_PIXELS * scale else None
+
+    def describe_sample(self, i: int) -> str:
+        """A small bar chart (rich text) of sample i's influence on every neuron of the shown layer."""
+        spec = self._state[0]
+        layer = min(self.options().layer, len(spec.widths) - 1)
+        row = self.values[i]
+        top = float(row.max()) if row.size and row.max() > 0 else 1.0
+        lines = [f"<b>Sample {i + 1}</b>: influence on layer {layer + 1}"]
+        for j, value in enumerate(row):
+            r, g, b = neuron_rgb(layer, j, spec.widths)
+            bar = "█" * max(1, int(round(20 * value / top))) if value > 0 else ""
+            lines.append(f"N{j + 1} <span style='color:rgb({r},{g},{b})'>{bar}</span> {value:.3g}")
+        return "<br>".join(lines)
+
+    def _on_hover(self, scene_pos) -> None:
+        j = self._plot_at(scene_pos)
+        i = self.sample_near(j, scene_pos) if j is not None and self.values.size else None
+        if i is None:
+            QToolTip.hideText()
+            return
+        QToolTip.showText(QCursor.pos(), self.describe_sample(i), self)
+
+    def _options_changed(self) -> None:
+        self._dirty = True
+        self.refresh()
+
+
+def _faint_lut(rgb: tuple[int, int, int]) -> np.ndarray:
+    """White (low activation) to a pale tint of the neuron's colour (high activation)."""
+    t = np.linspace(0.0, 0.35, 256)[:, None]
+    return np.round(255 + (np.array(rgb, dtype=float) - 255) * t).astype(np.uint8)

@@ -1,0 +1,243 @@
+"""The network diagram: inputs, hidden neurons in their colours and the output, with edges coloured by the
+weight's sign and thickened by its size. Clicking a hidden neuron asks for it to be selected."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Signal
+from PySide6.QtGui import QCursor, QMouseEvent, QPen
+from PySide6.QtWidgets import QToolTip
+
+from app.core.network import NetworkSpec
+from app.ui.palette import neuron_rgb
+
+POSITIVE_RGB = (204, 85, 0)  # dark orange
+NEGATIVE_RGB = (45, 95, 190)  # blue
+INPUT_RGB = (225, 225, 225)
+OUTPUT_RGB = (110, 110, 110)
+# Edge thickness per |weight| bucket. Qt draws 1-pixel lines far faster than wider ones, so the two crowded
+# low buckets stay at most 1 pixel wide; the paler colours of weak edges are opaque for the same reason.
+EDGE_WIDTHS = (0.5, 1.0, 2.0, 3.0, 4.5, 6.0)
+EDGE_PALENESS = (0.7, 0.5, 0.3, 0.15, 0.0, 0.0)  # fraction of white mixed into the sign's colour
+WIDTH_BUCKETS = len(EDGE_WIDTHS)
+SMOOTH_EDGES = 2000  # antialias the edges of networks with at most this many (it is slow for many)
+MAX_NODE_PIXELS, MIN_NODE_PIXELS = 30.0, 3.0
+MAX_SPACING = 0.25  # vertical distance of neighbour nodes, as a fraction of the diagram's height
+TOP, BOTTOM = 0.62, -0.54  # vertical view range: room above the nodes for the layer headings
+HEADING_Y = 0.5  # the headings' bottom; every node lies below it
+LEGEND = (
+    f"<span style='color:rgb{POSITIVE_RGB}'>▬ positive</span>&nbsp;&nbsp;"
+    f"<span style='color:rgb{NEGATIVE_RGB}'>▬ negative</span> weight, thicker: stronger"
+)
+NODE_PEN = pg.mkPen((60, 60, 60), width=1)
+FADED_PEN = pg.mkPen((60, 60, 60, 50), width=1)
+SELECTED_PEN = pg.mkPen((0, 0, 0), width=3.5)
+
+
+def edge_pen(positive: bool, bucket: int, thinning: float = 1.0) -> QPen:
+    """Pen of the edges of one sign and |weight| bucket: weak edges are thinner and paler."""
+    rgb = np.array(POSITIVE_RGB if positive else NEGATIVE_RGB)
+    colour = np.round(rgb + (255 - rgb) * EDGE_PALENESS[bucket]).astype(int)
+    return pg.mkPen(tuple(colour), width=max(EDGE_WIDTHS[0], EDGE_WIDTHS[bucket] * thinning))
+
+
+class QtNetworkView(pg.PlotWidget):
+    neuronClicked = Signal(int, int)  # hidden layer, neuron (both 0-based)
+
+    def __init__(self, parent=None):
+        super().__init__(parent=parent, background="w")
+        self.plotItem.setMenuEnabled(False)
+        self.plotItem.hideButtons()
+        self.plotItem.hideAxis("left")
+        self.plotItem.hideAxis("bottom")
+        self.plotItem.setTitle(LEGEND, size="8pt", color=(80, 80, 80))
+        self.view_box = self.plotItem.getViewBox()
+        self.view_box.setMouseEnabled(x=False, y=False)
+        self.view_box.disableAutoRange()
+        # Thin edges first so that the strong ones stay visible on top of the crowd.
+        self.edge_curves: dict[tuple[bool, int], pg.PlotCurveItem] = {}
+        for positive in (True, False):
+            for bucket in range(WIDTH_BUCKETS):
+                curve = pg.PlotCurveItem(connect="pairs")
+                curve.setSegmentedLineMode("on")  # separate segments: much faster than one wide path
+                curve.setZValue(bucket)
+                self.addItem(curve)
+                self.edge_curves[(positive, bucket)] = curve
+        self.nodes = pg.ScatterPlotItem(pxMode=True)
+        self.nodes.setZValue(100)
+        self.addItem(self.nodes)
+        self.labels: list[pg.TextItem] = []
+        self.spec: NetworkSpec | None = None
+        self.selected: tuple[int, int] | None = None
+        self.hover_text = ""
+        self._biases: list[np.ndarray] = []
+        self.scene().sigMouseClicked.connect(self._on_click)
+        self.scene().sigMouseMoved.connect(self._on_hover)
+        self.view_box.sigResized.connect(self._style_nodes)
+
+    # --- model state in -------------------------------------------------------------------------------
+    def show_network(self, spec: NetworkSpec, params: np.ndarray) -> None:
+        """Redraws the edges for these parameters; rebuilds the nodes only when the architecture changed."""
+        if self.spec is None or spec.layer_sizes != self.spec.layer_sizes:
+            self._build(spec)
+        self.spec = spec
+        weights = np.nan_to_num(params[self._weight_index])
+        self._biases = [params[index] for index in self._bias_index]
+        largest = np.max(np.abs(weights), initial=0.0)
+        scaled = np.abs(weights) / largest if largest > 0 else np.zeros_like(weights)
+        buckets = np.minimum((scaled * WIDTH_BUCKETS).astype(np.intp), WIDTH_BUCKETS - 1)
+        keys = np.where(weights >= 0, 0, WIDTH_BUCKETS) + buckets
+        order = np.argsort(keys, kind="stable")
+        ends = np.cumsum(np.bincount(keys, minlength=2 * WIDTH_BUCKETS))
+        xs, ys = self._edge_x[order], self._edge_y[order]
+        start = 0
+        for key, end in enumerate(ends):
+            positive, bucket = key < WIDTH_BUCKETS, key % WIDTH_BUCKETS
+            curve = self.edge_curves[(positive, bucket)]
+            curve.setData(xs[start:end].ravel(), ys[start:end].ravel(), antialias=self._smooth_edges)
+            start = end
+
+    def set_selected(self, layer: int | None, neuron: int | None) -> None:
+        """Outlines hidden neuron (layer, neuron) and fades the other neurons; None clears."""
+        self.selected = None if layer is None or neuron is None else (layer, neuron)
+        self._style_nodes()
+
+    # --- layout -----------------------------------------------------------------------------------------
+    def _build(self, spec: NetworkSpec) -> None:
+        sizes = spec.layer_sizes
+        count = np.repeat(sizes, sizes)  # nodes in each node's column
+        self.node_column = np.repeat(np.arange(len(sizes)), sizes)
+        self.node_row = np.concatenate([np.arange(n) for n in sizes])
+        self._spacing = np.minimum(MAX_SPACING, 1.0 / count)
+        heights = ((count - 1) / 2 - self.node_row) * self._spacing  # each column centred on 0
+        self.node_xy = np.column_stack([self.node_column, heights]).astype(float)
+        self._colours = [
+            self._node_rgb(spec, c, r) for c, r in zip(self.node_column, self.node_row, strict=True)
+        ]
+        self._index_edges(sizes)
+        # Wide layers crowd their edges together, so their edges get thinner.
+        thinning = min(1.0, np.sqrt(8 / max(spec.widths)))
+        for (positive, bucket), curve in self.edge_curves.items():
+            curve.setPen(edge_pen(positive, bucket, thinning))
+        self._place_labels(last=len(sizes) - 1)
+        self.view_box.setRange(xRange=(-0.5, len(sizes) - 0.5), yRange=(BOTTOM, TOP), padding=0)
+        self.spec = spec  # before _style_nodes, which reads it
+        self._style_nodes()
+
+    def _index_edges(self, sizes: tuple[int, ...]) -> None:
+        """Where each weight (row-major W (out, in), as in network.py) and bias sits in the flat vector,
+        with the end points of each weight's edge, so that each epoch needs only a gather."""
+        weight_index, bias_index, edge_x, edge_y = [], [], [], []
+        offset, first = 0, np.cumsum((0, *sizes))
+        for layer, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+            weight_index.append(offset + np.arange(n_in * n_out))
+            bias_index.append(offset + n_in * n_out + np.arange(n_out))
+            offset += n_in * n_out + n_out
+            source = np.tile(first[layer] + np.arange(n_in), n_out)
+            target = np.repeat(first[layer + 1] + np.arange(n_out), n_in)
+            edge_x.append(np.column_stack([self.node_xy[source, 0], self.node_xy[target, 0]]))
+            edge_y.append(np.column_stack([self.node_xy[source, 1], self.node_xy[target, 1]]))
+        self._weight_index = np.concatenate(weight_index)
+        self._bias_index = bias_index[:-1]  # hidden layers only; the output's bias has no tooltip
+        self._edge_x, self._edge_y = np.concatenate(edge_x), np.concatenate(edge_y)
+        self._smooth_edges = len(self._edge_x) <= SMOOTH_EDGES
+
+    def _place_labels(self, last: int) -> None:
+        """Names the inputs and the output inside their circles, and heads the hidden columns L1, L2, ..."""
+        for label in self.labels:
+            self.removeItem(label)
+        dark, white, grey = (40, 40, 40), (255, 255, 255), (80, 80, 80)
+        places = [
+            ("x", 0, self.node_xy[0, 1], dark),
+            ("y", 0, self.node_xy[1, 1], dark),
+            ("out", last, 0, white),
+        ]
+        places += [(f"L{k}", k, HEADING_Y, grey) for k in range(1, last)]
+        self.labels = []
+        for text, x, y, colour in places:
+            label = pg.TextItem(text, colour, anchor=(0.5, 1.0 if y == HEADING_Y else 0.5))
+            label.setPos(x, y)
+            label.setZValue(101)
+            self.addItem(label)
+            self.labels.append(label)
+
+    @staticmethod
+    def _node_rgb(spec: NetworkSpec, column: int, row: int) -> tuple[int, int, int]:
+        if column == 0:
+            return INPUT_RGB
+        if column == len(spec.layer_sizes) - 1:
+            return OUTPUT_RGB
+        return neuron_rgb(column - 1, row, spec.widths)
+
+    def _is_hidden_column(self, column: np.ndarray | int) -> np.ndarray | bool:
+        return (column > 0) & (column < len(self.spec.layer_sizes) - 1)
+
+    def node_pixels(self) -> np.ndarray:
+        """Diameter of each node in pixels, to fit between its neighbours; all hidden nodes get the size of
+        the most crowded hidden layer's."""
+        pixel_w, pixel_h = self.view_box.viewPixelSize()
+        fit = np.minimum(0.6 * self._spacing / max(pixel_h, 1e-9), 0.4 / max(pixel_w, 1e-9))
+        hidden = self._is_hidden_column(self.node_column)
+        fit[hidden] = fit[hidden].min()
+        return np.clip(fit, MIN_NODE_PIXELS, MAX_NODE_PIXELS)
+
+    def _style_nodes(self, *_args) -> None:
+        if self.spec is None:
+            return
+        layer, neuron = self.selected or (0, 0)
+        if not (0 <= layer < len(self.spec.widths) and 0 <= neuron < self.spec.widths[layer]):
+            self.selected = None  # that neuron is gone with the old architecture
+        sizes = self.node_pixels()
+        brushes = [pg.mkBrush(rgb) for rgb in self._colours]
+        pens = [NODE_PEN] * len(sizes)
+        if self.selected is not None:
+            chosen = int(np.cumsum((0, *self.spec.layer_sizes))[self.selected[0] + 1] + self.selected[1])
+            for k in np.flatnonzero(self._is_hidden_column(self.node_column)):
+                brushes[k], pens[k] = pg.mkBrush((*self._colours[k], 60)), FADED_PEN
+            brushes[chosen], pens[chosen] = pg.mkBrush(self._colours[chosen]), SELECTED_PEN
+            sizes[chosen] = min(sizes[chosen] * 1.4 + 4, MAX_NODE_PIXELS * 1.4)
+        self.nodes.setData(pos=self.node_xy, size=sizes, brush=brushes, pen=pens)
+
+    # --- mouse ------------------------------------------------------------------------------------------
+    def hidden_node_at(self, x: float, y: float) -> tuple[int, int] | None:
+        """(layer, neuron) of the hidden neuron whose circle contains the view point (x, y), if any."""
+        if self.spec is None:
+            return None
+        pixel_w, pixel_h = self.view_box.viewPixelSize()
+        distance = np.hypot((self.node_xy[:, 0] - x) / pixel_w, (self.node_xy[:, 1] - y) / pixel_h)
+        k = int(np.argmin(distance))
+        column = int(self.node_column[k])
+        if distance[k] > self.nodes.data["size"][k] / 2 + 1 or not self._is_hidden_column(column):
+            return None
+        return column - 1, int(self.node_row[k])
+
+    def describe_neuron(self, layer: int, neuron: int) -> str:
+        return f"L{layer + 1} N{neuron + 1}: bias {self._biases[layer][neuron]:.3g}"
+
+    def _neuron_under(self, scene_pos: QPointF) -> tuple[int, int] | None:
+        if not self.view_box.sceneBoundingRect().contains(scene_pos):
+            return None
+        point = self.view_box.mapSceneToView(scene_pos)
+        return self.hidden_node_at(point.x(), point.y())
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        super().mousePressEvent(event)
+        event.accept()  # no item takes presses (pan and zoom are off); they are ours, not the parent's
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        super().mouseReleaseEvent(event)
+        event.accept()
+
+    def _on_click(self, event) -> None:
+        found = self._neuron_under(event.scenePos())
+        if found is not None and not event.double():
+            event.accept()
+            self.neuronClicked.emit(*found)
+
+    def _on_hover(self, scene_pos: QPointF) -> None:
+        found = self._neuron_under(scene_pos)
+        text = self.describe_neuron(*found) if found else ""
+        if text != self.hover_text:
+            self.hover_text = text
+            QToolTip.showText(QCursor.pos(), text, self) if text else QToolTip.hideText()

@@ -1,0 +1,117 @@
+"""The influence panel and neuron selection, driven through the main window."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+
+from app.core.influence import influence
+from app.ui.app import train_synchronously
+from app.ui.influence_panel import MAX_DOT, MIN_DOT
+from app.ui.main_window import MainWindow
+
+
+@pytest.fixture
+def window(qtbot):
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    train_synchronously(w, 80)
+    w.influence_panel.refresh()
+    yield w
+    w.close()
+
+
+def dot_sizes(panel, j):
+    return np.asarray(panel._items[j]["dots"].data["size"], dtype=float)
+
+
+def test_one_plot_per_neuron_with_dot_area_proportional_to_influence(window):
+    panel = window.influence_panel
+    assert len(panel.plots) == 4
+    expected = influence(
+        window.spec, window.history.params_at(80), window.samples.points, window.samples.labels
+    )
+    np.testing.assert_allclose(panel.values, expected[0])
+    for j in range(4):
+        sizes = dot_sizes(panel, j)
+        column = expected[0][:, j]
+        assert sizes[np.argmax(column)] == pytest.approx(MAX_DOT)
+        areas = (sizes - MIN_DOT) ** 2
+        np.testing.assert_allclose(areas / areas.max(), column / column.max(), atol=1e-9)
+
+
+def test_panel_follows_the_displayed_epoch(window):
+    panel = window.influence_panel
+    window.scrub_to(5)
+    window._draw()
+    early = panel.values.copy()
+    expected = influence(
+        window.spec, window.history.params_at(5), window.samples.points, window.samples.labels
+    )
+    np.testing.assert_allclose(early, expected[0])
+    window.scrub_to(70)
+    window._draw()
+    assert not np.allclose(early, panel.values)
+
+
+def test_options_layer_accumulated_bias_and_scale(window):
+    panel = window.influence_panel
+    points, labels = window.samples.points, window.samples.labels
+    panel.layer_box.setCurrentIndex(1)
+    np.testing.assert_allclose(
+        panel.values, influence(window.spec, window.history.params_at(80), points, labels)[1]
+    )
+    panel.bias_box.setChecked(False)
+    no_bias = influence(window.spec, window.history.params_at(80), points, labels, include_bias=False)[1]
+    np.testing.assert_allclose(panel.values, no_bias)
+    panel.bias_box.setChecked(True)
+    panel.layer_box.setCurrentIndex(0)
+    window.scrub_to(30)
+    window._draw()
+    panel.mode_box.setCurrentIndex(1)
+    squares = sum(
+        influence(window.spec, window.history.params_at(e), points, labels)[0] ** 2 for e in range(31)
+    )
+    np.testing.assert_allclose(panel.values, np.sqrt(squares), rtol=1e-9)
+    panel.mode_box.setCurrentIndex(0)
+    panel.scale_box.setChecked(False)  # one scale for the layer: only the global maximum gets the biggest dot
+    biggest = [dot_sizes(panel, j).max() for j in range(4)]
+    top = int(np.argmax(panel.values.max(axis=0)))
+    assert biggest[top] == pytest.approx(MAX_DOT)
+    assert sum(b == pytest.approx(MAX_DOT) for b in biggest) == 1
+
+
+def test_clicking_a_small_plot_selects_the_neuron_everywhere(qtbot, window):
+    panel = window.influence_panel
+    box = panel.plots[2].getViewBox()
+    centre = box.mapViewToScene(box.viewRect().center())
+    qtbot.mouseClick(panel.plots_widget.viewport(), Qt.MouseButton.LeftButton,
+                     pos=panel.plots_widget.mapFromScene(centre))  # fmt: skip
+    assert window.selected == (0, 2)
+    assert window.canvas.selected == (0, 2) and panel.selected == (0, 2)
+    window.canvas.refresh()
+    widths = [line.opts["pen"].widthF() for line in window.canvas.neuron_lines]
+    assert widths[2] > max(widths[:2] + widths[3:])
+    assert window.canvas.neuron_lines[0].opts["pen"].color().alpha() < 255
+    window.select_neuron(0, 2)  # clicking it again clears
+    assert window.selected is None and window.canvas.selected is None
+
+
+def test_hovering_a_sample_describes_its_influence_on_every_neuron(window):
+    panel = window.influence_panel
+    i = int(np.argmax(panel.values[:, 1]))
+    box = panel.plots[1].getViewBox()
+    scene = box.mapViewToScene(QPointF(*window.samples.points[i]))
+    assert panel.sample_near(1, scene) == i
+    text = panel.describe_sample(i)
+    for j in range(4):
+        assert f"N{j + 1} " in text
+    assert f"{panel.values[i, 1]:.3g}" in text
+
+
+def test_held_out_samples_are_not_in_the_influence_maps(qtbot, window):
+    window.controls.test_fraction_box.setValue(0.25)
+    window._draw()
+    training_part = window.samples.split(0.25, window.config.seed)[0]
+    assert window.influence_panel.values.shape == (training_part.n, 4)

@@ -1,6 +1,6 @@
 """Scrub latency: the time from setting the displayed epoch to the end of the repaint of the whole main
-window, over 200 random epochs, at the default set-up and at 4x32 neurons with 2,000 samples; and the memory
-the history takes for 100,000 epochs of each."""
+window (canvas, influence panel, network diagram, timeline, loss plot), over 200 random epochs, at the
+default set-up and at 4x32 neurons with 2,000 samples; and the memory 100,000 epochs of history take."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def scrub_latencies(samples, spec: NetworkSpec, config: TrainConfig, epochs: int
         for epoch in rng.integers(0, window.history.latest_epoch + 1, SCRUBS):
             started = time.perf_counter()
             window.scrub_to(int(epoch))
-            window.canvas.refresh(preview=kind == "drag")
+            window.render_frame(preview=kind == "drag")
             window.repaint()
             timings[kind].append(1000 * (time.perf_counter() - started))
     window.close()

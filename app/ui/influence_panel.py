@@ -3,6 +3,7 @@ to how strongly it pulls on that neuron's boundary, over a faint picture of the 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,8 +22,10 @@ from app.ui.palette import CLASS_RGB, neuron_rgb
 
 ACTIVATION_PIXELS = 48  # the faint background of each small plot
 MIN_DOT, MAX_DOT = 2.0, 16.0  # dot diameters in pixels; area grows with influence
+SIZE_STEPS = 14
 HOVER_PIXELS = 6
 PREPARE_SECONDS = 0.03
+PREVIEW_INTERVAL_S = 0.15
 
 
 @dataclass(frozen=True)
@@ -34,9 +37,11 @@ class InfluenceOptions:
 
 
 def dot_sizes(values: np.ndarray, scale: float) -> np.ndarray:
-    """Diameters whose areas are proportional to the influence values (0 gets the smallest dot)."""
+    """Diameters whose areas are proportional to the influence values (0 gets the smallest dot), in
+    SIZE_STEPS steps: pyqtgraph renders one symbol per distinct size, so few sizes keep big layers fast."""
     fraction = np.clip(values / scale, 0.0, 1.0) if scale > 0 else np.zeros_like(values)
-    return MIN_DOT + (MAX_DOT - MIN_DOT) * np.sqrt(fraction)
+    steps = np.round(np.sqrt(fraction) * SIZE_STEPS) / SIZE_STEPS
+    return MIN_DOT + (MAX_DOT - MIN_DOT) * steps
 
 
 class QtInfluencePanel(QWidget):
@@ -78,10 +83,12 @@ class QtInfluencePanel(QWidget):
         self.plots: list[pg.PlotItem] = []
         self._items: list[dict] = []
         self.values: np.ndarray = np.zeros((0, 0))  # (n_samples, n_neurons) of the shown layer
+        self.sizes: np.ndarray = np.zeros((0, 0))  # the dot diameters drawn for them
         self.selected: tuple[int, int] | None = None
         self._state = None
         self._dirty = False
         self._accumulated = None
+        self._drawn_at = 0.0
         for box in (self.layer_box, self.mode_box):
             box.currentIndexChanged.connect(self._options_changed)
         for box in (self.bias_box, self.scale_box):
@@ -112,8 +119,12 @@ class QtInfluencePanel(QWidget):
         self.selected = selected
         self._dirty = True
 
-    def refresh(self) -> bool:
+    def refresh(self, preview: bool = False) -> bool:
+        """Redraws if the state changed; while changes stream in (preview), at most every PREVIEW_INTERVAL_S,
+        since a wide layer with many samples takes longer than a display frame."""
         if not self._dirty or self._state is None or not self.isVisible():
+            return False
+        if preview and time.perf_counter() - self._drawn_at < PREVIEW_INTERVAL_S:
             return False
         self._dirty = False
         spec, history, epoch, samples, rect = self._state
@@ -136,6 +147,7 @@ class QtInfluencePanel(QWidget):
             per_layer = influence(spec, params, samples.points, samples.labels, options.include_bias)
         self.values = per_layer[layer]
         self._draw(spec, params, layer, samples, rect, options)
+        self._drawn_at = time.perf_counter()
         return True
 
     # --- drawing -----------------------------------------------------------------------------------------
@@ -163,8 +175,9 @@ class QtInfluencePanel(QWidget):
             plot.getViewBox().setAspectLocked(True)
             image = pg.ImageItem(axisOrder="row-major")
             boundary = pg.PlotCurveItem(connect="finite")
-            dots = pg.ScatterPlotItem(pen=pg.mkPen((30, 30, 30), width=0.6))
-            for item in (image, boundary, dots):
+            dots = [pg.ScatterPlotItem(pen=pg.mkPen((30, 30, 30), width=0.6), brush=pg.mkBrush(*CLASS_RGB[c]))
+                    for c in (RED, BLUE)]  # fmt: skip
+            for item in (image, boundary, *dots):
                 plot.addItem(item)
             self.plots.append(plot)
             self._items.append({"image": image, "boundary": boundary, "dots": dots})
@@ -176,8 +189,8 @@ class QtInfluencePanel(QWidget):
         z = layer_field(spec, params, xs, ys, layer)
         activation = activate(spec.activation, z)
         scale = float(self.values.max()) if self.values.size else 0.0
-        brushes = [pg.mkBrush(*CLASS_RGB[RED]), pg.mkBrush(*CLASS_RGB[BLUE])]
-        sample_brushes = [brushes[label] for label in samples.labels]
+        self.sizes = np.zeros_like(self.values)
+        of_class = [samples.labels == c for c in (RED, BLUE)]
         weights, biases = split_params(spec, params)[layer]
         for j, (plot, items) in enumerate(zip(self.plots, self._items, strict=True)):
             colour = neuron_rgb(layer, j, spec.widths)
@@ -197,8 +210,9 @@ class QtInfluencePanel(QWidget):
             items["boundary"].setPen(pg.mkPen(colour, width=3.5 if selected else 2))
             column = self.values[:, j] if self.values.size else np.zeros(samples.n)
             neuron_scale = float(column.max()) if options.per_neuron_scale and column.size else scale
-            sizes = dot_sizes(column, neuron_scale)
-            items["dots"].setData(pos=samples.points, size=sizes, brush=sample_brushes)
+            self.sizes[:, j] = dot_sizes(column, neuron_scale)
+            for dots, mask in zip(items["dots"], of_class, strict=True):
+                dots.setData(pos=samples.points[mask], size=self.sizes[mask, j])
             plot.setRange(xRange=(rect.xmin, rect.xmax), yRange=(rect.ymin, rect.ymax), padding=0)
 
     # --- gestures out ------------------------------------------------------------------------------------

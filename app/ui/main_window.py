@@ -336,9 +336,13 @@ class MainWindow(QMainWindow):
         changed = self.canvas.dirty
         if changed:
             self._show_influence()  # the view rectangle may have moved
-        self.canvas.refresh(preview=changed and self._changed_last_tick)
-        self.influence_panel.refresh()
+        self.render_frame(preview=changed and self._changed_last_tick)
         self._changed_last_tick = changed
+
+    def render_frame(self, preview: bool = False) -> None:
+        """Redraws every view whose state changed (a preview raster if asked)."""
+        self.canvas.refresh(preview=preview)
+        self.influence_panel.refresh(preview=preview)
 
     def refresh_curves(self) -> None:
         h = self.history

@@ -6,7 +6,7 @@ from PySide6.QtCore import QPointF, Qt
 
 from app.core.influence import influence
 from app.ui.app import train_synchronously
-from app.ui.influence_panel import MAX_DOT, MIN_DOT
+from app.ui.influence_panel import MAX_DOT, MIN_DOT, SIZE_STEPS
 from app.ui.main_window import MainWindow
 
 
@@ -23,7 +23,9 @@ def window(qtbot):
 
 
 def dot_sizes(panel, j):
-    return np.asarray(panel._items[j]["dots"].data["size"], dtype=float)
+    drawn = np.concatenate([dots.data["size"] for dots in panel._items[j]["dots"]])
+    assert sorted(drawn) == sorted(panel.sizes[:, j])
+    return panel.sizes[:, j]
 
 
 def test_one_plot_per_neuron_with_dot_area_proportional_to_influence(window):
@@ -37,8 +39,9 @@ def test_one_plot_per_neuron_with_dot_area_proportional_to_influence(window):
         sizes = dot_sizes(panel, j)
         column = expected[0][:, j]
         assert sizes[np.argmax(column)] == pytest.approx(MAX_DOT)
-        areas = (sizes - MIN_DOT) ** 2
-        np.testing.assert_allclose(areas / areas.max(), column / column.max(), atol=1e-9)
+        # diameter grows with the square root of influence (area proportional), in SIZE_STEPS steps
+        expected_diameter = MIN_DOT + (MAX_DOT - MIN_DOT) * np.sqrt(column / column.max())
+        np.testing.assert_allclose(sizes, expected_diameter, atol=(MAX_DOT - MIN_DOT) / SIZE_STEPS / 2 + 1e-9)
 
 
 def test_panel_follows_the_displayed_epoch(window):

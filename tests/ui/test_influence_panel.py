@@ -47,14 +47,14 @@ def test_one_plot_per_neuron_with_dot_area_proportional_to_influence(window):
 def test_panel_follows_the_displayed_epoch(window):
     panel = window.influence_panel
     window.scrub_to(5)
-    window._draw()
+    window.render_frame()
     early = panel.values.copy()
     expected = influence(
         window.spec, window.history.params_at(5), window.samples.points, window.samples.labels
     )
     np.testing.assert_allclose(early, expected[0])
     window.scrub_to(70)
-    window._draw()
+    window.render_frame()
     assert not np.allclose(early, panel.values)
 
 
@@ -71,7 +71,7 @@ def test_options_layer_accumulated_bias_and_scale(window):
     panel.bias_box.setChecked(True)
     panel.layer_box.setCurrentIndex(0)
     window.scrub_to(30)
-    window._draw()
+    window.render_frame()
     panel.mode_box.setCurrentIndex(1)
     squares = sum(
         influence(window.spec, window.history.params_at(e), points, labels)[0] ** 2 for e in range(31)
@@ -115,6 +115,6 @@ def test_hovering_a_sample_describes_its_influence_on_every_neuron(window):
 
 def test_held_out_samples_are_not_in_the_influence_maps(qtbot, window):
     window.controls.test_fraction_box.setValue(0.25)
-    window._draw()
+    window.render_frame()
     training_part = window.samples.split(0.25, window.config.seed)[0]
     assert window.influence_panel.values.shape == (training_part.n, 4)

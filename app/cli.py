@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--epochs", type=int, default=0, help="epochs to train before showing or exporting")
     parser.add_argument("--epoch", type=int, default=None, metavar="K",
                         help="the epoch to show or export (default: the last)")  # fmt: skip
+    parser.add_argument("--zoom", type=float, default=None, metavar="Z",
+                        help="zoom out by Z about the data's centre (Z < 1 zooms in)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights")
     parser.add_argument("--export", metavar="OUT.png", help="render the main window to a PNG and exit")
     parser.add_argument("--export-data", metavar="OUT.npz", help="write samples, parameters and metrics")
@@ -73,6 +75,8 @@ def parse(argv: list[str]):
         raise UsageError(f"--layers/--activation: {error}") from None
     if args.epochs < 0:
         raise UsageError("--epochs must not be negative")
+    if args.zoom is not None and not 1e-3 <= args.zoom <= 1e4:
+        raise UsageError(f"--zoom {args.zoom} is outside 0.001 to 10000")
     if args.epoch is not None and not 0 <= args.epoch <= args.epochs:
         raise UsageError(f"--epoch {args.epoch} is outside the trained epochs 0 to {args.epochs}")
     for path in (args.export, args.export_data):

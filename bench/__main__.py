@@ -8,7 +8,7 @@ import sys
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from bench import engine, history, influence, live, scrub  # noqa: E402
+from bench import engine, history, influence, live, scrub, zoom  # noqa: E402
 
 FAMILIES = {
     "live": live.run,
@@ -16,6 +16,7 @@ FAMILIES = {
     "history": history.run,
     "scrub": scrub.run,
     "influence": influence.run,
+    "zoom": zoom.run,
 }
 
 

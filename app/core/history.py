@@ -4,6 +4,9 @@ older epochs are thinned (never epoch 0, the newest, or an epoch where the data 
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Iterable, Mapping
+
 import numpy as np
 
 from app.core.network import NetworkSpec
@@ -14,6 +17,8 @@ MIN_ROWS = 512
 COMPACT_BLOCK = 8192
 # The arrays holding one row per recorded epoch, appended, grown and thinned together.
 _ROW_ARRAYS = ("_epochs", "_params", "_loss", "_accuracy", "_test_loss", "_test_accuracy")
+# Their names in to_arrays() / from_arrays().
+ARRAY_NAMES = tuple(name[1:] for name in _ROW_ARRAYS)
 
 
 class TrainingHistory:
@@ -127,6 +132,88 @@ class TrainingHistory:
         i = self.index_of(epoch)
         return float(self._test_loss[i]), float(self._test_accuracy[i])
 
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Copies of the recorded rows by ARRAY_NAMES: epochs (n,) int64, params (n, P) float64, loss,
+        accuracy, test_loss, test_accuracy (n,) float64. With scalars(), all that from_arrays needs."""
+        return {name: getattr(self, "_" + name)[: self._size].copy() for name in ARRAY_NAMES}
+
+    def scalars(self) -> dict[str, object]:
+        """The rest of the state, JSON-able: data_changes (list of epochs), thinnings, stride, max_rows."""
+        return {
+            "data_changes": [int(epoch) for epoch in self.data_changes],
+            "thinnings": int(self.thinnings),
+            "stride": int(self.stride),
+            "max_rows": int(self.max_rows),
+        }
+
+    @classmethod
+    def from_arrays(
+        cls,
+        spec: NetworkSpec,
+        arrays: Mapping[str, np.ndarray],
+        data_changes: Iterable[int],
+        thinnings: int,
+        stride: int,
+        max_rows: int,
+    ) -> TrainingHistory:
+        """The history that gave ``to_arrays()`` and ``scalars()``, bit for bit: same rows, and later appends
+        and thinnings behave as they would have in the original. Raises ValueError, naming the problem, for
+        arrays or numbers no history can hold (missing or extra arrays, wrong dtypes or shapes, epochs not
+        strictly increasing from 0, non-finite parameters, impossible metrics or counters)."""
+        names = set(arrays)
+        if names != set(ARRAY_NAMES):
+            missing, extra = set(ARRAY_NAMES) - names, names - set(ARRAY_NAMES)
+            raise ValueError(
+                f"the history arrays do not match: missing {sorted(missing) or 'none'}, "
+                f"unexpected {sorted(map(str, extra)) or 'none'}"
+            )
+        epochs = arrays["epochs"]
+        rows = len(epochs) if isinstance(epochs, np.ndarray) and epochs.ndim == 1 else -1
+        checked = {}
+        for name in ARRAY_NAMES:
+            a = arrays[name]
+            dtype = np.int64 if name == "epochs" else np.float64
+            if not isinstance(a, np.ndarray) or a.dtype != dtype:
+                raise ValueError(f"the history's {name} must be a {np.dtype(dtype).name} array")
+            shape = (rows, spec.n_params) if name == "params" else (rows,)
+            if a.shape != shape:
+                expected = "one row per epoch" if rows < 0 else str(shape)
+                raise ValueError(f"the history's {name} has shape {a.shape}, expected {expected}")
+            checked[name] = np.array(a, order="C")  # a private, writable copy
+        epochs = checked["epochs"]
+        if rows == 0 or epochs[0] != 0:
+            raise ValueError("the history must start at epoch 0")
+        if (np.diff(epochs) <= 0).any():
+            raise ValueError("the history's epochs must be strictly increasing")
+        if not np.isfinite(checked["params"]).all():
+            raise ValueError("the history's parameters must be finite numbers")
+        for name in ("loss", "test_loss"):
+            if (checked[name] < 0).any():
+                raise ValueError(f"the history's {name} must not be negative")
+        for name in ("accuracy", "test_accuracy"):
+            if ((checked[name] < 0) | (checked[name] > 1)).any():
+                raise ValueError(f"the history's {name} must lie between 0 and 1")
+        if not isinstance(data_changes, list | tuple | np.ndarray):
+            raise ValueError(f"the history's data changes must be a list, not {type(data_changes).__name__}")
+        changes = [_whole(epoch, "a data change epoch") for epoch in data_changes]
+        thinnings, stride, max_rows = (
+            _whole(thinnings, "thinnings"), _whole(stride, "stride"), _whole(max_rows, "max_rows")
+        )  # fmt: skip
+        if stride < 1 or stride & (stride - 1):
+            raise ValueError(f"the history's stride must be a power of 2, not {stride}")
+        if max_rows < max(MIN_ROWS, rows):
+            raise ValueError(f"the history's max_rows must be at least {max(MIN_ROWS, rows)}, not {max_rows}")
+        history = cls.__new__(cls)
+        history.spec = spec
+        history.max_rows = max_rows
+        history._size = rows
+        for name, a in checked.items():
+            setattr(history, "_" + name, a)
+        history.data_changes = changes
+        history.thinnings = thinnings
+        history.stride = stride
+        return history
+
     def _thin(self) -> None:
         """Widens the spacing kept among older epochs (all but the newest quarter of the budget, which stays
         dense) until at most half the budget is used; older epochs stay evenly spread over the whole run, and
@@ -168,3 +255,13 @@ class TrainingHistory:
         self._test_loss[s] = test_loss
         self._test_accuracy[s] = test_accuracy
         self._size += k
+
+
+def _whole(value: object, name: str) -> int:
+    """A whole number (not a bool or a float) from 0 to 2**62 as an int (numpy's int64 arrays must hold
+    it); ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise ValueError(f"the history's {name} must be a whole number, not {value!r}")
+    if not 0 <= value <= 2**62:
+        raise ValueError(f"the history's {name} must lie between 0 and 2**62, not {value}")
+    return operator.index(value)

@@ -3,6 +3,8 @@ reference and fallback), and a stoppable generator of epoch snapshots for the wo
 
 from __future__ import annotations
 
+import json
+import operator
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -93,6 +95,64 @@ class EpochChunk:
         return self.first_epoch + self.n_epochs - 1
 
 
+@dataclass(frozen=True, eq=False)
+class TrainerState:
+    """Everything a Trainer needs to go on exactly where it stopped (see Trainer.state / from_state): the
+    parameters, Adam's moments (zeros for SGD or before the first step) and step count, the epochs trained
+    so far, and the mini-batch shuffler's state (numpy ``Generator.bit_generator.state`` of a PCG64, a
+    JSON-able dict). The arrays are read-only float64 copies of one length P. Raises ValueError for
+    ill-shaped or impossible values: non-finite parameters or first moments, a negative or NaN second
+    moment, a negative step or epoch, or a shuffler state numpy does not take back exactly."""
+
+    params: np.ndarray
+    adam_m: np.ndarray
+    adam_v: np.ndarray
+    step: int
+    epoch: int
+    rng_state: dict
+
+    def __post_init__(self) -> None:
+        arrays = {
+            name: np.array(getattr(self, name), dtype=np.float64) for name in ("params", "adam_m", "adam_v")
+        }
+        n = len(arrays["params"]) if arrays["params"].ndim == 1 else -1
+        for name, a in arrays.items():
+            if a.ndim != 1 or len(a) != n:
+                raise ValueError(
+                    f"the trainer's {name} must be one vector as long as the parameters, not {a.shape}"
+                )
+            a.flags.writeable = False
+            object.__setattr__(self, name, a)
+        if not (np.isfinite(arrays["params"]).all() and np.isfinite(arrays["adam_m"]).all()):
+            raise ValueError("the trainer's parameters and first moments must be finite numbers")
+        if not (arrays["adam_v"] >= 0).all():  # infinity can happen before a divergence, NaN never
+            raise ValueError("the trainer's second moments must not be negative or NaN")
+        for name in ("step", "epoch"):
+            value = getattr(self, name)
+            if isinstance(value, bool | float) or not isinstance(value, int | np.integer):
+                raise ValueError(f"the trainer's {name} must be a whole number, not {value!r}")
+            if value < 0:
+                raise ValueError(f"the trainer's {name} must not be negative, not {value}")
+            object.__setattr__(self, name, operator.index(value))
+        object.__setattr__(self, "rng_state", _checked_rng_state(self.rng_state))
+
+
+def _checked_rng_state(rng_state: object) -> dict:
+    """A private, JSON-able copy of a PCG64 state that numpy takes back exactly; ValueError otherwise."""
+    if not isinstance(rng_state, dict):
+        raise ValueError(f"the shuffler state must be a dict, not {type(rng_state).__name__}")
+    try:
+        copy = json.loads(json.dumps(rng_state))
+        generator = np.random.default_rng(0)
+        generator.bit_generator.state = copy
+        exact = generator.bit_generator.state == rng_state
+    except (TypeError, ValueError, KeyError, OverflowError, RecursionError) as e:
+        raise ValueError(f"the shuffler state is invalid ({e})") from None
+    if not exact:
+        raise ValueError("the shuffler state is invalid (numpy does not take it back unchanged)")
+    return generator.bit_generator.state
+
+
 @dataclass
 class Trainer:
     """Holds a network's parameters and optimizer state and trains it by whole epochs on given samples."""
@@ -176,6 +236,31 @@ class Trainer:
         self.last_test = test_loss, test_acc
         return params, loss, acc, diverged
 
+    def state(self) -> TrainerState:
+        """A copy of everything needed to resume training exactly here: Trainer.from_state(spec, config,
+        state) trains the same next epochs as this trainer would (same backend)."""
+        adam_m, adam_v, step = self._adam_m, self._adam_v, self._step
+        if self._torch is not None:
+            adam_m, adam_v, step = _torch_adam_state(self._torch[1], adam_m, adam_v, step)
+        return TrainerState(self.params, adam_m, adam_v, step, self.epoch, self._rng.bit_generator.state)
+
+    @classmethod
+    def from_state(
+        cls, spec: NetworkSpec, config: TrainConfig, state: TrainerState, backend: str = "auto"
+    ) -> Trainer:
+        """A trainer that goes on where the one that gave `state` stopped; ValueError if the state does not
+        fit the network (its vectors must hold spec.n_params numbers)."""
+        if len(state.params) != spec.n_params:
+            raise ValueError(
+                f"the trainer state holds {len(state.params)} parameters, the network {spec.n_params}"
+            )
+        trainer = cls(spec, config, params=state.params, backend=backend, epoch=state.epoch)
+        trainer._adam_m = np.array(state.adam_m, dtype=np.float64)  # writable: the engine updates in place
+        trainer._adam_v = np.array(state.adam_v, dtype=np.float64)
+        trainer._step = state.step
+        trainer._rng.bit_generator.state = _checked_rng_state(state.rng_state)
+        return trainer
+
     def _run_torch(self, x, y, x_test, y_test, orders, batch):
         from app.core.torch_model import build_module, make_optimizer, module_params, train_epochs_torch
 
@@ -184,10 +269,44 @@ class Trainer:
             module = build_module(self.spec, params=self.params).to(device)
             c = self.config
             self._torch = module, make_optimizer(module, c.optimizer, c.learning_rate, c.l2)
+            if self._step > 0 and c.optimizer == "adam":  # resumed from a state: go on with its moments
+                _load_torch_adam_state(self._torch[1], self._adam_m, self._adam_v, self._step)
         module, optim = self._torch
         result = train_epochs_torch(module, optim, x, y, x_test, y_test, orders, batch)
         self.params = module_params(module)
         return result
+
+
+def _torch_adam_state(optim, adam_m: np.ndarray, adam_v: np.ndarray, step: int) -> tuple:
+    """(first moments, second moments, step) of a torch Adam as flat vectors in parameter order; the given
+    ones where it holds none (SGD, or no step taken yet)."""
+    params = [p for group in optim.param_groups for p in group["params"]]
+    states = [optim.state.get(p) for p in params]
+    if not all(s and "exp_avg" in s for s in states):
+        return adam_m, adam_v, step
+    flat = [
+        np.concatenate([s[key].detach().reshape(-1).cpu().numpy() for s in states])
+        for key in ("exp_avg", "exp_avg_sq")
+    ]
+    return flat[0], flat[1], int(states[0]["step"])
+
+
+def _load_torch_adam_state(optim, adam_m: np.ndarray, adam_v: np.ndarray, step: int) -> None:
+    """Puts flat Adam moments and a step count into a fresh torch Adam (through its load_state_dict)."""
+    import torch
+
+    params = [p for group in optim.param_groups for p in group["params"]]
+    saved = optim.state_dict()
+    offset = 0
+    for index, p in enumerate(params):
+        size = p.numel()
+        saved["state"][index] = {
+            "step": torch.tensor(float(step)),
+            "exp_avg": torch.as_tensor(adam_m[offset : offset + size].copy()).reshape(p.shape),
+            "exp_avg_sq": torch.as_tensor(adam_v[offset : offset + size].copy()).reshape(p.shape),
+        }
+        offset += size
+    optim.load_state_dict(saved)
 
 
 CHUNKS_PER_SECOND_AT_LIMITED_SPEED = 60

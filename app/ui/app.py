@@ -48,6 +48,8 @@ def run_app(args, spec, samples, headless: bool) -> int:
             window.close()
             raise UsageError(f"--epoch {args.epoch} is beyond the last epoch, {window.history.latest_epoch}")
         window.scrub_to(args.epoch)
+    if args.zoom is not None:
+        window.canvas.zoom_about_data(args.zoom)
     if args.export_data:
         export_data(args.export_data, window.samples, window.history, window.displayed_epoch)
     if args.export:

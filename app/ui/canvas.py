@@ -7,30 +7,34 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QRectF, Qt, Signal
 from PySide6.QtGui import QCursor, QPainter
-from PySide6.QtWidgets import QToolTip
+from PySide6.QtWidgets import QGraphicsRectItem, QToolTip
 
 from app.core.dataset import BLUE, RED, SampleSet
-from app.core.fields import neuron_zero_curves, prediction_field
+from app.core.fields import first_layer_patterns, neuron_zero_curves, prediction_field
 from app.core.geometry import Rect, clip_line
 from app.core.network import NetworkSpec, split_params
-from app.ui.palette import CLASS_RGB, neuron_rgb, prediction_lut
+from app.ui.palette import CLASS_RGB, neuron_rgb, pattern_colours, prediction_lut
 
-MAX_FIELD_PIXELS = 256  # per side
+MAX_FIELD_PIXELS = 512  # per side
 MIN_FIELD_PIXELS = 32
-SHARP_SECONDS = 0.020  # time budget of one background: big networks get fewer pixels, smoothly scaled up
+SHARP_SECONDS = 0.030  # time budget of one background: big networks get fewer pixels, smoothly scaled up
 PREVIEW_SECONDS = 0.005  # while epochs stream in or the user drags; the sharp picture follows once they stop
 CURVE_PIXELS = 160  # grid of the deeper-layer zero-level curves (they are interpolated, so smooth anyway)
 TICK_FRACTION = 0.04  # length of the positive-side tick, as a fraction of the view's width
 HOVER_PIXELS = 6  # how close the cursor must be to a boundary to name it
+MAX_ZOOM = 1e4  # the widest view, relative to the data's extent
+MIN_VIEW_WIDTH = 1e-4  # the narrowest view, in data units
+REGION_ALPHA = 90
 
 
 class QtCanvas(pg.PlotWidget):
     sampleRequested = Signal(float, float, int)  # x, y, label
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, interactive: bool = True):
         super().__init__(parent=parent, background="w")
+        self.interactive = interactive
         self.plotItem.setMenuEnabled(False)
         self.plotItem.hideButtons()
         # Smooth scaling makes the coarse preview raster look like a picture rather than blocks.
@@ -44,6 +48,16 @@ class QtCanvas(pg.PlotWidget):
         self.background_image.setLevels((0.0, 1.0))
         self.background_image.setZValue(-10)
         self.addItem(self.background_image)
+        self.region_image = pg.ImageItem(axisOrder="row-major")
+        self.region_image.setZValue(-9)
+        self.region_image.setVisible(False)
+        self.addItem(self.region_image)
+        self.show_regions = False
+        self.data_frame = QGraphicsRectItem()
+        self.data_frame.setPen(pg.mkPen((90, 90, 90), width=1.2, style=Qt.PenStyle.DashLine, cosmetic=True))
+        self.data_frame.setZValue(4)
+        self.data_frame.setVisible(False)
+        self.addItem(self.data_frame)
         self.decision_curve = pg.PlotCurveItem(pen=pg.mkPen((40, 40, 40), width=2.5), connect="finite")
         self.decision_curve.setZValue(5)
         self.addItem(self.decision_curve)
@@ -73,8 +87,13 @@ class QtCanvas(pg.PlotWidget):
         self.frames_drawn = 0
         self._dirty = True
         self.showing_preview = False
-        self.scene().sigMouseClicked.connect(self._on_click)
-        self.scene().sigMouseMoved.connect(self._on_hover)
+        if interactive:
+            self.scene().sigMouseClicked.connect(self._on_click)
+            self.scene().sigMouseMoved.connect(self._on_hover)
+        else:
+            self.view_box.setMouseEnabled(x=False, y=False)
+            self.plotItem.hideAxis("left")
+            self.plotItem.hideAxis("bottom")
         self.view_box.sigRangeChanged.connect(self.redraw)
         self.view_box.sigResized.connect(self.redraw)
 
@@ -82,6 +101,13 @@ class QtCanvas(pg.PlotWidget):
     def set_samples(self, samples: SampleSet, held_out: np.ndarray | None = None) -> None:
         """Draws the samples: training ones filled, held-out ones (mask `held_out`) hollow."""
         self.samples = samples
+        xmin, xmax, ymin, ymax = samples.extent()
+        self.data_frame.setRect(QRectF(xmin, ymin, xmax - xmin, ymax - ymin))
+        # Zooming in is limited in absolute terms, so that one far outlier does not block a close look at
+        # the rest; zooming out goes to MAX_ZOOM times the data's extent.
+        widest = MAX_ZOOM * max(xmax - xmin, ymax - ymin)
+        narrowest = MIN_VIEW_WIDTH
+        self.view_box.setLimits(minXRange=narrowest, maxXRange=widest, minYRange=narrowest, maxYRange=widest)
         held_out = np.zeros(samples.n, bool) if held_out is None else held_out
         for label in (RED, BLUE):
             of_class = samples.labels == label
@@ -123,6 +149,39 @@ class QtCanvas(pg.PlotWidget):
         dx, dy = (xmax - xmin) * margin, (ymax - ymin) * margin
         self.view_box.setRange(xRange=(xmin - dx, xmax + dx), yRange=(ymin - dy, ymax + dy), padding=0)
 
+    def zoom_about_data(self, factor: float) -> None:
+        """Frames the data, then zooms out by `factor` (> 1) or in (< 1) about the data's centre."""
+        self.fit_data()
+        self.zoom(factor)
+
+    def zoom(self, factor: float, centre: tuple[float, float] | None = None) -> None:
+        """Zooms out by `factor` (in if < 1) about `centre` (default: the view's centre)."""
+        rect = self.view_rect()
+        cx, cy = centre if centre is not None else ((rect.xmin + rect.xmax) / 2, (rect.ymin + rect.ymax) / 2)
+        half_w, half_h = rect.width * factor / 2, rect.height * factor / 2
+        self.view_box.setRange(
+            xRange=(cx - half_w, cx + half_w), yRange=(cy - half_h, cy + half_h), padding=0
+        )
+
+    def set_view_rect(self, rect: Rect) -> None:
+        self.view_box.setRange(xRange=(rect.xmin, rect.xmax), yRange=(rect.ymin, rect.ymax), padding=0)
+
+    def set_show_regions(self, shown: bool) -> None:
+        self.show_regions = shown
+        self.region_image.setVisible(shown)
+        self._dirty = True
+
+    def event(self, event) -> bool:
+        """Pinch on a touchpad zooms about the cursor, like the wheel."""
+        if (
+            event.type() == QEvent.Type.NativeGesture
+            and event.gestureType() == Qt.NativeGestureType.ZoomNativeGesture
+        ):
+            point = self.view_box.mapSceneToView(self.mapToScene(event.position().toPoint()))
+            self.zoom(1.0 / (1.0 + event.value()), (point.x(), point.y()))
+            return True
+        return super().event(event)
+
     def view_rect(self) -> Rect:
         (x0, x1), (y0, y1) = self.view_box.viewRange()
         return Rect(x0, x1, y0, y1)
@@ -153,8 +212,29 @@ class QtCanvas(pg.PlotWidget):
         self.decision_curve.setData(curve[:, 0], curve[:, 1]) if len(curve) else self.decision_curve.clear()
         self._draw_first_layer(rect)
         self._draw_deeper_layers(rect, preview)
+        if self.show_regions:
+            self._draw_regions(field)
+        data = self.data_frame.rect()
+        self.data_frame.setVisible(rect.width > 2.5 * max(data.width(), data.height(), 1e-300))
         self.frames_drawn += 1
         return True
+
+    def _draw_regions(self, field) -> None:
+        """Colours each cell of the first-layer line arrangement by its on/off pattern."""
+        codes = first_layer_patterns(self.spec, self.params, field.xs, field.ys)
+        self.region_image.setImage(pattern_colours(codes), autoLevels=False)
+        self.region_image.setRect(
+            QRectF(field.rect.xmin, field.rect.ymin, field.rect.width, field.rect.height)
+        )
+
+    def regions_text(self, x: float, y: float) -> str:
+        """Which first-layer neurons are on (positive side) at (x, y)."""
+        weights, biases = split_params(self.spec, self.params)[0]
+        on = weights @ np.array([x, y]) + biases > 0
+        names = [f"N{j + 1}" for j in range(len(on))]
+        on_names = ", ".join(n for n, o in zip(names, on, strict=True) if o) or "none"
+        off_names = ", ".join(n for n, o in zip(names, on, strict=True) if not o) or "none"
+        return f"L1 on: {on_names} · off: {off_names}"
 
     def _raster_size(self, seconds: float) -> tuple[int, int]:
         """Pixels of the background raster: the view's aspect, as many as fit the time budget, capped."""
@@ -243,6 +323,8 @@ class QtCanvas(pg.PlotWidget):
         point = self.view_box.mapSceneToView(scene_pos)
         found = self.boundary_near(point.x(), point.y())
         text = self.describe_neuron(*found) if found else ""
+        if self.show_regions and self.params is not None:
+            text = "\n".join(t for t in (text, self.regions_text(point.x(), point.y())) if t)
         if text != self.hover_text:
             self.hover_text = text
             if text:

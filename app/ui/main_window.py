@@ -12,11 +12,13 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QSplitter, QVBox
 
 from app.core import engine
 from app.core.dataset import DEFAULT_PRESET, PRESET_LABELS, PRESETS, SampleSet, make_preset, test_mask
+from app.core.geometry import Rect
 from app.core.history import TrainingHistory
 from app.core.network import ACTIVATION_LABELS, NetworkSpec, bce_loss_and_accuracy
 from app.core.training import EpochChunk, TrainConfig, Trainer
 from app.ui.canvas import QtCanvas
 from app.ui.controls import QtTrainingControls
+from app.ui.extrapolation_view import QtExtrapolationView
 from app.ui.influence_panel import QtInfluencePanel
 from app.ui.loss_plot import QtLossPlot
 from app.ui.network_view import QtNetworkView
@@ -63,10 +65,12 @@ class MainWindow(QMainWindow):
         self.controls = QtTrainingControls(self.spec, self.config)
         self.influence_panel = QtInfluencePanel()
         self.network_view = QtNetworkView()
+        self.extrapolation = QtExtrapolationView()
         self.docks = {}
         for title, widget, area in (
             ("Settings", self.controls, Qt.DockWidgetArea.RightDockWidgetArea),
             ("Network", self.network_view, Qt.DockWidgetArea.RightDockWidgetArea),
+            ("Extrapolation", self.extrapolation, Qt.DockWidgetArea.RightDockWidgetArea),
             ("Influence", self.influence_panel, Qt.DockWidgetArea.LeftDockWidgetArea),
         ):
             dock = QDockWidget(title, self)
@@ -77,6 +81,8 @@ class MainWindow(QMainWindow):
             self.addDockWidget(area, dock)
             self.docks[title] = dock
         self.docks["Settings"].setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
+        self.tabifyDockWidget(self.docks["Network"], self.docks["Extrapolation"])
+        self.docks["Network"].raise_()
         self.resizeDocks([self.docks["Influence"]], [330], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["Settings"], self.docks["Network"]], [480, 260], Qt.Orientation.Vertical)
         self.selected: tuple[int, int] | None = None
@@ -101,6 +107,8 @@ class MainWindow(QMainWindow):
         self.loss_plot.epochRequested.connect(self.scrub_to)
         self.influence_panel.neuronClicked.connect(self.select_neuron)
         self.network_view.neuronClicked.connect(self.select_neuron)
+        self.extrapolation.viewRectRequested.connect(self.canvas.set_view_rect)
+        self.canvas.view_box.sigRangeChanged.connect(self._main_view_moved)
         QShortcut(QKeySequence(Qt.Key.Key_Space), self, self.toggle_training)
         for key, action in (
             (Qt.Key.Key_Left, lambda: self.timeline.step(-1)),
@@ -135,13 +143,26 @@ class MainWindow(QMainWindow):
         clear.triggered.connect(lambda: self.set_samples(self.samples.cleared(), "Cleared all samples."))
         data_menu.addAction(clear)
         view_menu = self.menuBar().addMenu("&View")
-        for title in ("Influence", "Network"):
+        for title in ("Influence", "Network", "Extrapolation"):
             action = self.docks[title].toggleViewAction()
             action.setText(f"{title} panel")
             view_menu.addAction(action)
+        view_menu.addSeparator()
         fit = QAction("Fit data", self, shortcut=QKeySequence(Qt.Key.Key_F))
-        fit.triggered.connect(self.canvas.fit_data)
+        fit.setToolTip("Frame the samples")
+        fit.triggered.connect(lambda: self.canvas.fit_data())
         view_menu.addAction(fit)
+        for text, factor, key in (("Zoom out ×10", 10.0, "Ctrl+-"), ("Zoom out ×100", 100.0, "Ctrl+Shift+-"),
+                                  ("Zoom in ×10", 0.1, "Ctrl+=")):  # fmt: skip
+            action = QAction(text, self, shortcut=QKeySequence(key))
+            action.triggered.connect(lambda _checked=False, f=factor: self.canvas.zoom(f))
+            view_menu.addAction(action)
+        self.regions_action = QAction("First-layer regions", self, shortcut=QKeySequence(Qt.Key.Key_R))
+        self.regions_action.setCheckable(True)
+        self.regions_action.setToolTip("Colour the cells between first-layer lines by the neurons on there")
+        self.regions_action.toggled.connect(self.canvas.set_show_regions)
+        self.regions_action.toggled.connect(self.extrapolation.canvas.set_show_regions)
+        view_menu.addAction(self.regions_action)
 
     # --- state changes ----------------------------------------------------------------------------------
     @property
@@ -180,6 +201,10 @@ class MainWindow(QMainWindow):
     def _show_samples(self) -> None:
         mask = test_mask(self.samples.n, self.config.test_fraction, self.config.seed)
         self.canvas.set_samples(self.samples, mask)
+        self.extrapolation.set_samples(self.samples, mask)
+
+    def _main_view_moved(self, *_args) -> None:
+        self.extrapolation.show_main_view(self.canvas.view_rect())
 
     def add_sample(self, x: float, y: float, label: int) -> None:
         self.set_samples(self.samples.with_sample(x, y, label))
@@ -271,13 +296,16 @@ class MainWindow(QMainWindow):
         self.timeline.show_state(epoch, self.history.latest_epoch, self.live, self.history.data_changes)
         self.loss_plot.set_cursor(epoch)
         self.network_view.show_network(self.spec, self.history.params_at(epoch))
+        self.extrapolation.show_network(self.spec, self.history.params_at(epoch))
         self._show_influence()
 
     def _show_influence(self) -> None:
+        """The influence maps frame the data, whatever the main view's zoom."""
         training_part = self.samples.split(self.config.test_fraction, self.config.seed)[0]
-        self.influence_panel.show_state(
-            self.spec, self.history, self.displayed_epoch, training_part, self.canvas.view_rect()
-        )
+        xmin, xmax, ymin, ymax = self.samples.extent()
+        margin = 0.1 * max(xmax - xmin, ymax - ymin)
+        frame = Rect(xmin - margin, xmax + margin, ymin - margin, ymax + margin)
+        self.influence_panel.show_state(self.spec, self.history, self.displayed_epoch, training_part, frame)
 
     def select_neuron(self, layer: int, neuron: int) -> None:
         """Selects a hidden neuron everywhere (clicking the selected one again clears the selection)."""
@@ -334,14 +362,13 @@ class MainWindow(QMainWindow):
             if time.perf_counter() - self._curves_drawn_at > CURVES_INTERVAL_S:
                 self.refresh_curves()
         changed = self.canvas.dirty
-        if changed:
-            self._show_influence()  # the view rectangle may have moved
         self.render_frame(preview=changed and self._changed_last_tick)
         self._changed_last_tick = changed
 
     def render_frame(self, preview: bool = False) -> None:
         """Redraws every view whose state changed (a preview raster if asked)."""
         self.canvas.refresh(preview=preview)
+        self.extrapolation.refresh(preview=preview)
         self.influence_panel.refresh(preview=preview)
 
     def refresh_curves(self) -> None:

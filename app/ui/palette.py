@@ -42,3 +42,20 @@ def prediction_lut() -> np.ndarray:
     strength = np.abs(t) ** 0.8
     colour = np.where(t < 0, red, blue)
     return np.round(white + (colour - white) * strength).astype(np.uint8)
+
+
+def pattern_colours(codes: np.ndarray, alpha: int = 90) -> np.ndarray:
+    """An RGBA image (…, 4) uint8 giving each integer pattern code its own pale colour."""
+    hue = (codes.astype(np.float64) * 0.6180339887498949) % 1.0
+    # HSV with saturation 0.45 and value 1, vectorised
+    h6 = hue * 6.0
+    i = np.floor(h6).astype(int) % 6
+    f = h6 - np.floor(h6)
+    p, q, t = 0.55, 1.0 - 0.45 * f, 0.55 + 0.45 * f
+    r = np.choose(i, [1.0, q, p, p, t, 1.0])
+    g = np.choose(i, [t, 1.0, 1.0, q, p, p])
+    b = np.choose(i, [p, p, t, 1.0, 1.0, q])
+    rgba = np.empty((*codes.shape, 4), dtype=np.uint8)
+    rgba[..., 0], rgba[..., 1], rgba[..., 2] = (np.round(255 * c) for c in (r, g, b))
+    rgba[..., 3] = alpha
+    return rgba

@@ -50,6 +50,7 @@ def test_export_png_and_data(tmp_path):
         (["--export-data", "/no/such/folder/out.npz"], "does not exist"),
         (["--epochs", "-3"], "negative"),
         (["--epochs", "5", "--epoch", "6"], "outside the trained epochs"),
+        (["--zoom", "0"], "outside 0.001 to 10000"),
     ],
 )
 def test_bad_arguments_give_one_line_and_exit_2(args, phrase):
@@ -63,5 +64,12 @@ def test_bad_arguments_give_one_line_and_exit_2(args, phrase):
 def test_export_at_an_earlier_epoch(tmp_path):
     png = tmp_path / "early.png"
     result = run("--epochs", "30", "--epoch", "7", "--export", str(png))
+    assert result.returncode == 0, result.stderr
+    assert QImage(str(png)).width() > 800
+
+
+def test_export_zoomed_out(tmp_path):
+    png = tmp_path / "far.png"
+    result = run("--epochs", "30", "--zoom", "100", "--export", str(png))
     assert result.returncode == 0, result.stderr
     assert QImage(str(png)).width() > 800

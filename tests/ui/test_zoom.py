@@ -1,0 +1,152 @@
+"""Zooming far out: sharp backgrounds at every zoom, the extrapolation view, first-layer regions."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication
+
+from app.core.geometry import grid_centres
+from app.core.network import logits, predict_proba, split_params
+from app.ui.app import train_synchronously
+from app.ui.main_window import MainWindow
+
+
+@pytest.fixture
+def window(qtbot):
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    train_synchronously(w, 150)
+    yield w
+    w.close()
+
+
+def data_extent(window):
+    xmin, xmax, ymin, ymax = window.samples.extent()
+    return max(xmax - xmin, ymax - ymin), np.array([(xmin + xmax) / 2, (ymin + ymax) / 2])
+
+
+def sharp_image(window):
+    window.canvas.redraw()
+    window.canvas.refresh()
+    image = window.canvas.background_image
+    rect = image.mapRectToParent(image.boundingRect())
+    return image.image, rect
+
+
+def test_wheel_zooms_about_the_cursor(qtbot, window):
+    canvas = window.canvas
+    before = canvas.view_rect()
+    anchor = QPointF(1.0, 0.5)
+    pixel = canvas.mapFromScene(canvas.view_box.mapViewToScene(anchor))
+    event = QWheelEvent(QPointF(pixel), QPointF(canvas.viewport().mapToGlobal(pixel)), QPoint(0, 0),
+                        QPoint(0, -120 * 5), Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
+                        Qt.ScrollPhase.NoScrollPhase, False)  # fmt: skip
+    QApplication.sendEvent(canvas.viewport(), event)
+    after = canvas.view_rect()
+    assert after.width > 1.5 * before.width  # wheel back zooms out
+    still = canvas.view_box.mapSceneToView(canvas.mapToScene(pixel))
+    assert (
+        abs(still.x() - anchor.x()) < 0.02 * after.width and abs(still.y() - anchor.y()) < 0.02 * after.height
+    )
+
+
+def test_zoom_actions_and_fit(window):
+    extent, centre = data_extent(window)
+    window.canvas.fit_data()
+    fitted = window.canvas.view_rect().width
+    actions = {a.text(): a for a in window.menuBar().actions()[1].menu().actions()}
+    actions["Zoom out ×10"].trigger()
+    assert window.canvas.view_rect().width == pytest.approx(10 * fitted, rel=1e-6)
+    actions["Zoom out ×100"].trigger()
+    assert window.canvas.view_rect().width == pytest.approx(1000 * fitted, rel=1e-6)
+    actions["Fit data"].trigger()
+    assert window.canvas.view_rect().width == pytest.approx(fitted, rel=1e-6)
+    window.canvas.zoom_about_data(1e4 / 1.3)  # the widest allowed: 1e4 data extents
+    assert window.canvas.view_rect().width == pytest.approx(1e4 * extent, rel=0.05)
+    window.canvas.zoom_about_data(1e-3)
+    assert window.canvas.view_rect().width < 2e-3 * extent
+    rect = window.canvas.view_rect()
+    assert rect.contains(*centre)
+
+
+@pytest.mark.parametrize("zoom", [0.01, 1.0, 100.0, 5000.0])
+def test_background_equals_the_network_at_pixel_centres(window, zoom):
+    window.canvas.zoom_about_data(zoom)
+    values, rect = sharp_image(window)
+    ny, nx = values.shape
+    view = window.canvas.view_rect()
+    assert rect.width() == pytest.approx(view.width) and rect.height() == pytest.approx(view.height)
+    assert min(nx, ny) >= 100  # computed for this view at (near) screen resolution, not stretched
+    xs, ys = grid_centres(view, nx, ny)
+    rng = np.random.default_rng(1)
+    iy, ix = rng.integers(0, ny, 200), rng.integers(0, nx, 200)
+    expected = predict_proba(window.spec, window.canvas.params, np.column_stack([xs[ix], ys[iy]]))
+    np.testing.assert_allclose(values[iy, ix], expected, atol=1e-6)
+
+
+def test_far_field_colour_follows_the_sign_of_the_output(window):
+    extent, centre = data_extent(window)
+    window.canvas.zoom_about_data(2500)
+    values, _ = sharp_image(window)
+    view = window.canvas.view_rect()
+    ny, nx = values.shape
+    checked = 0
+    for angle in np.linspace(0, 2 * np.pi, 72, endpoint=False):
+        point = centre + 1e3 * extent * np.array([np.cos(angle), np.sin(angle)])
+        ix = int((point[0] - view.xmin) / view.width * nx)
+        iy = int((point[1] - view.ymin) / view.height * ny)
+        patch = values[max(iy - 2, 0) : iy + 3, max(ix - 2, 0) : ix + 3]
+        if patch.min() < 0.5 < patch.max():
+            continue  # on a boundary at this resolution
+        z = logits(window.spec, window.canvas.params, point[None, :])[0]
+        assert (values[iy, ix] > 0.5) == (z > 0), angle
+        checked += 1
+    assert checked > 50
+
+
+def test_data_extent_frame_appears_when_zoomed_out(window):
+    window.canvas.fit_data()
+    window.canvas.refresh()
+    assert not window.canvas.data_frame.isVisible()
+    window.canvas.zoom(20)
+    window.canvas.refresh()
+    assert window.canvas.data_frame.isVisible()
+
+
+def test_extrapolation_view_shows_the_main_view_and_moves_it(qtbot, window):
+    dock = window.docks["Extrapolation"]
+    dock.show()
+    dock.raise_()
+    view = window.extrapolation
+    window.canvas.fit_data()
+    fitted = window.canvas.view_rect()
+    assert view.canvas.view_rect().width == pytest.approx(20 * fitted.width, rel=0.2)
+    box = view.main_view_box
+    assert tuple(box.pos()) == pytest.approx((fitted.xmin, fitted.ymin))
+    assert tuple(box.size()) == pytest.approx((fitted.width, fitted.height))
+    box.setPos((fitted.xmin + 30.0, fitted.ymin - 10.0))  # what dragging the rectangle does
+    moved = window.canvas.view_rect()
+    assert moved.xmin == pytest.approx(fitted.xmin + 30.0) and moved.ymin == pytest.approx(fitted.ymin - 10.0)
+    window.show_epoch(50)
+    assert np.array_equal(view.canvas.params, window.history.params_at(50))
+    assert view.refresh()
+
+
+def test_regions_overlay_colours_cells_and_hover_names_neurons_on(qtbot, window):
+    window.regions_action.setChecked(True)
+    window.canvas.redraw()
+    window.canvas.refresh()
+    rgba = window.canvas.region_image.image
+    assert rgba.shape[-1] == 4 and window.canvas.region_image.isVisible()
+    assert len(np.unique(rgba.reshape(-1, 4), axis=0)) >= 4  # several cells, several colours
+    w, b = split_params(window.spec, window.canvas.params)[0]
+    point = np.array([0.3, -1.2])
+    on = w @ point + b > 0
+    text = window.canvas.regions_text(*point)
+    for j in range(4):
+        assert (f"N{j + 1}" in text.split("·")[0]) == bool(on[j])
+    window.regions_action.setChecked(False)
+    assert not window.canvas.region_image.isVisible()

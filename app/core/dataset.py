@@ -138,6 +138,31 @@ class SampleSet:
     def cleared(self) -> SampleSet:
         return self._edited(np.empty((0, 2)), np.empty(0, dtype=np.int64))
 
+    def with_samples(self, points: np.ndarray, labels: np.ndarray) -> SampleSet:
+        """Appends several samples at once (a brush stroke, an import)."""
+        points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        return self._edited(np.vstack([self.points, points]), np.append(self.labels, labels))
+
+    def without_samples(self, indices) -> SampleSet:
+        keep = np.ones(self.n, bool)
+        keep[[self._index(i) for i in indices]] = False
+        return self._edited(self.points[keep], self.labels[keep])
+
+    def shifted_samples(self, indices, dx: float, dy: float) -> SampleSet:
+        """Moves the given samples by (dx, dy)."""
+        _check_point(dx, dy)
+        points = self.points.copy()
+        points[[self._index(i) for i in indices]] += (dx, dy)
+        return self._edited(points, self.labels)
+
+    def nearest(self, x: float, y: float) -> tuple[int, float]:
+        """Index of the sample nearest to (x, y) and its distance; (-1, inf) when there is none."""
+        if self.n == 0:
+            return -1, float("inf")
+        distances = np.hypot(self.points[:, 0] - x, self.points[:, 1] - y)
+        i = int(np.argmin(distances))
+        return i, float(distances[i])
+
     def extent(self) -> tuple[float, float, float, float]:
         """(xmin, xmax, ymin, ymax) of the points, never zero-width, so a view can always be fitted to it."""
         if self.n == 0:

@@ -16,6 +16,7 @@ from app.core.fields import first_layer_patterns, neuron_zero_curves, prediction
 from app.core.geometry import Rect, clip_line
 from app.core.network import NetworkSpec, split_params
 from app.ui.palette import CLASS_RGB, neuron_rgb, pattern_colours, prediction_lut
+from app.ui.sample_view_box import QtSampleViewBox
 
 MAX_FIELD_PIXELS = 512  # per side
 MIN_FIELD_PIXELS = 32
@@ -31,10 +32,13 @@ REGION_ALPHA = 90
 
 class QtCanvas(pg.PlotWidget):
     sampleRequested = Signal(float, float, int)  # x, y, label
+    samplesEdited = Signal(object, str)  # a new SampleSet from a gesture, and its description for undo
 
     def __init__(self, parent=None, interactive: bool = True):
-        super().__init__(parent=parent, background="w")
+        view_box = QtSampleViewBox() if interactive else pg.ViewBox()
+        super().__init__(parent=parent, background="w", viewBox=view_box)
         self.interactive = interactive
+        self.brush_tool_on = False  # the toolbar's brush; holding B brushes too
         self.plotItem.setMenuEnabled(False)
         self.plotItem.hideButtons()
         # Smooth scaling makes the coarse preview raster look like a picture rather than blocks.
@@ -80,6 +84,11 @@ class QtCanvas(pg.PlotWidget):
                 self.addItem(item)
             self.sample_dots.append(dots)
             self.held_out_dots.append(hollow)
+        self.selection_rings = pg.ScatterPlotItem(size=17, pen=pg.mkPen((240, 170, 0), width=2.5), brush=None)
+        self.selection_rings.setZValue(19)
+        self.addItem(self.selection_rings)
+        self._held_out = np.zeros(0, bool)
+        self._hover_point: tuple[float, float] | None = None
 
         self.samples = SampleSet.empty()
         self.spec: NetworkSpec | None = None
@@ -88,8 +97,12 @@ class QtCanvas(pg.PlotWidget):
         self._dirty = True
         self.showing_preview = False
         if interactive:
+            self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
             self.scene().sigMouseClicked.connect(self._on_click)
             self.scene().sigMouseMoved.connect(self._on_hover)
+            self.view_box.previewRequested.connect(self._draw_samples)
+            self.view_box.editRequested.connect(self.samplesEdited)
+            self.view_box.selectionChanged.connect(self._draw_selection)
         else:
             self.view_box.setMouseEnabled(x=False, y=False)
             self.plotItem.hideAxis("left")
@@ -108,11 +121,27 @@ class QtCanvas(pg.PlotWidget):
         widest = MAX_ZOOM * max(xmax - xmin, ymax - ymin)
         narrowest = MIN_VIEW_WIDTH
         self.view_box.setLimits(minXRange=narrowest, maxXRange=widest, minYRange=narrowest, maxYRange=widest)
-        held_out = np.zeros(samples.n, bool) if held_out is None else held_out
+        self._held_out = np.zeros(samples.n, bool) if held_out is None else held_out
+        if self.interactive:
+            self.view_box.samples = samples
+            self.view_box.set_selection([i for i in self.view_box.selection if i < samples.n])
+        self._draw_samples(samples)
+
+    def _draw_samples(self, samples: SampleSet) -> None:
+        """Draws these samples (the model's, or a gesture's preview): training filled, held-out hollow."""
+        held_out = np.zeros(samples.n, bool)
+        known = min(samples.n, len(self._held_out))
+        held_out[:known] = self._held_out[:known]
         for label in (RED, BLUE):
             of_class = samples.labels == label
             self.sample_dots[label].setData(pos=samples.points[of_class & ~held_out])
             self.held_out_dots[label].setData(pos=samples.points[of_class & held_out])
+        if self.interactive:
+            selected = self.view_box.selection
+            self.selection_rings.setData(pos=samples.points[selected[selected < samples.n]])
+
+    def _draw_selection(self, indices: np.ndarray) -> None:
+        self.selection_rings.setData(pos=self.samples.points[indices])
 
     def show_network(self, spec: NetworkSpec, params: np.ndarray) -> None:
         """Marks the network to draw at the next refresh; cheap, so it may be called for every epoch."""
@@ -321,6 +350,7 @@ class QtCanvas(pg.PlotWidget):
         if not self.view_box.sceneBoundingRect().contains(scene_pos):
             return
         point = self.view_box.mapSceneToView(scene_pos)
+        self._hover_point = (point.x(), point.y())
         found = self.boundary_near(point.x(), point.y())
         text = self.describe_neuron(*found) if found else ""
         if self.show_regions and self.params is not None:
@@ -336,13 +366,51 @@ class QtCanvas(pg.PlotWidget):
     def _on_click(self, event) -> None:
         if event.double() or not self.view_box.sceneBoundingRect().contains(event.scenePos()):
             return
+        point = self.view_box.mapSceneToView(event.scenePos())
+        if event.button() == Qt.MouseButton.MiddleButton:
+            event.accept()
+            self.delete_at(point.x(), point.y())
+            return
+        current = self.view_box.current_label
         shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
         if event.button() == Qt.MouseButton.LeftButton:
-            label = BLUE if shift else RED
+            label = 1 - current if shift else current
         elif event.button() == Qt.MouseButton.RightButton:
-            label = BLUE
+            label = 1 - current
         else:
             return
-        point = self.view_box.mapSceneToView(event.scenePos())
         event.accept()
         self.sampleRequested.emit(point.x(), point.y(), label)
+
+    def delete_at(self, x: float, y: float) -> None:
+        i = self.view_box.sample_at(x, y)
+        if i is not None:
+            self.samplesEdited.emit(self.samples.without_sample(i), "Delete sample")
+
+    def delete_selected_or_hovered(self) -> None:
+        """Delete/Backspace: removes the selected samples, else the one under the cursor."""
+        selected = self.view_box.selection
+        if len(selected):
+            edited = self.samples.without_samples(selected)
+            self.view_box.set_selection([])
+            self.samplesEdited.emit(
+                edited, f"Delete {len(selected)} sample{'s' if len(selected) > 1 else ''}"
+            )
+        elif self._hover_point is not None:
+            self.delete_at(*self._hover_point)
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            self.delete_selected_or_hovered()
+        elif event.key() == Qt.Key.Key_B and not event.isAutoRepeat():
+            self.view_box.brush_on = True  # held B: brush until released
+        elif event.key() == Qt.Key.Key_Escape:
+            self.view_box.set_selection([])
+        else:
+            super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_B and not event.isAutoRepeat():
+            self.view_box.brush_on = self.brush_tool_on
+        else:
+            super().keyReleaseEvent(event)

@@ -4,14 +4,37 @@ the controls and the training thread together. Widgets draw; this class decides.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QShortcut
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QShortcut, QUndoCommand, QUndoStack
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.core import engine
-from app.core.dataset import DEFAULT_PRESET, PRESET_LABELS, PRESETS, SampleSet, make_preset, test_mask
+from app.core.dataset import (
+    CLASS_NAMES,
+    DEFAULT_PRESET,
+    PRESET_LABELS,
+    PRESETS,
+    RED,
+    CsvError,
+    SampleSet,
+    make_preset,
+    read_csv,
+    test_mask,
+    write_csv,
+)
 from app.core.geometry import Rect
 from app.core.history import TrainingHistory
 from app.core.network import ACTIVATION_LABELS, NetworkSpec, bce_loss_and_accuracy
@@ -30,6 +53,20 @@ CURVES_INTERVAL_S = 0.1  # the loss curves redraw at most this often while epoch
 HINT = "Left-click: add a red sample · Right-click or Shift+click: add a blue one · Space: train/pause"
 
 
+class SamplesCommand(QUndoCommand):
+    """One undoable edit of the samples: the samples before and after (immutable values)."""
+
+    def __init__(self, window: MainWindow, before: SampleSet, after: SampleSet, description: str):
+        super().__init__(description)
+        self.window, self.before, self.after = window, before, after
+
+    def redo(self) -> None:
+        self.window.set_samples(self.after)
+
+    def undo(self) -> None:
+        self.window.set_samples(self.before)
+
+
 class MainWindow(QMainWindow):
     def __init__(self, samples: SampleSet | None = None, spec: NetworkSpec | None = None,
                  config: TrainConfig | None = None):  # fmt: skip
@@ -40,6 +77,7 @@ class MainWindow(QMainWindow):
         self.spec = spec or NetworkSpec()
         self.config = config or TrainConfig()
         self.generation = 0
+        self.undo_stack = QUndoStack(self)
         self.displayed_epoch = 0
         self.live = True  # the display follows the newest epoch
         self._new_epochs_arrived = False
@@ -96,6 +134,7 @@ class MainWindow(QMainWindow):
         self.training.set_max_rate(self.controls.speed())
         self.warm_up = None if engine.is_compiled() else EngineWarmUp(self.canvas.redraw)
         self.canvas.sampleRequested.connect(self.add_sample)
+        self.canvas.samplesEdited.connect(self.edit_samples)
         self.controls.trainToggled.connect(self.toggle_training)
         self.controls.resetRequested.connect(self.reset)
         self.controls.specEdited.connect(self.set_spec)
@@ -139,9 +178,55 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _checked=False, n=name: self.load_preset(n))
             presets.addAction(action)
             self.preset_actions.addAction(action)
-        clear = QAction("Clear samples", self)
-        clear.triggered.connect(lambda: self.set_samples(self.samples.cleared(), "Cleared all samples."))
+        clear = QAction("Clear samples", self, shortcut=QKeySequence("Ctrl+Shift+Backspace"))
+        clear.setToolTip("Remove every sample (undoable)")
+        clear.triggered.connect(lambda: self.edit_samples(self.samples.cleared(), "Clear samples"))
         data_menu.addAction(clear)
+        data_menu.addSeparator()
+        for text, key, slot in (
+            ("Import CSV…", "Ctrl+I", self.import_csv),
+            ("Export CSV…", "Ctrl+E", self.export_csv),
+        ):
+            action = QAction(text, self, shortcut=QKeySequence(key))
+            action.triggered.connect(slot)
+            data_menu.addAction(action)
+        edit_menu = self.menuBar().addMenu("&Edit")
+        undo = self.undo_stack.createUndoAction(self, "Undo")
+        undo.setShortcut(QKeySequence("Ctrl+Z"))
+        redo = self.undo_stack.createRedoAction(self, "Redo")
+        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        edit_menu.addActions([undo, redo])
+        edit_menu.addSeparator()
+        self.class_actions = QActionGroup(self)
+        for label, (text, key) in enumerate((("Add red samples", "1"), ("Add blue samples", "2"))):
+            action = QAction(text, self, shortcut=QKeySequence(key), checkable=True)
+            action.setChecked(label == RED)
+            action.setToolTip(
+                f"What a plain click (and the brush) adds; right-click adds the other colour ({key})"
+            )
+            action.triggered.connect(lambda _checked=False, c=label: self.set_current_label(c))
+            self.class_actions.addAction(action)
+            edit_menu.addAction(action)
+        self.brush_action = QAction("Brush", self, shortcut=QKeySequence(Qt.Key.Key_B), checkable=True)
+        self.brush_action.setToolTip(
+            "Drag to spray samples of the current colour (B; or hold B on the canvas)"
+        )
+        self.brush_action.toggled.connect(self.set_brush)
+        edit_menu.addAction(self.brush_action)
+        delete = QAction("Delete selected", self, shortcut=QKeySequence(Qt.Key.Key_Delete))
+        delete.setToolTip("Delete the selected samples (Ctrl+drag selects), or the one under the cursor")
+        delete.triggered.connect(self.canvas.delete_selected_or_hovered)
+        edit_menu.addAction(delete)
+        toolbar = self.addToolBar("Edit")
+        toolbar.setObjectName("edit-toolbar")
+        toolbar.addActions([undo, redo])
+        toolbar.addSeparator()
+        toolbar.addActions(self.class_actions.actions())
+        toolbar.addAction(self.brush_action)
+        self.density_box = QSpinBox(minimum=1, maximum=20, value=3, prefix="density ")
+        self.density_box.setToolTip("Samples the brush sprays per mouse move")
+        self.density_box.valueChanged.connect(lambda v: setattr(self.canvas.view_box, "brush_density", v))
+        toolbar.addWidget(self.density_box)
         view_menu = self.menuBar().addMenu("&View")
         for title in ("Influence", "Network", "Extrapolation"):
             action = self.docks[title].toggleViewAction()
@@ -207,7 +292,21 @@ class MainWindow(QMainWindow):
         self.extrapolation.show_main_view(self.canvas.view_rect())
 
     def add_sample(self, x: float, y: float, label: int) -> None:
-        self.set_samples(self.samples.with_sample(x, y, label))
+        self.edit_samples(self.samples.with_sample(x, y, label), f"Add {CLASS_NAMES[label]} sample")
+
+    def edit_samples(self, samples: SampleSet, description: str) -> None:
+        """Every edit of the samples goes through here, so that each one can be undone."""
+        self.undo_stack.push(SamplesCommand(self, self.samples, samples, description))
+
+    def set_current_label(self, label: int) -> None:
+        self.canvas.view_box.current_label = label
+        self.class_actions.actions()[label].setChecked(True)
+
+    def set_brush(self, on: bool) -> None:
+        self.canvas.brush_tool_on = on
+        self.canvas.view_box.brush_on = on
+        if on:
+            self.show_message("Brush: drag on the canvas to spray samples of the current colour.")
 
     def set_samples(self, samples: SampleSet, message: str | None = None) -> None:
         """New data; training (if running) goes on from the newest epoch with it, and the display follows."""
@@ -221,8 +320,41 @@ class MainWindow(QMainWindow):
             self.show_message(message)
 
     def load_preset(self, name: str) -> None:
-        self.set_samples(make_preset(name), f"Loaded the {PRESET_LABELS[name]} preset.")
+        self.edit_samples(make_preset(name), f"Load the {PRESET_LABELS[name]} preset")
+        self.show_message(f"Loaded the {PRESET_LABELS[name]} preset.")
         self.canvas.fit_data()
+
+    def import_csv(self, path: str | None = None) -> bool:
+        """Replaces the samples by a CSV file's (undoable); a malformed file changes nothing."""
+        if not path:
+            path, _ = QFileDialog.getOpenFileName(
+                self, "Import samples", "", "CSV files (*.csv);;All files (*)"
+            )
+            if not path:
+                return False
+        try:
+            samples = read_csv(path)
+        except (OSError, CsvError) as error:
+            reason = error.strerror if isinstance(error, OSError) else str(error)
+            QMessageBox.warning(self, "Import CSV", f"Could not import {Path(path).name}: {reason}")
+            return False
+        self.edit_samples(samples, f"Import {Path(path).name}")
+        self.canvas.fit_data()
+        self.show_message(f"Imported {samples.n} samples from {Path(path).name}.")
+        return True
+
+    def export_csv(self, path: str | None = None) -> bool:
+        if not path:
+            path, _ = QFileDialog.getSaveFileName(self, "Export samples", "samples.csv", "CSV files (*.csv)")
+            if not path:
+                return False
+        try:
+            write_csv(self.samples, path)
+        except OSError as error:
+            QMessageBox.warning(self, "Export CSV", f"Could not write {path}: {error.strerror}")
+            return False
+        self.show_message(f"Wrote {self.samples.n} samples to {Path(path).name}.")
+        return True
 
     def set_spec(self, spec: NetworkSpec) -> None:
         was_training = self.is_training

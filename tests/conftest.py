@@ -18,3 +18,12 @@ def no_thread_left_running():
     assert not running, f"{len(running)} training QThread(s) still running after the test"
     extra = [t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon]
     assert not extra, f"Python threads left running: {extra}"
+
+
+def pytest_configure(config):
+    """One thread for torch and BLAS, as in the app: on these tiny tensors more threads only contend."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(1)
+    threadpool_limits(1)

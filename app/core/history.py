@@ -5,7 +5,7 @@ older epochs are thinned (never epoch 0, the newest, or an epoch where the data 
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -151,7 +151,7 @@ class TrainingHistory:
         cls,
         spec: NetworkSpec,
         arrays: Mapping[str, np.ndarray],
-        data_changes: Iterable[int],
+        data_changes: Sequence[int],
         thinnings: int,
         stride: int,
         max_rows: int,
@@ -223,7 +223,7 @@ class TrainingHistory:
         epochs = self._epochs[:size]
         protected = (epochs == 0) | np.isin(epochs, self.data_changes) | (rows >= size - self.max_rows // 4)
         if protected.sum() > self.max_rows // 2:  # too many data changes to honour the budget: grow it
-            self.max_rows += self.max_rows // 2
+            self.max_rows = 2 * int(protected.sum()) + 2
         keep = protected | (epochs % self.stride == 0)
         while keep.sum() > self.max_rows // 2:
             self.stride *= 2

@@ -167,3 +167,13 @@ def test_huge_single_chunk_is_subsampled_keeping_its_last_epoch():
     assert len(history) <= history.max_rows
     assert history.latest_epoch == 100_000
     np.testing.assert_array_equal(history.params_at(100_000), 100_000)
+
+
+def test_a_data_change_every_epoch_grows_the_budget_instead_of_failing():
+    spec = NetworkSpec((2,))
+    history = TrainingHistory(spec, np.zeros(spec.n_params), 1.0, 0.5, budget_bytes=0)
+    for epoch in range(1, 2001):
+        history.mark_data_change(epoch)
+        history.append(_counting_chunk(epoch, 1, spec.n_params))
+    assert history.latest_epoch == 2000
+    assert set(history.data_changes) <= set(history.epochs.tolist())

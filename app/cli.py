@@ -24,6 +24,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="unboxed", description="Open the black box of a small neural network.")
+    parser.add_argument("session", nargs="?", metavar="SESSION_FILE", help="a saved session to open")
     source = parser.add_mutually_exclusive_group()
     source.add_argument(
         "--preset", default=None, help=f"one of: {', '.join(PRESETS)} (default {DEFAULT_PRESET})"
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights")
     parser.add_argument("--export", metavar="OUT.png", help="render the main window to a PNG and exit")
     parser.add_argument("--export-data", metavar="OUT.npz", help="write samples, parameters and metrics")
+    parser.add_argument("--save", metavar="OUT.unboxed", help="write the session (after training) and exit")
     return parser
 
 
@@ -77,9 +79,11 @@ def parse(argv: list[str]):
         raise UsageError("--epochs must not be negative")
     if args.zoom is not None and not 1e-3 <= args.zoom <= 1e4:
         raise UsageError(f"--zoom {args.zoom} is outside 0.001 to 10000")
-    if args.epoch is not None and not 0 <= args.epoch <= args.epochs:
+    if args.epoch is not None and not args.session and not 0 <= args.epoch <= args.epochs:
         raise UsageError(f"--epoch {args.epoch} is outside the trained epochs 0 to {args.epochs}")
-    for path in (args.export, args.export_data):
+    if args.session and not Path(args.session).is_file():
+        raise UsageError(f"cannot open {args.session}: no such file")
+    for path in (args.export, args.export_data, args.save):
         _check_writable(path)
     return args, spec, _samples(args)
 
@@ -106,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         print(f"unboxed: error: {error}", file=sys.stderr)
         return 2
-    headless = bool(args.export or args.export_data)
+    headless = bool(args.export or args.export_data or args.save)
     if headless:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from app.ui.app import run_app

@@ -2,11 +2,26 @@
 
 import os
 import sys
+import tempfile
 import threading
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Settings, recent files and autosaves of test windows go to a throw-away folder, never the user's.
+_SANDBOX = tempfile.mkdtemp(prefix="unboxed-tests-")
+os.environ["XDG_CONFIG_HOME"] = os.path.join(_SANDBOX, "config")
+os.environ["XDG_DATA_HOME"] = os.path.join(_SANDBOX, "data")
+
+
+@pytest.fixture(autouse=True)
+def discard_unsaved_changes_on_close(monkeypatch):
+    """Closing a test window with unsaved work answers "Discard" instead of waiting for a person."""
+    if "app.ui.main_window" in sys.modules:
+        from PySide6.QtWidgets import QMessageBox
+
+        discard = QMessageBox.StandardButton.Discard
+        monkeypatch.setattr(QMessageBox, "question", lambda *args, **kwargs: discard)
 
 
 @pytest.fixture(autouse=True)

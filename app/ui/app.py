@@ -5,19 +5,34 @@ from __future__ import annotations
 import sys
 
 import torch
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import qInstallMessageHandler
+from PySide6.QtWidgets import QApplication, QMessageBox
 from threadpoolctl import threadpool_limits
 
 from app.core.training import TrainConfig
+from app.ui.session_files import autosave_path
+
+HARMLESS_QT_MESSAGES = (
+    "This plugin does not support propagateSizeHints",
+    "This plugin does not support raise",
+)
+
+
+def _qt_message(mode, context, message: str) -> None:
+    """Qt's messages go to stderr as usual, except the offscreen platform's notes on what it cannot do."""
+    if not message.startswith(HARMLESS_QT_MESSAGES):
+        sys.stderr.write(message + "\n")
 
 
 def make_application() -> QApplication:
+    qInstallMessageHandler(_qt_message)
     # One thread each for BLAS and torch: the training thread has the other core, and multi-threaded BLAS on
     # the tiny matrices here is slower than one thread anyway.
     torch.set_num_threads(1)
     threadpool_limits(1)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Unboxed")
+    app.setOrganizationName("Unboxed")
     return app
 
 
@@ -30,38 +45,86 @@ def train_synchronously(window, epochs: int) -> None:
         raise SystemExit(f"unboxed: error: {problem}")
     for chunk in train(window.trainer, lambda: window.samples, lambda: False, max_epochs=epochs):
         window.history.append(chunk)
+        window.set_modified()
     window.go_live()
     window.refresh_curves()
 
 
+def offer_recovery(window) -> None:
+    """After a crash, the autosave is still there: offer to bring the work back."""
+    path = autosave_path()
+    if not path.is_file():
+        return
+    answer = QMessageBox.question(
+        window, "Recover unsaved work",
+        "Unboxed did not close normally last time. Recover the session it saved automatically?",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes,
+    )  # fmt: skip
+    if answer == QMessageBox.StandardButton.Yes and window.open_session(str(path)):
+        window.session_path = None
+        window.set_modified()
+        window.show_message("Recovered the automatically saved session. Save it to keep it.")
+    path.unlink(missing_ok=True)
+
+
 def run_app(args, spec, samples, headless: bool) -> int:
-    from app.cli import export_data
+    from app.cli import UsageError, export_data
+    from app.core.session import SessionError, load_session
+    from app.core.session import save_session as write_session
     from app.ui.main_window import MainWindow
+    from app.ui.session_files import apply_session, window_session
 
     app = make_application()
     window = MainWindow(samples, spec, TrainConfig(seed=args.seed))
+    if headless:  # laid out at its real size, so views saved or exported match what a person sees
+        window.show()
+        app.processEvents()
+        window.canvas.fit_data()
+    else:
+        window.restore_geometry()
+        offer_recovery(window)
+    if args.session:
+        if headless:
+            try:
+                apply_session(window, load_session(args.session))
+            except SessionError as error:
+                close_for_good(app, window)
+                raise UsageError(f"cannot open {args.session}: {error}") from None
+        else:
+            window.open_session(args.session)
     train_synchronously(window, args.epochs)
     if args.epoch is not None:
-        from app.cli import UsageError
-
         if args.epoch > window.history.latest_epoch:  # training diverged before reaching it
-            window.close()
+            close_for_good(app, window)
             raise UsageError(f"--epoch {args.epoch} is beyond the last epoch, {window.history.latest_epoch}")
         window.scrub_to(args.epoch)
     if args.zoom is not None:
         window.canvas.zoom_about_data(args.zoom)
+    if args.save:
+        write_session(args.save, window_session(window))
     if args.export_data:
         export_data(args.export_data, window.samples, window.history, window.displayed_epoch)
     if args.export:
         window.show()
         app.processEvents()
-        window.canvas.redraw()
-        window.canvas.refresh()
+        window.canvas.render_full()
         app.processEvents()
         if not window.grab().save(args.export):
             raise OSError(f"could not save {args.export}")
     if headless:
-        window.close()
+        close_for_good(app, window)
         return 0
     window.show()
-    return app.exec()
+    code = app.exec()
+    close_for_good(app, window)
+    return code
+
+
+def close_for_good(app: QApplication, window) -> None:
+    """Closes and deletes the window while Qt is still whole: Python's shutdown order must not do it.
+    Whatever needed saving was settled already (the user closed the window, or asked for files)."""
+    window.modified = False
+    window.close()
+    window.deleteLater()
+    app.processEvents()
+    app.sendPostedEvents(None, 0)

@@ -220,7 +220,12 @@ class QtCanvas(pg.PlotWidget):
         """Asks for a full redraw at the next refresh."""
         self._dirty = True
 
-    def refresh(self, preview: bool = False) -> bool:
+    def render_full(self) -> None:
+        """Draws at full resolution whatever the time it takes (exports: the same picture every time)."""
+        self._dirty = True
+        self.refresh(full=True)
+
+    def refresh(self, preview: bool = False, full: bool = False) -> bool:
         """Redraws background, contour and neuron lines if anything changed, or sharpens a preview when
         preview is False; returns whether it drew. A preview computes the background on a coarser grid."""
         if self.spec is None or self.params is None:
@@ -230,7 +235,7 @@ class QtCanvas(pg.PlotWidget):
         self._dirty = False
         self.showing_preview = preview
         rect = self.view_rect()
-        nx, ny = self._raster_size(PREVIEW_SECONDS if preview else SHARP_SECONDS)
+        nx, ny = self._raster_size(None if full else PREVIEW_SECONDS if preview else SHARP_SECONDS)
         started = time.perf_counter()
         field = prediction_field(self.spec, self.params, rect, nx, ny)
         measured = (time.perf_counter() - started) / (nx * ny)
@@ -265,11 +270,11 @@ class QtCanvas(pg.PlotWidget):
         off_names = ", ".join(n for n, o in zip(names, on, strict=True) if not o) or "none"
         return f"L1 on: {on_names} · off: {off_names}"
 
-    def _raster_size(self, seconds: float) -> tuple[int, int]:
+    def _raster_size(self, seconds: float | None) -> tuple[int, int]:
         """Pixels of the background raster: the view's aspect, as many as fit the time budget, capped."""
         size = self.view_box.size()
         width, height = max(size.width(), 1.0), max(size.height(), 1.0)
-        budget = max(seconds / self._seconds_per_pixel, MIN_FIELD_PIXELS**2)
+        budget = np.inf if seconds is None else max(seconds / self._seconds_per_pixel, MIN_FIELD_PIXELS**2)
         scale = min(1.0, np.sqrt(budget / (width * height)), MAX_FIELD_PIXELS / max(width, height))
         return (int(np.clip(width * scale, MIN_FIELD_PIXELS, MAX_FIELD_PIXELS)),
                 int(np.clip(height * scale, MIN_FIELD_PIXELS, MAX_FIELD_PIXELS)))  # fmt: skip

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QShortcut, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -38,6 +38,8 @@ from app.core.dataset import (
 from app.core.geometry import Rect
 from app.core.history import TrainingHistory
 from app.core.network import ACTIVATION_LABELS, NetworkSpec, bce_loss_and_accuracy
+from app.core.session import SUFFIX, SessionError, load_session
+from app.core.session import save_session as write_session
 from app.core.training import EpochChunk, TrainConfig, Trainer
 from app.ui.canvas import QtCanvas
 from app.ui.controls import QtTrainingControls
@@ -45,6 +47,14 @@ from app.ui.extrapolation_view import QtExtrapolationView
 from app.ui.influence_panel import QtInfluencePanel
 from app.ui.loss_plot import QtLossPlot
 from app.ui.network_view import QtNetworkView
+from app.ui.session_files import (
+    apply_session,
+    autosave_path,
+    autosave_seconds,
+    recent_files,
+    remember_recent,
+    window_session,
+)
 from app.ui.timeline import QtTimeline
 from app.worker import EngineWarmUp, TrainingThread
 
@@ -78,6 +88,9 @@ class MainWindow(QMainWindow):
         self.config = config or TrainConfig()
         self.generation = 0
         self.undo_stack = QUndoStack(self)
+        self.session_path: str | None = None
+        self.modified = False
+        self._wrote_autosave = False
         self.displayed_epoch = 0
         self.live = True  # the display follows the newest epoch
         self._new_epochs_arrived = False
@@ -159,6 +172,10 @@ class MainWindow(QMainWindow):
         ):
             QShortcut(QKeySequence(key), self, action)
 
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setInterval(int(1000 * autosave_seconds()))
+        self.autosave_timer.timeout.connect(self.autosave)
+        self.autosave_timer.start()
         self.display_timer = QTimer(self)
         self.display_timer.setInterval(DISPLAY_INTERVAL_MS)
         self.display_timer.timeout.connect(self._draw)
@@ -170,6 +187,22 @@ class MainWindow(QMainWindow):
 
     # --- menus ------------------------------------------------------------------------------------------
     def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        for text, key, slot in (
+            ("Open…", QKeySequence.StandardKey.Open, self.open_session),
+            ("Save", QKeySequence.StandardKey.Save, self.save_session),
+            ("Save As…", QKeySequence.StandardKey.SaveAs, self.save_session_as),
+        ):
+            action = QAction(text, self, shortcut=QKeySequence(key))
+            action.triggered.connect(lambda _checked=False, f=slot: f())
+            file_menu.addAction(action)
+        self.recent_menu = file_menu.addMenu("Open Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self.export_menu = file_menu.addMenu("Export")
+        file_menu.addSeparator()
+        quit_action = QAction("Quit", self, shortcut=QKeySequence(QKeySequence.StandardKey.Quit))
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
         data_menu = self.menuBar().addMenu("&Data")
         presets = data_menu.addMenu("Presets")
         self.preset_actions = QActionGroup(self)
@@ -297,6 +330,93 @@ class MainWindow(QMainWindow):
     def edit_samples(self, samples: SampleSet, description: str) -> None:
         """Every edit of the samples goes through here, so that each one can be undone."""
         self.undo_stack.push(SamplesCommand(self, self.samples, samples, description))
+        self.set_modified()
+
+    def set_modified(self, modified: bool = True) -> None:
+        self.modified = modified
+        if self.session_path or modified:
+            name = Path(self.session_path).name if self.session_path else "untitled"
+            self.setWindowTitle(f"Unboxed — {name}{' *' if modified else ''}")
+        else:
+            self.setWindowTitle("Unboxed")
+
+    # --- sessions -----------------------------------------------------------------------------------------
+    def open_session(self, path: str | None = None) -> bool:
+        """Opens a saved session; a damaged, foreign or newer file changes nothing and says why."""
+        if not path:
+            path, _ = QFileDialog.getOpenFileName(self, "Open session", "", f"Unboxed sessions (*{SUFFIX})")
+            if not path:
+                return False
+        try:
+            session = load_session(path)
+        except (OSError, SessionError) as error:
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+            QMessageBox.warning(self, "Open session", f"Could not open {Path(path).name}: {reason}")
+            return False
+        apply_session(self, session)
+        self.session_path = str(path)
+        self.set_modified(False)
+        remember_recent(path)
+        self.show_message(f"Opened {Path(path).name}: {session.samples.n} samples, "
+                          f"{self.history.latest_epoch} epochs.")  # fmt: skip
+        return True
+
+    def save_session(self, path: str | None = None) -> bool:
+        path = path or self.session_path
+        if not path:
+            return self.save_session_as()
+        was_training = self.is_training
+        if was_training:
+            self.training.stop()  # the trainer's state is read while it stands still
+        try:
+            write_session(path, window_session(self))
+        except OSError as error:
+            QMessageBox.warning(self, "Save session", f"Could not save {Path(path).name}: "
+                                f"{error.strerror or error}. The previous file is unchanged.")  # fmt: skip
+            return False
+        finally:
+            if was_training:
+                self.training.start(self.trainer, self.samples, self.generation)
+        self.session_path = str(path)
+        self.set_modified(False)
+        remember_recent(path)
+        self.show_message(f"Saved {Path(path).name}.")
+        return True
+
+    def save_session_as(self) -> bool:
+        path, _ = QFileDialog.getSaveFileName(self, "Save session", f"session{SUFFIX}",
+                                              f"Unboxed sessions (*{SUFFIX})")  # fmt: skip
+        if not path:
+            return False
+        if not path.endswith(SUFFIX):
+            path += SUFFIX
+        return self.save_session(path)
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for path in recent_files():
+            action = self.recent_menu.addAction(Path(path).name)
+            action.setToolTip(path)
+            action.triggered.connect(lambda _checked=False, p=path: self.open_session(p))
+        self.recent_menu.setEnabled(True)
+
+    def autosave(self) -> None:
+        """Every minute, unsaved work goes to the application-data folder, for recovery after a crash."""
+        if not self.modified:
+            return
+        path = autosave_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        was_training = self.is_training
+        if was_training:
+            self.training.stop()
+        try:
+            write_session(path, window_session(self))
+            self._wrote_autosave = True
+        except OSError as error:
+            self.show_message(f"Autosave failed: {error.strerror or error}")
+        finally:
+            if was_training:
+                self.training.start(self.trainer, self.samples, self.generation)
 
     def set_current_label(self, label: int) -> None:
         self.canvas.view_box.current_label = label
@@ -357,6 +477,7 @@ class MainWindow(QMainWindow):
         return True
 
     def set_spec(self, spec: NetworkSpec) -> None:
+        self.set_modified()
         was_training = self.is_training
         self.spec = spec
         self._new_run()
@@ -369,6 +490,7 @@ class MainWindow(QMainWindow):
             self.start_training()
 
     def set_config(self, config: TrainConfig) -> None:
+        self.set_modified()
         seed_changed = config.seed != self.config.seed
         split_changed = (config.test_fraction, config.seed) != (self.config.test_fraction, self.config.seed)
         self.config = config
@@ -410,6 +532,7 @@ class MainWindow(QMainWindow):
 
     def reset(self) -> None:
         self._new_run()
+        self.set_modified()
         self.show_message("Reset to epoch 0 with fresh initial weights.")
 
     def show_epoch(self, epoch: int) -> None:
@@ -471,6 +594,8 @@ class MainWindow(QMainWindow):
             self.history.mark_data_change(chunk.first_epoch)
             self._last_data_version = chunk.data_version
         self.history.append(chunk)
+        if not self.modified:
+            self.set_modified()
         if self.message_label.text().startswith("Preparing"):
             self.show_message("Training…")
         self._new_epochs_arrived = True
@@ -510,8 +635,33 @@ class MainWindow(QMainWindow):
         self._curves_drawn_at = time.perf_counter()
 
     def closeEvent(self, event) -> None:
+        if self.modified and not self._may_discard():
+            event.ignore()
+            return
         self.display_timer.stop()
+        self.autosave_timer.stop()
         self.training.stop()
         if self.warm_up is not None:
             self.warm_up.wait()
+        QSettings().setValue("window/geometry", self.saveGeometry())
+        QSettings().setValue("window/state", self.saveState())
+        if self._wrote_autosave:
+            autosave_path().unlink(missing_ok=True)  # a clean exit: nothing to recover
         super().closeEvent(event)
+
+    def _may_discard(self) -> bool:
+        """Asks what to do with unsaved changes; True when the window may close."""
+        answer = QMessageBox.question(
+            self, "Unsaved changes", "Save the changes to this session before closing?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save,
+        )  # fmt: skip
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save_session()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def restore_geometry(self) -> None:
+        settings = QSettings()
+        if settings.value("window/geometry") is not None:
+            self.restoreGeometry(settings.value("window/geometry"))
+            self.restoreState(settings.value("window/state"))

@@ -73,3 +73,21 @@ def test_export_zoomed_out(tmp_path):
     result = run("--epochs", "30", "--zoom", "100", "--export", str(png))
     assert result.returncode == 0, result.stderr
     assert QImage(str(png)).width() > 800
+
+
+def test_saved_session_reproduces_the_same_picture(tmp_path):
+    session, a, b = tmp_path / "s.unboxed", tmp_path / "a.png", tmp_path / "b.png"
+    assert run("--preset", "xor", "--epochs", "200", "--save", str(session)).returncode == 0
+    assert run(str(session), "--export", str(a)).returncode == 0
+    assert run("--preset", "xor", "--epochs", "200", "--export", str(b)).returncode == 0
+    first, second = QImage(str(a)), QImage(str(b))
+    assert first.size() == second.size() and first == second
+
+
+def test_a_bad_session_file_is_refused_with_one_line(tmp_path):
+    bad = tmp_path / "bad.unboxed"
+    bad.write_text("hello")
+    result = run(str(bad), "--export", str(tmp_path / "x.png"))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "damaged" in lines[0]

@@ -1,0 +1,144 @@
+"""Work that lasts: save and open sessions from the window, unsaved-change guard, autosave and recovery."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QMessageBox
+
+from app.core.session import load_session
+from app.ui.app import offer_recovery, train_synchronously
+from app.ui.main_window import MainWindow
+from app.ui.session_files import autosave_path, recent_files
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def make_window(qtbot, monkeypatch):
+    warnings = []
+    monkeypatch.setattr("app.ui.main_window.QMessageBox.warning", lambda *args: warnings.append(args[2]))
+
+    def make():
+        w = MainWindow()
+        w.warnings = warnings
+        qtbot.addWidget(w)
+        w.show()
+        qtbot.waitExposed(w)
+        return w
+
+    return make
+
+
+def test_save_and_open_reproduce_the_session(tmp_path, make_window):
+    first = make_window()
+    first.controls.test_fraction_box.setValue(0.2)
+    train_synchronously(first, 120)
+    first.add_sample(0.3, 0.4, 1)
+    train_synchronously(first, 30)
+    first.controls.layer_boxes[0].setChecked(True)
+    first.regions_action.setChecked(True)
+    first.scrub_to(40)
+    first.canvas.zoom(3.0)
+    first.select_neuron(0, 2)
+    first.influence_panel.mode_box.setCurrentIndex(1)
+    path = tmp_path / "s.unboxed"
+    assert first.save_session(str(path))
+    assert not first.modified and first.windowTitle() == "Unboxed — s.unboxed"
+    assert str(path.resolve()) in recent_files()
+
+    second = make_window()
+    assert second.open_session(str(path))
+    for name in ("epochs", "params", "loss", "accuracy", "test_loss", "test_accuracy"):
+        assert np.array_equal(getattr(second.history, name), getattr(first.history, name), equal_nan=True), (
+            name
+        )
+    assert second.history.data_changes == first.history.data_changes
+    np.testing.assert_array_equal(second.samples.points, first.samples.points)
+    assert second.config == first.config and second.spec == first.spec
+    assert second.displayed_epoch == 40 and not second.live
+    assert second.selected == (0, 2) and second.regions_action.isChecked()
+    assert 1 in second.canvas.deep_layers_shown
+    assert second.influence_panel.options().accumulated
+    a, b = first.canvas.view_rect(), second.canvas.view_rect()
+    assert (a.xmin, a.xmax, a.ymin, a.ymax) == pytest.approx((b.xmin, b.xmax, b.ymin, b.ymax), rel=1e-6)
+    # training goes on from exactly where it stopped
+    train_synchronously(first, 5)
+    train_synchronously(second, 5)
+    np.testing.assert_array_equal(first.history.params[-1], second.history.params[-1])
+
+
+def test_a_damaged_file_changes_nothing_and_says_why(tmp_path, make_window):
+    window = make_window()
+    before = (window.samples, window.history)
+    bad = tmp_path / "bad.unboxed"
+    bad.write_bytes(b"PK\x03\x04 not really a zip")
+    assert not window.open_session(str(bad))
+    assert (window.samples, window.history) == before
+    assert "damaged" in window.warnings[-1]
+
+
+def test_a_failed_save_keeps_the_previous_file_and_the_unsaved_mark(tmp_path, make_window, monkeypatch):
+    window = make_window()
+    path = tmp_path / "s.unboxed"
+    assert window.save_session(str(path))
+    saved = path.read_bytes()
+    window.add_sample(0.0, 0.0, 0)
+
+    def full_disk(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("app.ui.main_window.write_session", full_disk)
+    assert not window.save_session(str(path))
+    assert "No space left on device" in window.warnings[-1]
+    assert path.read_bytes() == saved and window.modified
+
+
+@pytest.mark.parametrize(("answer", "closes"), [("Cancel", False), ("Discard", True)])
+def test_closing_with_unsaved_changes_asks_first(make_window, monkeypatch, answer, closes):
+    window = make_window()
+    window.add_sample(0.0, 0.0, 0)
+    asked = []
+    button = getattr(QMessageBox.StandardButton, answer)
+    monkeypatch.setattr(QMessageBox, "question", lambda *args, **kwargs: asked.append(args) or button)
+    window.close()
+    assert asked and window.isVisible() == (not closes)
+    window.modified = False
+
+
+def test_autosave_then_recovery_offer(make_window, monkeypatch):
+    window = make_window()
+    train_synchronously(window, 25)
+    window.autosave()
+    assert autosave_path().is_file()
+    assert load_session(autosave_path()).history.latest_epoch == 25
+    window.modified = False
+    monkeypatch.setattr(QMessageBox, "question", lambda *args, **kwargs: QMessageBox.StandardButton.Yes)
+    fresh = make_window()
+    offer_recovery(fresh)
+    assert fresh.history.latest_epoch == 25 and fresh.modified and fresh.session_path is None
+    assert not autosave_path().exists()
+
+
+def test_a_killed_process_leaves_a_recoverable_autosave(tmp_path):
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "UNBOXED_AUTOSAVE_SECONDS": "1",
+           "XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path / "config")}  # fmt: skip
+    process = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "--epochs", "40"], env=env, cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    autosave = tmp_path / "data" / "Unboxed" / "Unboxed" / "autosave.unboxed"
+    try:
+        deadline = time.monotonic() + 60
+        while not autosave.is_file() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(0.5)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    candidates = list((tmp_path / "data").rglob("autosave.unboxed"))
+    assert candidates, "no autosave was written"
+    assert load_session(candidates[0]).history.latest_epoch >= 40

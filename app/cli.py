@@ -40,6 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights")
     parser.add_argument("--export", metavar="OUT.png", help="render the main window to a PNG and exit")
     parser.add_argument("--export-data", metavar="OUT.npz", help="write samples, parameters and metrics")
+    parser.add_argument(
+        "--essence",
+        action="store_true",
+        help="also build the interpretable network (shown beside the MLP; its arrays exported)",
+    )
     parser.add_argument("--save", metavar="OUT.unboxed", help="write the session (after training) and exit")
     return parser
 
@@ -88,7 +93,7 @@ def parse(argv: list[str]):
     return args, spec, _samples(args)
 
 
-def export_data(path: str, samples: SampleSet, history, epoch: int) -> None:
+def export_data(path: str, samples: SampleSet, history, epoch: int, essence=None, comparison=None) -> None:
     """NPZ: points, labels, and per epoch (rows) every parameter tensor by torch name, loss and accuracy;
     and each sample's influence on every hidden neuron at `epoch` (`influence/layerK`, (n, width))."""
     from app.core.influence import influence
@@ -100,6 +105,10 @@ def export_data(path: str, samples: SampleSet, history, epoch: int) -> None:
     per_layer = influence(history.spec, history.params_at(epoch), samples.points, samples.labels)
     arrays.update({f"influence/layer{k + 1}": values for k, values in enumerate(per_layer)})
     arrays["influence_epoch"] = np.array(epoch)
+    if essence is not None:
+        arrays.update(essence.to_arrays())
+        for name, value in vars(comparison).items():
+            arrays[f"comparison/{name}"] = np.array(np.nan if value is None else value, dtype=float)
     with open(path, "wb") as handle:
         np.savez(handle, **arrays)
 

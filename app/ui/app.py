@@ -100,10 +100,14 @@ def run_app(args, spec, samples, headless: bool) -> int:
         window.scrub_to(args.epoch)
     if args.zoom is not None:
         window.canvas.zoom_about_data(args.zoom)
+    if args.essence and not window.build_essence():
+        close_for_good(app, window)
+        raise UsageError(window.message_label.text())
     if args.save:
         write_session(args.save, window_session(window))
     if args.export_data:
-        export_data(args.export_data, window.samples, window.history, window.displayed_epoch)
+        export_data(args.export_data, window.samples, window.history, window.displayed_epoch,
+                    window.essence, window.comparison)  # fmt: skip
     if args.export:
         window.show()
         app.processEvents()

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core import engine
+from app.core.comparison import Comparison, compare_models
 from app.core.dataset import (
     CLASS_NAMES,
     DEFAULT_PRESET,
@@ -35,14 +36,16 @@ from app.core.dataset import (
     test_mask,
     write_csv,
 )
+from app.core.essence import EssenceError, EssenceNetwork, build_essence
 from app.core.geometry import Rect
 from app.core.history import TrainingHistory
-from app.core.network import ACTIVATION_LABELS, NetworkSpec, bce_loss_and_accuracy
+from app.core.network import ACTIVATION_LABELS, NetworkSpec, bce_loss_and_accuracy, logits
 from app.core.session import SUFFIX, SessionError, load_session
 from app.core.session import save_session as write_session
 from app.core.training import EpochChunk, TrainConfig, Trainer
 from app.ui.canvas import QtCanvas
 from app.ui.controls import QtTrainingControls
+from app.ui.essence_view import QtEssenceView
 from app.ui.extrapolation_view import QtExtrapolationView
 from app.ui.influence_panel import QtInfluencePanel
 from app.ui.loss_plot import QtLossPlot
@@ -106,8 +109,15 @@ class MainWindow(QMainWindow):
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.timeline)
         column.addWidget(self.loss_plot, 1)
+        self.essence_view = QtEssenceView()
+        self.essence_view.hide()
+        self.essence: EssenceNetwork | None = None
+        self.comparison: Comparison | None = None
+        models = QSplitter(Qt.Orientation.Horizontal)  # the trained MLP, and beside it the interpretable one
+        models.addWidget(self.canvas)
+        models.addWidget(self.essence_view)
         splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(self.canvas)
+        splitter.addWidget(models)
         splitter.addWidget(bottom)
         splitter.setStretchFactor(0, 4)
         splitter.setStretchFactor(1, 1)
@@ -281,6 +291,17 @@ class MainWindow(QMainWindow):
         self.regions_action.toggled.connect(self.canvas.set_show_regions)
         self.regions_action.toggled.connect(self.extrapolation.canvas.set_show_regions)
         view_menu.addAction(self.regions_action)
+        self.essence_action = QAction("Interpretable network", self, shortcut=QKeySequence("Ctrl+Shift+B"))
+        self.essence_action.setCheckable(True)
+        self.essence_action.setToolTip("Show the interpretable network beside the trained one")
+        self.essence_action.toggled.connect(self.essence_view.setVisible)
+        view_menu.addAction(self.essence_action)
+        model_menu = self.menuBar().addMenu("&Model")
+        build = QAction("Build interpretable network", self, shortcut=QKeySequence("Ctrl+B"))
+        build.setToolTip("Build an Essence Neural Network (Blazek & Lin 2021) for the samples, without "
+                         "gradient descent, and compare it with the trained network")  # fmt: skip
+        build.triggered.connect(lambda: self.build_essence())
+        model_menu.addAction(build)
 
     # --- state changes ----------------------------------------------------------------------------------
     @property
@@ -323,6 +344,33 @@ class MainWindow(QMainWindow):
 
     def _main_view_moved(self, *_args) -> None:
         self.extrapolation.show_main_view(self.canvas.view_rect())
+        self.essence_view.set_view_rect(self.canvas.view_rect())  # side by side at the same zoom
+
+    def build_essence(self) -> bool:
+        """Builds the interpretable network for the training samples and compares it with the MLP."""
+        training, held_out = self.samples.split(self.config.test_fraction, self.config.seed)
+        try:
+            self.essence = build_essence(training)
+        except EssenceError as error:
+            self.show_message(f"Could not build the interpretable network: {error}")
+            return False
+        self.essence_view.show_essence(self.essence, training)
+        self.essence_view.set_view_rect(self.canvas.view_rect())
+        self.essence_action.setChecked(True)
+        self.comparison = self.compare_models(training, held_out)
+        self.essence_view.show_comparison(self.comparison)
+        self.show_message(f"Built an interpretable network: {self.essence.n_subconcepts} subconcepts, "
+                          f"{self.essence.n_neurons} neurons.")  # fmt: skip
+        return True
+
+    def compare_models(self, training: SampleSet, held_out: SampleSet) -> Comparison:
+        params = self.history.params_at(self.displayed_epoch)
+
+        def mlp_predict(points):
+            return (logits(self.spec, params, points) > 0).astype(int)
+
+        return compare_models(training, held_out, mlp_predict, self.essence.predict,
+                              sum(self.spec.widths) + 1, self.essence.n_neurons)  # fmt: skip
 
     def add_sample(self, x: float, y: float, label: int) -> None:
         self.edit_samples(self.samples.with_sample(x, y, label), f"Add {CLASS_NAMES[label]} sample")
@@ -626,6 +674,7 @@ class MainWindow(QMainWindow):
         """Redraws every view whose state changed (a preview raster if asked)."""
         self.canvas.refresh(preview=preview)
         self.extrapolation.refresh(preview=preview)
+        self.essence_view.refresh()
         self.influence_panel.refresh(preview=preview)
 
     def refresh_curves(self) -> None:

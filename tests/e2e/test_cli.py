@@ -91,3 +91,16 @@ def test_a_bad_session_file_is_refused_with_one_line(tmp_path):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "damaged" in lines[0]
+
+
+def test_essence_export(tmp_path):
+    png, npz = tmp_path / "e.png", tmp_path / "e.npz"
+    result = run(
+        "--preset", "moons", "--epochs", "100", "--essence", "--export", str(png), "--export-data", str(npz)
+    )
+    assert result.returncode == 0, result.stderr
+    data = np.load(npz)
+    assert data["essence/sample_subconcept"].shape == (200,)
+    assert data["essence/differentia_w"].shape[1] == 2
+    assert 0.0 <= float(data["comparison/far_agreement_models"]) <= 1.0
+    assert float(data["comparison/training_accuracy_enn"]) == 1.0

@@ -1,0 +1,320 @@
+"""The interpretable network beside the trained MLP: an Essence Neural Network (Blazek & Lin, "Explainable
+neural networks that simulate reasoning", 2021). Each class's samples are clustered into subconcepts, one
+straight "differentia" line tells a red subconcept from a blue one, and hovering a point says which
+subconcepts fire there and which lines make them fire. Drawn like the MLP canvas, at the same zoom."""
+
+from __future__ import annotations
+
+import colorsys
+import textwrap
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QCursor, QFont, QFontMetricsF, QPolygonF
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QSizePolicy,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolTip,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.comparison import Comparison
+from app.core.dataset import SampleSet
+from app.core.essence import EssenceNetwork
+from app.core.geometry import Rect, clip_line, grid_centres, level_curves
+from app.ui.canvas import QtCanvas
+from app.ui.palette import CLASS_RGB
+
+TITLE = "Interpretable network (Essence Neural Network, Blazek & Lin 2021)"
+EMPTY_STATUS = "Press Build to build it"
+STATUS_TIP = ("Subconcepts: clusters of each class's samples. Lines: the first layer, one line per red and "
+              "blue subconcept it tells apart. Errors: training samples the network gets wrong.")  # fmt: skip
+MAX_FIELD_PIXELS = 256  # per side of the background raster
+MIN_FIELD_PIXELS = 32
+MAX_LABELS = 30  # more line labels than this would only hide one another
+LABEL_SPOTS = np.linspace(0.08, 0.92, 22)  # where along its line a label may go (fractions of its length)
+LEGEND_PER_LINE = 6
+_CORNERS = ((-1, -1), (1, -1), (1, 1), (-1, 1))
+
+
+def subconcept_rgb(subconcept_class: np.ndarray) -> list[tuple[int, int, int]]:
+    """One colour per subconcept: shades of its class's colour from dark to light, the hue turned a little
+    along the way so that neighbouring shades stay apart."""
+    colours = []
+    for j, k in enumerate(subconcept_class):
+        same_class = np.flatnonzero(subconcept_class == k)
+        hue, lightness, saturation = colorsys.rgb_to_hls(*(c / 255.0 for c in CLASS_RGB[k]))
+        if len(same_class) > 1:
+            t = np.searchsorted(same_class, j) / (len(same_class) - 1)
+            spread = min(0.04 * (len(same_class) - 1), 0.16)  # of the hue circle: still reddish, or bluish
+            hue, lightness = (hue + spread * (t - 0.5)) % 1.0, 0.28 + 0.44 * t
+        r, g, b = colorsys.hls_to_rgb(hue, lightness, saturation)
+        colours.append((round(255 * r), round(255 * g), round(255 * b)))
+    return colours
+
+
+def _label_box(centre: np.ndarray, along: np.ndarray, width: float, height: float) -> QPolygonF:
+    """The rectangle of this size around centre, its width along the unit vector `along`."""
+    across = np.array([-along[1], along[0]])
+    corners = [centre + (sx * width * along + sy * height * across) / 2 for sx, sy in _CORNERS]
+    return QPolygonF([QPointF(float(x), float(y)) for x, y in corners])
+
+
+class QtEssenceCanvas(QtCanvas):
+    """A non-interactive canvas that draws an EssenceNetwork instead of the MLP."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent, interactive=False)
+        self.enn: EssenceNetwork | None = None
+        pen = pg.mkPen((70, 70, 70), width=1.6, style=Qt.PenStyle.DashLine)
+        self.differentia_curve = pg.PlotCurveItem(pen=pen, connect="pairs")  # every line in one item
+        self.differentia_curve.setZValue(10)
+        self.addItem(self.differentia_curve)
+        self.differentia_segments: dict[int, np.ndarray] = {}  # differentia -> its drawn [[x0, y0], [x1, y1]]
+        self.labels: list[pg.TextItem] = []  # the shown ones
+        self._label_items: list[pg.TextItem] = []  # shown and hidden, reused from frame to frame
+        self.label_font = QFont()
+        self.label_font.setPointSizeF(8.0)
+        self.subconcept_dots: list[pg.ScatterPlotItem] = []  # one per subconcept, each with one brush
+        self.legend = pg.TextItem(fill=pg.mkBrush(255, 255, 255, 215), border=pg.mkPen(150, 150, 150))
+        self.legend.setParentItem(self.view_box)  # in the view box's pixels: stays in its corner at any zoom
+        self.legend.setPos(4, 4)
+        self.legend.setZValue(40)
+        self.scene().sigMouseMoved.connect(self._on_hover)
+
+    def show_essence(self, enn: EssenceNetwork | None, samples: SampleSet) -> None:
+        """Draws the samples now, tinted by subconcept, and the network (None: none) at the next refresh."""
+        if enn is not None and samples.n != len(enn.sample_subconcept):
+            raise ValueError(
+                f"the network was built on {len(enn.sample_subconcept)} samples, not {samples.n}"
+            )
+        self.enn = enn
+        self.hover_text = ""
+        self.set_samples(samples)
+        self._dirty = True
+
+    def _draw_samples(self, samples: SampleSet) -> None:
+        for dots in self.subconcept_dots:
+            self.removeItem(dots)
+        self.subconcept_dots = []
+        self.legend.setVisible(self.enn is not None)
+        if self.enn is None:
+            super()._draw_samples(samples)  # red and blue, as on the MLP canvas
+            return
+        for dots in self.sample_dots + self.held_out_dots:
+            dots.clear()
+        outline = pg.mkPen((25, 25, 25), width=1.3)
+        entries: list[list[str]] = [[] for _ in CLASS_RGB]  # the legend's entries, by class
+        for j, rgb in enumerate(subconcept_rgb(self.enn.subconcept_class)):
+            dots = pg.ScatterPlotItem(size=10, pen=outline, brush=pg.mkBrush(*rgb))
+            dots.setData(pos=samples.points[self.enn.sample_subconcept == j])
+            dots.setZValue(20)
+            self.addItem(dots)
+            self.subconcept_dots.append(dots)
+            dot = '<span style="color:#{:02x}{:02x}{:02x}">\u25cf</span>'.format(*rgb)
+            entries[self.enn.subconcept_class[j]].append(f"{dot}&nbsp;{self.enn.subconcept_names[j]}")
+        lines = [" &nbsp;".join(entry[i : i + LEGEND_PER_LINE]) for entry in entries
+                 for i in range(0, len(entry), LEGEND_PER_LINE)]  # fmt: skip
+        self.legend.setHtml(f'<div style="color:#1e1e1e; font-size:8pt">{"<br>".join(lines)}</div>')
+
+    def refresh(self, preview: bool = False) -> bool:
+        """Redraws background, decision contour and lines if the network, zoom or size changed."""
+        if not self._dirty:
+            return False
+        self._dirty = False
+        rect = self.view_rect()
+        self.differentia_segments = {}
+        if self.enn is None:
+            self.background_image.clear()
+            self.decision_curve.clear()
+        else:
+            nx, ny = self._grid_size()
+            xs, ys = grid_centres(rect, nx, ny)
+            gx, gy = np.meshgrid(xs, ys)
+            p_blue = self.enn.predict_proba(np.column_stack([gx.ravel(), gy.ravel()])).reshape(ny, nx)
+            self.background_image.setImage(p_blue.astype(np.float32), autoLevels=False, levels=(0.0, 1.0))
+            self.background_image.setRect(QRectF(rect.xmin, rect.ymin, rect.width, rect.height))
+            curve = level_curves(xs, ys, p_blue, 0.5)
+            self.decision_curve.setData(*(curve.T if len(curve) else ([], [])))
+            for k in range(self.enn.n_differentiae):
+                segment = clip_line(self.enn.differentia_w[k], self.enn.differentia_b[k], rect)
+                if segment is not None:
+                    self.differentia_segments[k] = segment
+        ends = np.concatenate([np.empty((0, 2)), *self.differentia_segments.values()])
+        self.differentia_curve.setData(ends[:, 0], ends[:, 1])
+        self._draw_labels(rect)
+        data = self.data_frame.rect()  # shown once zoomed out, as on the MLP canvas
+        zoomed_out = min(rect.width / max(data.width(), 1e-300), rect.height / max(data.height(), 1e-300))
+        self.data_frame.setVisible(zoomed_out > 2.5)
+        self.frames_drawn += 1
+        return True
+
+    def _grid_size(self) -> tuple[int, int]:
+        size = self.view_box.size()
+        width, height = max(size.width(), 1.0), max(size.height(), 1.0)
+        scale = min(1.0, MAX_FIELD_PIXELS / max(width, height))
+        return (int(np.clip(width * scale, MIN_FIELD_PIXELS, MAX_FIELD_PIXELS)),
+                int(np.clip(height * scale, MIN_FIELD_PIXELS, MAX_FIELD_PIXELS)))  # fmt: skip
+
+    def _draw_labels(self, rect: Rect) -> None:
+        """Shows the labels placed by _label_places, reusing the label items of the last frame."""
+        places = self._label_places(rect) if self.enn is not None else []
+        while len(self._label_items) < len(places):
+            label = pg.TextItem(color=(25, 25, 25), fill=pg.mkBrush(255, 255, 255, 210), anchor=(0.5, 0.5))
+            label.setFont(self.label_font)
+            label.setZValue(25)
+            self.addItem(label)
+            self._label_items.append(label)
+        for label, (text, position, angle) in zip(self._label_items, places, strict=False):
+            label.setText(text)
+            label.setPos(*position)
+            label.setAngle(angle)
+        for i, label in enumerate(self._label_items):
+            label.setVisible(i < len(places))
+        self.labels = self._label_items[: len(places)]
+
+    def _label_places(self, rect: Rect) -> list[tuple[str, np.ndarray, float]]:
+        """(text, position, angle in degrees) of a label along each drawn line naming the two subconcepts it
+        tells apart, slid to where it crosses the fewest other lines (so it cannot be read as theirs), then
+        covers the fewest samples. A label with no room clear of the legend, the view's edge and earlier
+        labels is left out."""
+        metrics = QFontMetricsF(self.label_font)
+        pixels = self.view_box.width() / rect.width  # per data unit (the aspect is locked); y grows upwards
+        legend = self.view_box.mapSceneToView(self.legend.mapToScene(self.legend.boundingRect()))
+        taken = [QPolygonF([point * pixels for point in legend])] if self.legend.isVisible() else []
+        view = QRectF(rect.xmin * pixels, rect.ymin * pixels, rect.width * pixels, rect.height * pixels)
+        dots = self.samples.points * pixels
+        drawn = list(self.differentia_segments)
+        norms = np.linalg.norm(self.enn.differentia_w[drawn], axis=1)
+        unit_w = self.enn.differentia_w[drawn] / norms[:, None]
+        unit_b = self.enn.differentia_b[drawn] / norms * pixels
+        places = []
+        for k in drawn[:MAX_LABELS]:
+            start, end = self.differentia_segments[k] * pixels
+            along = (end - start) / np.linalg.norm(end - start)
+            along = -along if along[0] < 0 or (along[0] == 0 and along[1] < 0) else along  # reads upright
+            frame = np.column_stack([along, [-along[1], along[0]]])  # label coordinates: along, across
+            text = self.enn.differentia_label(k)
+            width, height = metrics.horizontalAdvance(text) + 8.0, metrics.height() + 4.0
+            spots = start + LABEL_SPOTS[:, None] * (end - start)
+            offsets = (dots[None, :, :] - spots[:, None, :]) @ frame
+            covered = np.all(np.abs(offsets) < (width / 2, height / 2), axis=2).sum(axis=1)
+            crossings = (np.abs(spots @ unit_w.T + unit_b) < width / 2).sum(axis=1)  # its own line too
+            cost = 1e3 * crossings + 30.0 * covered + np.abs(LABEL_SPOTS - 0.5)
+            for i in np.argsort(cost, kind="stable"):
+                box = _label_box(spots[i], along, width, height)
+                if all(view.contains(corner) for corner in box) and not any(box.intersects(o) for o in taken):
+                    taken.append(box)
+                    places.append((text, spots[i] / pixels, float(np.degrees(np.arctan2(*along[::-1])))))
+                    break
+        return places
+
+    def explain_at(self, x: float, y: float) -> str:
+        """What the network says about (x, y); kept in hover_text and shown as a tooltip."""
+        text = self.enn.explain((x, y)) if self.enn is not None else ""
+        if text != self.hover_text:
+            self.hover_text = text
+            QToolTip.showText(QCursor.pos(), textwrap.fill(text, 70), self) if text else QToolTip.hideText()
+        return text
+
+    def _on_hover(self, scene_pos) -> None:
+        if self.view_box.sceneBoundingRect().contains(scene_pos):
+            point = self.view_box.mapSceneToView(scene_pos)
+            self.explain_at(point.x(), point.y())
+
+
+class QtEssenceView(QWidget):
+    """Title and status, the network's canvas, and the MLP-versus-ENN table under it."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        title = QLabel(TITLE)
+        font = title.font()
+        font.setPointSizeF(font.pointSizeF() * 0.9)
+        title.setFont(font)
+        title.setToolTip(TITLE)
+        title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # a narrow view cuts it
+        self.status = QLabel(EMPTY_STATUS)
+        self.status.setFont(font)
+        self.status.setToolTip(STATUS_TIP)
+        self.canvas = QtEssenceCanvas()
+        self.table = QTableWidget(0, 3)
+        self.table.setHorizontalHeaderLabels(["Measure", "MLP", "ENN"])
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.agreement = QLabel()
+        row = QHBoxLayout()
+        row.addWidget(title, 1)
+        row.addWidget(self.status)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(2, 2, 2, 2)
+        column.addLayout(row)
+        column.addWidget(self.canvas, 1)
+        column.addWidget(self.table)
+        column.addWidget(self.agreement)
+        self._hide_comparison()
+        self._view_requested = False  # until the main window sets the zoom, the data is framed
+
+    @property
+    def hover_text(self) -> str:
+        return self.canvas.hover_text
+
+    def show_essence(self, enn: EssenceNetwork | None, samples: SampleSet) -> None:
+        """Shows the network built from these samples (None clears it); a different network hides the
+        comparison, which was about the old one."""
+        if enn is not self.canvas.enn:
+            self._hide_comparison()
+        self.canvas.show_essence(enn, samples)
+        if not self._view_requested:
+            self.canvas.fit_data()
+        if enn is None:
+            self.status.setText(EMPTY_STATUS)
+            return
+        errors = int(np.sum(enn.predict(samples.points) != samples.labels))
+        wrong = "no errors" if errors == 0 else f"{errors} error{'s' if errors > 1 else ''}"
+        self.status.setText(f"{enn.n_subconcepts} subconcepts · {enn.n_differentiae} lines · {wrong}")
+
+    def set_view_rect(self, rect: Rect) -> None:
+        """Shows this rectangle (widened to the canvas's aspect), e.g. the MLP canvas's."""
+        self._view_requested = True
+        self.canvas.set_view_rect(rect)
+
+    def view_rect(self) -> Rect:
+        return self.canvas.view_rect()
+
+    def refresh(self) -> bool:
+        """Redraws the canvas, while shown, if the network, samples, zoom or size changed; returns whether
+        it drew."""
+        return self.isVisible() and self.canvas.refresh()
+
+    def show_comparison(self, comparison: Comparison) -> None:
+        rows = comparison.rows()
+        self.table.setRowCount(len(rows))
+        for r, cells in enumerate(rows):
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if c > 0:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(r, c, item)
+        self.table.resizeRowsToContents()
+        header = self.table.horizontalHeader().sizeHint().height()
+        self.table.setFixedHeight(header + self.table.verticalHeader().length() + 2 * self.table.frameWidth())
+        self.agreement.setText(comparison.models_agree_text)
+        self.table.show()
+        self.agreement.show()
+
+    def _hide_comparison(self) -> None:
+        self.table.setRowCount(0)
+        self.table.hide()
+        self.agreement.clear()
+        self.agreement.hide()

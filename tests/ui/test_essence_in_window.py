@@ -1,0 +1,46 @@
+"""The interpretable network beside the trained one: build, compare, same zoom, clear refusals."""
+
+import numpy as np
+import pytest
+
+from app.core.dataset import SampleSet
+from app.ui.app import train_synchronously
+from app.ui.main_window import MainWindow
+
+
+@pytest.fixture
+def window(qtbot):
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    train_synchronously(w, 150)
+    yield w
+    w.close()
+
+
+def test_build_shows_it_beside_the_mlp_with_a_comparison(window):
+    assert not window.essence_view.isVisible()
+    assert window.build_essence()
+    assert window.essence_view.isVisible() and window.essence_action.isChecked()
+    enn = window.essence
+    assert (enn.predict(window.samples.points) == window.samples.labels).all()
+    rows = window.comparison.rows()
+    assert rows[0][0] == "Training accuracy" and rows[0][2] == "100.0%"
+    assert window.essence_view.table.rowCount() == len(rows)
+    assert 0.0 <= window.comparison.far_agreement_models <= 1.0
+    window.canvas.zoom(50)
+    a, b = window.canvas.view_rect(), window.essence_view.view_rect()
+    centre_a = np.array([(a.xmin + a.xmax) / 2, (a.ymin + a.ymax) / 2])
+    centre_b = np.array([(b.xmin + b.xmax) / 2, (b.ymin + b.ymax) / 2])
+    np.testing.assert_allclose(centre_a, centre_b, atol=1e-6 * a.width)
+    assert min(a.width, a.height) == pytest.approx(min(b.width, b.height), rel=0.5)  # same zoom, own aspect
+    window.essence_action.setChecked(False)
+    assert not window.essence_view.isVisible()
+
+
+def test_one_class_is_refused_with_a_message(window):
+    window.set_samples(SampleSet(np.array([[0.0, 0.0], [1.0, 1.0]]), np.array([0, 0])))
+    assert not window.build_essence()
+    assert "both classes" in window.message_label.text()
+    assert window.essence is None

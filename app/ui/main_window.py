@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QShortcut, QUndoCommand, QUndoStack
+from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence, QShortcut, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -46,7 +46,9 @@ from app.core.training import EpochChunk, TrainConfig, Trainer
 from app.ui.canvas import QtCanvas
 from app.ui.controls import QtTrainingControls
 from app.ui.essence_view import QtEssenceView
+from app.ui.exports import export_png, export_svg, run_animation_export_with_dialog
 from app.ui.extrapolation_view import QtExtrapolationView
+from app.ui.help import ICON_PATH, show_about, show_quick_guide
 from app.ui.influence_panel import QtInfluencePanel
 from app.ui.loss_plot import QtLossPlot
 from app.ui.network_view import QtNetworkView
@@ -85,6 +87,7 @@ class MainWindow(QMainWindow):
                  config: TrainConfig | None = None):  # fmt: skip
         super().__init__()
         self.setWindowTitle("Unboxed")
+        self.setWindowIcon(QIcon(str(ICON_PATH)))
         self.resize(1440, 900)
         self.samples = samples if samples is not None else make_preset(DEFAULT_PRESET)
         self.spec = spec or NetworkSpec()
@@ -209,6 +212,15 @@ class MainWindow(QMainWindow):
         self.recent_menu = file_menu.addMenu("Open Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         self.export_menu = file_menu.addMenu("Export")
+        for text, key, slot in (
+            ("Canvas as PNG (2x)…", "Ctrl+Shift+P", lambda: self.export_picture(self.canvas, "png")),
+            ("Window as PNG (2x)…", "", lambda: self.export_picture(self, "png")),
+            ("Canvas as SVG…", "", lambda: self.export_picture(self.canvas, "svg")),
+            ("Training as animated GIF…", "Ctrl+Shift+G", self.export_animation),
+        ):
+            action = QAction(text, self, shortcut=QKeySequence(key))
+            action.triggered.connect(lambda _checked=False, f=slot: f())
+            self.export_menu.addAction(action)
         file_menu.addSeparator()
         quit_action = QAction("Quit", self, shortcut=QKeySequence(QKeySequence.StandardKey.Quit))
         quit_action.triggered.connect(self.close)
@@ -296,6 +308,12 @@ class MainWindow(QMainWindow):
         self.essence_action.setToolTip("Show the interpretable network beside the trained one")
         self.essence_action.toggled.connect(self.essence_view.setVisible)
         view_menu.addAction(self.essence_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        guide = QAction("Quick guide", self, shortcut=QKeySequence(QKeySequence.StandardKey.HelpContents))
+        guide.triggered.connect(lambda: show_quick_guide(self))
+        about = QAction("About Unboxed", self)
+        about.triggered.connect(lambda: show_about(self))
+        help_menu.addActions([guide, about])
         model_menu = self.menuBar().addMenu("&Model")
         build = QAction("Build interpretable network", self, shortcut=QKeySequence("Ctrl+B"))
         build.setToolTip("Build an Essence Neural Network (Blazek & Lin 2021) for the samples, without "
@@ -439,6 +457,39 @@ class MainWindow(QMainWindow):
         if not path.endswith(SUFFIX):
             path += SUFFIX
         return self.save_session(path)
+
+    def export_picture(self, widget, kind: str, path: str | None = None) -> bool:
+        """Exports the canvas or the window as a PNG at twice the screen resolution, or as SVG."""
+        if not path:
+            pattern = "PNG images (*.png)" if kind == "png" else "SVG drawings (*.svg)"
+            path, _ = QFileDialog.getSaveFileName(self, "Export picture", f"unboxed.{kind}", pattern)
+            if not path:
+                return False
+        self.canvas.render_full()
+        try:
+            (export_png if kind == "png" else export_svg)(widget, path)
+        except OSError as error:
+            QMessageBox.warning(self, "Export picture", f"Could not write {Path(path).name}: {error}")
+            return False
+        self.show_message(f"Wrote {Path(path).name}.")
+        return True
+
+    def export_animation(self, path: str | None = None) -> bool:
+        """The canvas across the recorded epochs as an animated GIF (at most 300 frames), with progress."""
+        if not path:
+            path, _ = QFileDialog.getSaveFileName(self, "Export animation", "training.gif", "GIF (*.gif)")
+            if not path:
+                return False
+        was_training = self.is_training
+        if was_training:
+            self.pause_training()
+        try:
+            done = run_animation_export_with_dialog(self, path)
+        except (OSError, ValueError) as error:
+            QMessageBox.warning(self, "Export animation", f"Could not write {Path(path).name}: {error}")
+            return False
+        self.show_message(f"Wrote {Path(path).name}." if done else "Animation export cancelled.")
+        return done
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()

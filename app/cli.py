@@ -75,6 +75,7 @@ def _check_writable(path: str | None) -> None:
 
 def parse(argv: list[str]):
     args = build_parser().parse_args(argv)
+    args.plain_start = not argv  # started with no arguments: the last settings come back
     try:
         widths = parse_widths(args.layers)
         spec = NetworkSpec(widths, args.activation)

@@ -82,6 +82,8 @@ def run_app(args, spec, samples, headless: bool) -> int:
         window.canvas.fit_data()
     else:
         window.restore_geometry()
+        if args.plain_start:
+            window.restore_settings()
         offer_recovery(window)
     if args.session:
         if headless:

@@ -3,6 +3,7 @@ the controls and the training thread together. Widgets draw; this class decides.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -44,7 +45,8 @@ from app.core.session import SUFFIX, SessionError, load_session
 from app.core.session import save_session as write_session
 from app.core.training import EpochChunk, TrainConfig, Trainer
 from app.ui.canvas import QtCanvas
-from app.ui.controls import QtTrainingControls
+from app.ui.controls import QtTrainingControls, position_of_speed
+from app.ui.essence_settings import QtEssenceSettings
 from app.ui.essence_view import QtEssenceView
 from app.ui.exports import export_png, export_svg, run_animation_export_with_dialog
 from app.ui.extrapolation_view import QtExtrapolationView
@@ -113,6 +115,8 @@ class MainWindow(QMainWindow):
         column.addWidget(self.timeline)
         column.addWidget(self.loss_plot, 1)
         self.essence_view = QtEssenceView()
+        self.essence_settings = QtEssenceSettings()
+        self.essence_view.layout().addWidget(self.essence_settings)
         self.essence_view.hide()
         self.essence: EssenceNetwork | None = None
         self.comparison: Comparison | None = None
@@ -367,8 +371,9 @@ class MainWindow(QMainWindow):
     def build_essence(self) -> bool:
         """Builds the interpretable network for the training samples and compares it with the MLP."""
         training, held_out = self.samples.split(self.config.test_fraction, self.config.seed)
+        settings, n_subconcepts = self.essence_settings.settings()
         try:
-            self.essence = build_essence(training)
+            self.essence = build_essence(training, settings, n_subconcepts)
         except EssenceError as error:
             self.show_message(f"Could not build the interpretable network: {error}")
             return False
@@ -743,6 +748,7 @@ class MainWindow(QMainWindow):
         self.training.stop()
         if self.warm_up is not None:
             self.warm_up.wait()
+        self.remember_settings()
         QSettings().setValue("window/geometry", self.saveGeometry())
         QSettings().setValue("window/state", self.saveState())
         if self._wrote_autosave:
@@ -759,6 +765,37 @@ class MainWindow(QMainWindow):
         if answer == QMessageBox.StandardButton.Save:
             return self.save_session()
         return answer == QMessageBox.StandardButton.Discard
+
+    def remember_settings(self) -> None:
+        """The network and training settings, for the next plain start."""
+        c = self.config
+        QSettings().setValue("settings/last", json.dumps({
+            "widths": list(self.spec.widths), "activation": self.spec.activation, "optimizer": c.optimizer,
+            "learning_rate": c.learning_rate, "batch_size": c.batch_size, "l2": c.l2,
+            "test_fraction": c.test_fraction, "seed": c.seed, "speed": self.controls.speed(),
+        }))  # fmt: skip
+
+    def restore_settings(self) -> None:
+        """Starts with the settings the last window closed with; unreadable ones are ignored."""
+        try:
+            last = json.loads(QSettings().value("settings/last", "") or "{}")
+            spec = NetworkSpec(tuple(int(w) for w in last["widths"]), str(last["activation"]))
+            config = TrainConfig(
+                optimizer=str(last["optimizer"]),
+                learning_rate=float(last["learning_rate"]),
+                batch_size=int(last["batch_size"]),
+                l2=float(last["l2"]),
+                seed=int(last["seed"]),
+                test_fraction=float(last["test_fraction"]),
+            )
+            speed = None if last["speed"] is None else float(last["speed"])
+        except (KeyError, TypeError, ValueError):
+            return
+        self.spec, self.config = spec, config
+        self.controls.set_values(spec, config)
+        self.controls.speed_slider.setValue(position_of_speed(speed))
+        self._show_samples()
+        self._new_run()
 
     def restore_geometry(self) -> None:
         settings = QSettings()

@@ -44,3 +44,13 @@ def test_one_class_is_refused_with_a_message(window):
     assert not window.build_essence()
     assert "both classes" in window.message_label.text()
     assert window.essence is None
+
+
+def test_advanced_constants_change_the_construction(window):
+    advanced = window.essence_settings
+    assert advanced.settings()[0].m1 == 8.0 and advanced.settings()[1] is None
+    advanced.setChecked(True)
+    advanced.boxes["m1"].setValue(3.0)
+    advanced.subconcepts_box.setValue(6)
+    assert window.build_essence()
+    assert window.essence.settings.m1 == 3.0 and window.essence.n_subconcepts == 6

@@ -142,3 +142,18 @@ def test_a_killed_process_leaves_a_recoverable_autosave(tmp_path):
     candidates = list((tmp_path / "data").rglob("autosave.unboxed"))
     assert candidates, "no autosave was written"
     assert load_session(candidates[0]).history.latest_epoch >= 40
+
+
+def test_the_last_settings_come_back_at_the_next_plain_start(make_window):
+    first = make_window()
+    first.controls.layers_edit.setText("6,3")
+    first.controls.layers_edit.editingFinished.emit()
+    first.controls.learning_rate_box.setValue(0.1)
+    first.controls.optimizer_box.setCurrentIndex(0)
+    first.modified = False
+    first.close()
+    second = make_window()
+    second.restore_settings()
+    assert second.spec.widths == (6, 3)
+    assert second.config.learning_rate == 0.1 and second.config.optimizer == "sgd"
+    assert second.controls.layers_edit.text() == "6,3" and second.history.latest_epoch == 0

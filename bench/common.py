@@ -27,7 +27,7 @@ def live_epochs_and_fps(
     """The real main window (offscreen) training at full speed and drawing live: (epochs/s, frames/s)."""
     from PySide6.QtCore import QEventLoop, QTimer
 
-    from app.ui.app import make_application
+    from app.ui.app import close_for_good, make_application
     from app.ui.main_window import MainWindow
 
     app = make_application()
@@ -44,6 +44,6 @@ def live_epochs_and_fps(
     elapsed = time.perf_counter() - started
     epochs = window.history.latest_epoch
     frames = window.canvas.frames_drawn - frames_before
-    window.close()
+    close_for_good(app, window)
     app.processEvents()
     return epochs / elapsed, frames / elapsed

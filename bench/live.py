@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import os
+
 from app.core import engine
 from app.core.dataset import DEFAULT_PRESET, make_preset
 from app.core.network import NetworkSpec
 from app.core.training import TrainConfig
 from bench.common import bare_epochs_per_second, live_epochs_and_fps
 
-SECONDS = 3.0
+SECONDS = float(os.environ.get("UNBOXED_BENCH_SECONDS", "3.0"))
 ROUNDS = 2
 
 

@@ -20,7 +20,7 @@ SCRUBS = 200
 
 def scrub_latencies(samples, spec: NetworkSpec, config: TrainConfig, epochs: int) -> dict[str, np.ndarray]:
     """Per scrub step, milliseconds: 'drag' as while dragging (preview raster), 'sharp' as a single step."""
-    from app.ui.app import make_application, train_synchronously
+    from app.ui.app import close_for_good, make_application, train_synchronously
     from app.ui.main_window import MainWindow
 
     app = make_application()
@@ -38,7 +38,7 @@ def scrub_latencies(samples, spec: NetworkSpec, config: TrainConfig, epochs: int
             window.render_frame(preview=kind == "drag")
             window.repaint()
             timings[kind].append(1000 * (time.perf_counter() - started))
-    window.close()
+    close_for_good(app, window)
     app.processEvents()
     return {kind: np.array(values) for kind, values in timings.items()}
 

@@ -29,7 +29,7 @@ def zoom_step_ms(window, zoom_out: float, preview: bool) -> np.ndarray:
 
 
 def run() -> dict[str, float]:
-    from app.ui.app import make_application, train_synchronously
+    from app.ui.app import close_for_good, make_application, train_synchronously
     from app.ui.main_window import MainWindow
 
     engine.warm_up()
@@ -46,6 +46,6 @@ def run() -> dict[str, float]:
         figures[f"zoom_{name}_ms_default"] = float(np.median(default))
         figures[f"zoom_{name}_ms_100x"] = float(np.median(far))
         figures[f"zoom_{name}_ratio_100x"] = float(np.median(far) / np.median(default))
-    window.close()
+    close_for_good(app, window)
     app.processEvents()
     return figures

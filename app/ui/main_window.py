@@ -66,7 +66,8 @@ from app.ui.timeline import QtTimeline
 from app.worker import EngineWarmUp, TrainingThread
 
 DISPLAY_INTERVAL_MS = 25
-CURVES_INTERVAL_S = 0.1  # the loss curves redraw at most this often while epochs stream in
+CURVES_INTERVAL_S = 0.1
+SIDE_VIEWS_HZ = 8  # the loss curves redraw at most this often while epochs stream in
 HINT = "Left-click: add a red sample · Right-click or Shift+click: add a blue one · Space: train/pause"
 
 
@@ -104,6 +105,8 @@ class MainWindow(QMainWindow):
         self._new_epochs_arrived = False
         self._changed_last_tick = False
         self._curves_drawn_at = 0.0
+        self._side_views_at = 0.0
+        self._side_views_epoch = -1
 
         self.canvas = QtCanvas()
         self.timeline = QtTimeline()
@@ -631,6 +634,7 @@ class MainWindow(QMainWindow):
     def pause_training(self) -> None:
         self.training.stop()
         self.controls.set_training(False)
+        self.show_epoch(self.displayed_epoch)
         self.refresh_curves()
         self.show_message("Paused. Press Train (or Space) to resume.")
 
@@ -653,6 +657,18 @@ class MainWindow(QMainWindow):
             text += f" · test loss {test_loss:.4f} · test accuracy {100 * test_accuracy:.1f}%"
         self.epoch_label.setText(text)
         self.timeline.show_state(epoch, self.history.latest_epoch, self.live, self.history.data_changes)
+        self._update_side_views()
+
+    def _update_side_views(self, force: bool = False) -> None:
+        """The loss cursor, network diagram, extrapolation and influence views follow the displayed epoch at
+        most SIDE_VIEWS_HZ times a second while epochs stream in (training, scrubbing, playing): they are for
+        reading, and repainting them for every frame would take the display's time. _draw catches up."""
+        now = time.perf_counter()
+        if not force and now - self._side_views_at < 1 / SIDE_VIEWS_HZ:
+            return
+        self._side_views_at = now
+        epoch = self.displayed_epoch
+        self._side_views_epoch = epoch
         self.loss_plot.set_cursor(epoch)
         self.network_view.show_network(self.spec, self.history.params_at(epoch))
         self.extrapolation.show_network(self.spec, self.history.params_at(epoch))
@@ -709,6 +725,7 @@ class MainWindow(QMainWindow):
             return
         self.training.stop()
         self.controls.set_training(False)
+        self.show_epoch(self.history.latest_epoch if self.live else self.displayed_epoch)
         self.refresh_curves()
         if reason:
             self.show_message(reason)
@@ -722,12 +739,17 @@ class MainWindow(QMainWindow):
             self.show_epoch(self.history.latest_epoch if self.live else self.displayed_epoch)
             if time.perf_counter() - self._curves_drawn_at > CURVES_INTERVAL_S:
                 self.refresh_curves()
+        if self._side_views_epoch != self.displayed_epoch:
+            self._update_side_views()
         changed = self.canvas.dirty
         self.render_frame(preview=changed and self._changed_last_tick)
         self._changed_last_tick = changed
 
     def render_frame(self, preview: bool = False) -> None:
-        """Redraws every view whose state changed (a preview raster if asked)."""
+        """Redraws every view whose state changed (a preview raster if asked; the sharp frame also brings
+        the side views up to the displayed epoch)."""
+        if not preview and self._side_views_epoch != self.displayed_epoch:
+            self._update_side_views(force=True)
         self.canvas.refresh(preview=preview)
         self.extrapolation.refresh(preview=preview)
         self.essence_view.refresh()

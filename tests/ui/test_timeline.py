@@ -62,7 +62,7 @@ def test_dragging_the_handle_scrubs_and_redraws_that_epoch(qtbot, trained):
     assert trained.timeline.epoch_box.value() == epoch
     assert trained.epoch_label.text().startswith(f"Epoch {epoch} ")
     assert_lines_match_epoch(trained, epoch)
-    assert trained.loss_plot.cursor_epoch == epoch
+    qtbot.waitUntil(lambda: trained.loss_plot.cursor_epoch == epoch, timeout=2000)  # follows within a tick
 
 
 def test_keys_step_page_and_jump(qtbot, trained):
@@ -89,7 +89,7 @@ def test_typed_epoch_and_loss_plot_click_jump(qtbot, trained):
     qtbot.mouseClick(trained.loss_plot.viewport(), Qt.MouseButton.LeftButton,
                      pos=trained.loss_plot.mapFromScene(scene_point))  # fmt: skip
     assert abs(trained.displayed_epoch - 90) <= 2
-    assert trained.loss_plot.cursor_epoch == trained.displayed_epoch
+    qtbot.waitUntil(lambda: trained.loss_plot.cursor_epoch == trained.displayed_epoch, timeout=2000)
 
 
 def test_play_replays_to_the_end_and_stops(qtbot, trained):

@@ -4,19 +4,11 @@ import numpy as np
 import pytest
 
 from app.core.dataset import SampleSet
-from app.ui.app import train_synchronously
-from app.ui.main_window import MainWindow
 
 
 @pytest.fixture
-def window(qtbot):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    train_synchronously(w, 150)
-    yield w
-    w.close()
+def window(shown_window):
+    return shown_window(150)
 
 
 def test_build_shows_it_beside_the_mlp_with_a_comparison(window):

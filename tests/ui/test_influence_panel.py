@@ -5,21 +5,14 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 
 from app.core.influence import influence
-from app.ui.app import train_synchronously
 from app.ui.influence_panel import MAX_DOT, MIN_DOT, SIZE_STEPS
-from app.ui.main_window import MainWindow
 
 
 @pytest.fixture
-def window(qtbot):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    train_synchronously(w, 80)
+def window(shown_window):
+    w = shown_window(80)
     w.influence_panel.refresh()
-    yield w
-    w.close()
+    return w
 
 
 def dot_sizes(panel, j):

@@ -7,21 +7,14 @@ from PySide6.QtWidgets import QStyle, QStyleOptionSlider
 
 from app.core.fields import layer_field
 from app.core.network import NetworkSpec, split_params
-from app.ui.app import train_synchronously
 from app.ui.main_window import MainWindow
 
 EPOCHS = 120
 
 
 @pytest.fixture
-def trained(qtbot):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    train_synchronously(w, EPOCHS)
-    yield w
-    w.close()
+def trained(shown_window):
+    return shown_window(EPOCHS)
 
 
 def handle_centre(slider) -> QPoint:

@@ -8,19 +8,11 @@ from PySide6.QtWidgets import QApplication
 
 from app.core.geometry import grid_centres
 from app.core.network import logits, predict_proba, split_params
-from app.ui.app import train_synchronously
-from app.ui.main_window import MainWindow
 
 
 @pytest.fixture
-def window(qtbot):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    train_synchronously(w, 150)
-    yield w
-    w.close()
+def window(shown_window):
+    return shown_window(150)
 
 
 def data_extent(window):

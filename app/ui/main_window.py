@@ -439,18 +439,12 @@ class MainWindow(QMainWindow):
         path = path or self.session_path
         if not path:
             return self.save_session_as()
-        was_training = self.is_training
-        if was_training:
-            self.training.stop()  # the trainer's state is read while it stands still
         try:
-            write_session(path, window_session(self))
+            self._write_session(path)
         except OSError as error:
             QMessageBox.warning(self, "Save session", f"Could not save {Path(path).name}: "
                                 f"{error.strerror or error}. The previous file is unchanged.")  # fmt: skip
             return False
-        finally:
-            if was_training:
-                self.training.start(self.trainer, self.samples, self.generation)
         self.session_path = str(path)
         self.set_modified(False)
         remember_recent(path)
@@ -513,14 +507,19 @@ class MainWindow(QMainWindow):
             return
         path = autosave_path()
         path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._write_session(path)
+            self._wrote_autosave = True
+        except OSError as error:
+            self.show_message(f"Autosave failed: {error.strerror or error}")
+
+    def _write_session(self, path) -> None:
+        """Writes the session; training (if running) stands still meanwhile, since its state is read."""
         was_training = self.is_training
         if was_training:
             self.training.stop()
         try:
             write_session(path, window_session(self))
-            self._wrote_autosave = True
-        except OSError as error:
-            self.show_message(f"Autosave failed: {error.strerror or error}")
         finally:
             if was_training:
                 self.training.start(self.trainer, self.samples, self.generation)

@@ -7,20 +7,15 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from app.core.dataset import BLUE, RED, read_csv
-from app.ui.main_window import MainWindow
 
 
 @pytest.fixture
-def window(qtbot, monkeypatch):
+def window(shown_window, monkeypatch):
     warnings = []
     monkeypatch.setattr("app.ui.main_window.QMessageBox.warning", lambda *args: warnings.append(args[2]))
-    w = MainWindow()
+    w = shown_window()
     w.warnings = warnings
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.close()
+    return w
 
 
 def pixel(window, x, y) -> QPoint:

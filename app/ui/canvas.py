@@ -3,6 +3,7 @@ Clicks become sample requests; drawing happens only in refresh(), which the disp
 
 from __future__ import annotations
 
+import functools
 import time
 
 import numpy as np
@@ -21,13 +22,25 @@ from app.ui.sample_view_box import QtSampleViewBox
 MAX_FIELD_PIXELS = 512  # per side
 MIN_FIELD_PIXELS = 32
 SHARP_SECONDS = 0.030  # time budget of one background: big networks get fewer pixels, smoothly scaled up
-PREVIEW_SECONDS = 0.005  # while epochs stream in or the user drags; the sharp picture follows once they stop
+PREVIEW_SECONDS = 0.003  # while epochs stream in or the user drags; the sharp picture follows once they stop
 CURVE_PIXELS = 160  # grid of the deeper-layer zero-level curves (they are interpolated, so smooth anyway)
 TICK_FRACTION = 0.04  # length of the positive-side tick, as a fraction of the view's width
 HOVER_PIXELS = 6  # how close the cursor must be to a boundary to name it
 MAX_ZOOM = 1e4  # the widest view, relative to the data's extent
 MIN_VIEW_WIDTH = 1e-4  # the narrowest view, in data units
 REGION_ALPHA = 90
+
+
+@functools.lru_cache(maxsize=512)
+def _pen(colour: tuple[int, ...], width: float) -> pg.QtGui.QPen:
+    """One pen per colour and width, made once: the canvas asks for every line's pen at every frame."""
+    return pg.mkPen(colour, width=width)
+
+
+def _show_dots(item: pg.ScatterPlotItem, points: np.ndarray) -> None:
+    """Sets a scatter's points and hides it when there are none (an empty scatter still costs a paint)."""
+    item.setData(pos=points)
+    item.setVisible(len(points) > 0)
 
 
 class QtCanvas(pg.PlotWidget):
@@ -134,14 +147,14 @@ class QtCanvas(pg.PlotWidget):
         held_out[:known] = self._held_out[:known]
         for label in (RED, BLUE):
             of_class = samples.labels == label
-            self.sample_dots[label].setData(pos=samples.points[of_class & ~held_out])
-            self.held_out_dots[label].setData(pos=samples.points[of_class & held_out])
+            _show_dots(self.sample_dots[label], samples.points[of_class & ~held_out])
+            _show_dots(self.held_out_dots[label], samples.points[of_class & held_out])
         if self.interactive:
             selected = self.view_box.selection
-            self.selection_rings.setData(pos=samples.points[selected[selected < samples.n]])
+            _show_dots(self.selection_rings, samples.points[selected[selected < samples.n]])
 
     def _draw_selection(self, indices: np.ndarray) -> None:
-        self.selection_rings.setData(pos=self.samples.points[indices])
+        _show_dots(self.selection_rings, self.samples.points[indices])
 
     def show_network(self, spec: NetworkSpec, params: np.ndarray) -> None:
         """Marks the network to draw at the next refresh; cheap, so it may be called for every epoch."""
@@ -164,10 +177,10 @@ class QtCanvas(pg.PlotWidget):
         """The neuron's colour; thicker when selected, faded when another neuron is."""
         r, g, b = neuron_rgb(layer, neuron, self.spec.widths)
         if self.selected is None:
-            return pg.mkPen((r, g, b), width=width)
+            return _pen((r, g, b), width)
         if self.selected == (layer, neuron):
-            return pg.mkPen((r, g, b), width=2 * width)
-        return pg.mkPen((r, g, b, 60), width=width)
+            return _pen((r, g, b), 2 * width)
+        return _pen((r, g, b, 60), width)
 
     @property
     def dirty(self) -> bool:

@@ -195,7 +195,10 @@ class QtInfluencePanel(QWidget):
         for j, (plot, items) in enumerate(zip(self.plots, self._items, strict=True)):
             colour = neuron_rgb(layer, j, spec.widths)
             selected = self.selected == (layer, j)
-            plot.setTitle(f"L{layer + 1} N{j + 1}", color=colour, size="9pt", bold=selected)
+            title = (f"L{layer + 1} N{j + 1}", colour, selected)
+            if items.get("title") != title:  # setting a title lays out HTML: only when it changes
+                plot.setTitle(title[0], color=colour, size="9pt", bold=selected)
+                items["title"] = title
             picture = activation[..., j]
             low, high = float(picture.min()), float(picture.max())
             items["image"].setImage(picture, levels=(low, high if high > low else low + 1))
@@ -213,7 +216,9 @@ class QtInfluencePanel(QWidget):
             self.sizes[:, j] = dot_sizes(column, neuron_scale)
             for dots, mask in zip(items["dots"], of_class, strict=True):
                 dots.setData(pos=samples.points[mask], size=self.sizes[mask, j])
-            plot.setRange(xRange=(rect.xmin, rect.xmax), yRange=(rect.ymin, rect.ymax), padding=0)
+            if items.get("rect") != rect:
+                plot.setRange(xRange=(rect.xmin, rect.xmax), yRange=(rect.ymin, rect.ymax), padding=0)
+                items["rect"] = rect
 
     # --- gestures out ------------------------------------------------------------------------------------
     def _plot_at(self, scene_pos) -> int | None:

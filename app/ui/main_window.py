@@ -66,8 +66,7 @@ from app.ui.timeline import QtTimeline
 from app.worker import EngineWarmUp, TrainingThread
 
 DISPLAY_INTERVAL_MS = 25
-CURVES_INTERVAL_S = 0.1
-SIDE_VIEWS_HZ = 8  # the loss curves redraw at most this often while epochs stream in
+SIDE_VIEWS_HZ = 5  # the side views and loss curves redraw at most this often while epochs stream in
 HINT = "Left-click: add a red sample · Right-click or Shift+click: add a blue one · Space: train/pause"
 
 
@@ -104,9 +103,11 @@ class MainWindow(QMainWindow):
         self.live = True  # the display follows the newest epoch
         self._new_epochs_arrived = False
         self._changed_last_tick = False
-        self._curves_drawn_at = 0.0
+        self._curves_stale = False
         self._side_views_at = 0.0
-        self._side_views_epoch = -1
+        self._side_views_epoch = -1  # the epoch the side views show
+        self._side_views_pending: tuple[int, int] | None = None  # (epoch, display tick) of a half-done update
+        self._display_ticks = 0
 
         self.canvas = QtCanvas()
         self.timeline = QtTimeline()
@@ -659,27 +660,45 @@ class MainWindow(QMainWindow):
         self._update_side_views()
 
     def _update_side_views(self, force: bool = False) -> None:
-        """The loss cursor, network diagram, extrapolation and influence views follow the displayed epoch at
+        """The loss plot, network diagram, extrapolation and influence views follow the displayed epoch at
         most SIDE_VIEWS_HZ times a second while epochs stream in (training, scrubbing, playing): they are for
-        reading, and repainting them for every frame would take the display's time. _draw catches up."""
+        reading, and repainting them for every frame would take the display's time. Each update is split over
+        two display ticks, so that no frame carries all of it; _draw catches up, force does it all now."""
+        pending = self._side_views_pending
+        if pending is not None and (force or self._display_ticks > pending[1]):
+            self._follow_in_maps(pending[0])
         now = time.perf_counter()
-        if not force and now - self._side_views_at < 1 / SIDE_VIEWS_HZ:
-            return
-        self._side_views_at = now
-        epoch = self.displayed_epoch
-        self._side_views_epoch = epoch
+        if force or (self._side_views_pending is None and now - self._side_views_at >= 1 / SIDE_VIEWS_HZ):
+            self._side_views_at = now
+            self._follow_in_plots(self.displayed_epoch)
+            if force:
+                self._follow_in_maps(self.displayed_epoch)
+
+    def _follow_in_plots(self, epoch: int) -> None:
+        """First half of a side-view update: the loss plot (curves and cursor in one repaint), the diagram."""
+        if self._curves_stale:
+            self.refresh_curves()
         self.loss_plot.set_cursor(epoch)
         self.network_view.show_network(self.spec, self.history.params_at(epoch))
-        self.extrapolation.show_network(self.spec, self.history.params_at(epoch))
-        self._show_influence()
+        self._side_views_pending = (epoch, self._display_ticks)
 
-    def _show_influence(self) -> None:
-        """The influence maps frame the data, whatever the main view's zoom."""
+    def _follow_in_maps(self, epoch: int) -> None:
+        """Second half: the extrapolation view and the influence maps."""
+        epoch = min(epoch, self.history.latest_epoch)  # a reset may have come in between
+        self.extrapolation.show_network(self.spec, self.history.params_at(epoch))
+        self._show_influence(epoch)
+        self._side_views_pending = None
+        self._side_views_epoch = epoch
+
+    def _show_influence(self, epoch: int | None = None) -> None:
+        """The influence maps (at `epoch`, default the displayed one) frame the data, whatever the main view's
+        zoom."""
         training_part = self.samples.split(self.config.test_fraction, self.config.seed)[0]
         xmin, xmax, ymin, ymax = self.samples.extent()
         margin = 0.1 * max(xmax - xmin, ymax - ymin)
         frame = Rect(xmin - margin, xmax + margin, ymin - margin, ymax + margin)
-        self.influence_panel.show_state(self.spec, self.history, self.displayed_epoch, training_part, frame)
+        epoch = self.displayed_epoch if epoch is None else min(epoch, self.history.latest_epoch)
+        self.influence_panel.show_state(self.spec, self.history, epoch, training_part, frame)
 
     def select_neuron(self, layer: int, neuron: int) -> None:
         """Selects a hidden neuron everywhere (clicking the selected one again clears the selection)."""
@@ -733,12 +752,12 @@ class MainWindow(QMainWindow):
         """Display timer: follow the newest epoch when live, update the timeline and the loss curves, and let
         the canvas redraw what changed: a quick preview while changes keep coming (training, scrubbing,
         playing, dragging), the sharp picture as soon as they stop."""
+        self._display_ticks += 1
         if self._new_epochs_arrived:
             self._new_epochs_arrived = False
+            self._curves_stale = True
             self.show_epoch(self.history.latest_epoch if self.live else self.displayed_epoch)
-            if time.perf_counter() - self._curves_drawn_at > CURVES_INTERVAL_S:
-                self.refresh_curves()
-        if self._side_views_epoch != self.displayed_epoch:
+        if self._side_views_epoch != self.displayed_epoch or self._curves_stale:
             self._update_side_views()
         changed = self.canvas.dirty
         self.render_frame(preview=changed and self._changed_last_tick)
@@ -747,7 +766,7 @@ class MainWindow(QMainWindow):
     def render_frame(self, preview: bool = False) -> None:
         """Redraws every view whose state changed (a preview raster if asked; the sharp frame also brings
         the side views up to the displayed epoch)."""
-        if not preview and self._side_views_epoch != self.displayed_epoch:
+        if not preview and (self._side_views_epoch != self.displayed_epoch or self._curves_stale):
             self._update_side_views(force=True)
         self.canvas.refresh(preview=preview)
         self.extrapolation.refresh(preview=preview)
@@ -758,7 +777,7 @@ class MainWindow(QMainWindow):
         h = self.history
         self.loss_plot.set_history(h.epochs, h.loss, h.accuracy, h.test_loss, h.test_accuracy,
                                    data_changes=tuple(h.data_changes))  # fmt: skip
-        self._curves_drawn_at = time.perf_counter()
+        self._curves_stale = False
 
     def closeEvent(self, event) -> None:
         if self.modified and not self._may_discard():

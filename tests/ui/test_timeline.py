@@ -187,3 +187,15 @@ def test_hovering_a_line_names_its_neuron(qtbot, trained):
     assert f"bias {b[2]:.3g}" in trained.canvas.hover_text
     far = trained.canvas.view_rect()
     assert trained.canvas.boundary_near(far.xmax + 1e6, far.ymax + 1e6) is None
+
+
+def test_loss_plot_frames_its_curves_without_auto_range(trained):
+    """The plot sets its ranges itself (auto-ranging repaints it a second time after every update): the
+    x range spans the epochs and the log y range spans the recorded losses."""
+    plot = trained.loss_plot.loss_plot
+    (x0, x1), (y0, y1) = plot.getViewBox().viewRange()
+    assert not any(plot.getViewBox().autoRangeEnabled())
+    assert x0 <= 0 and x1 >= EPOCHS
+    logs = np.log10(trained.history.loss)
+    assert y0 <= logs.min() and y1 >= logs.max()
+    assert y1 - y0 < 2 * (logs.max() - logs.min()) + 0.1  # framed, not lost in a huge range

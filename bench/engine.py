@@ -16,7 +16,9 @@ from app.core.network import NetworkSpec
 from app.core.training import TrainConfig
 from bench.common import bare_epochs_per_second, live_epochs_and_fps
 
-SECONDS = 3.0
+SECONDS = 3.0  # per measured configuration, split over ROUNDS interleaved rounds
+ROUNDS = 3
+LIVE_SECONDS = 2.0  # per live round
 
 
 def moons(n: int) -> SampleSet:
@@ -49,24 +51,48 @@ def torch_epochs_per_second(samples: SampleSet, widths: tuple[int, ...], batch: 
     return epochs / (time.perf_counter() - started)
 
 
+def interleaved(first, second, rounds: int) -> tuple[float, float, float]:
+    """Medians of `rounds` alternating measurements of two speeds, and the median of their per-round ratios
+    second/first: neighbours in time share the shared machine's noise."""
+    pairs = [(first(), second()) for _ in range(rounds)]
+    ratios = [b / a for a, b in pairs]
+    return (
+        float(np.median([a for a, _ in pairs])),
+        float(np.median([b for _, b in pairs])),
+        float(np.median(ratios)),
+    )
+
+
 def run() -> dict[str, float]:
     torch.set_num_threads(1)
     engine.warm_up()
     small = moons(250), NetworkSpec((4, 4), "tanh"), TrainConfig("sgd", 0.03, batch_size=10)
     large = moons(2000), NetworkSpec((32, 32, 32, 32), "tanh"), TrainConfig("sgd", 0.03, batch_size=32)
-    torch_eps = torch_epochs_per_second(small[0], small[1].widths, 10, SECONDS)
-    engine_eps = bare_epochs_per_second(*small, SECONDS)
-    live_eps, live_fps = live_epochs_and_fps(*small, SECONDS)
-    large_torch_eps = torch_epochs_per_second(large[0], large[1].widths, 32, SECONDS)
-    large_engine_eps = bare_epochs_per_second(*large, SECONDS)
+    seconds = SECONDS / ROUNDS
+    torch_eps, engine_eps, engine_ratio = interleaved(
+        lambda: torch_epochs_per_second(small[0], small[1].widths, 10, seconds),
+        lambda: bare_epochs_per_second(*small, seconds), ROUNDS)  # fmt: skip
+    fps = []  # the live window needs a couple of seconds per round to leave its start-up behind
+
+    def live_eps_only() -> float:
+        eps, frames = live_epochs_and_fps(*small, LIVE_SECONDS)
+        fps.append(frames)
+        return eps
+
+    _, live_eps, live_vs_engine = interleaved(
+        lambda: bare_epochs_per_second(*small, LIVE_SECONDS), live_eps_only, ROUNDS)  # fmt: skip
+    live_fps = float(np.median(fps))
+    large_torch_eps, large_engine_eps, large_ratio = interleaved(
+        lambda: torch_epochs_per_second(large[0], large[1].widths, 32, seconds),
+        lambda: bare_epochs_per_second(*large, seconds), ROUNDS)  # fmt: skip
     return {
         "torch_eps": torch_eps,
         "engine_eps": engine_eps,
-        "engine_ratio": engine_eps / torch_eps,
+        "engine_ratio": engine_ratio,
         "live_eps": live_eps,
-        "live_vs_engine": live_eps / engine_eps,
+        "live_vs_engine": live_vs_engine,
         "live_fps": live_fps,
         "large_torch_eps": large_torch_eps,
         "large_engine_eps": large_engine_eps,
-        "large_ratio": large_engine_eps / large_torch_eps,
+        "large_ratio": large_ratio,
     }

@@ -8,7 +8,7 @@ import numpy as np
 
 from app.core import engine
 from app.core.geometry import Rect, grid_centres, level_curves
-from app.core.network import NetworkSpec, pre_activations, split_params
+from app.core.network import NetworkSpec, pre_activations
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,7 @@ class PredictionField:
     xs: np.ndarray
     ys: np.ndarray
     values: np.ndarray
+    logits: np.ndarray  # the output logit at the same points (float64)
 
     def decision_curve(self) -> np.ndarray:
         """The 0.5 contour, NaN-separated (m, 2) points."""
@@ -41,7 +42,7 @@ def prediction_field(spec: NetworkSpec, params: np.ndarray, rect: Rect, nx: int,
     xs, ys = grid_centres(rect, nx, ny)
     logits = layer_field(spec, params, xs, ys, len(spec.layer_sizes) - 2)[..., 0]
     values = 0.5 * (1.0 + np.tanh(0.5 * logits))
-    return PredictionField(rect, xs, ys, values.astype(np.float32))
+    return PredictionField(rect, xs, ys, values.astype(np.float32), logits)
 
 
 def neuron_zero_curves(
@@ -52,15 +53,3 @@ def neuron_zero_curves(
     xs, ys = grid_centres(rect, nx, ny)
     z = layer_field(spec, params, xs, ys, layer)
     return [level_curves(xs, ys, z[..., j], 0.0) for j in range(z.shape[-1])]
-
-
-def first_layer_patterns(spec: NetworkSpec, params: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    """The on/off pattern of the first-layer neurons at each grid point, as an integer code per point
-    (bit j set where neuron j's pre-activation is positive): (len(ys), len(xs)) uint64. Neurons beyond the
-    64th share bits (XOR-folded), which only matters for colouring."""
-    weights, biases = split_params(spec, params)[0]
-    codes = np.zeros((len(ys), len(xs)), dtype=np.uint64)
-    for j in range(len(biases)):
-        on = (weights[j, 0] * xs[None, :] + weights[j, 1] * ys[:, None] + biases[j]) > 0
-        codes ^= on.astype(np.uint64) << np.uint64(j % 64)
-    return codes

@@ -13,10 +13,20 @@ from PySide6.QtGui import QCursor, QPainter
 from PySide6.QtWidgets import QGraphicsRectItem, QToolTip
 
 from app.core.dataset import BLUE, RED, SampleSet
-from app.core.fields import first_layer_patterns, neuron_zero_curves, prediction_field
+from app.core.fields import neuron_zero_curves, prediction_field
 from app.core.geometry import Rect, clip_line
 from app.core.network import NetworkSpec, split_params
-from app.ui.palette import CLASS_RGB, neuron_rgb, pattern_colours, prediction_lut
+from app.core.regions import (
+    MAX_REGIONS,
+    PIECEWISE_LINEAR,
+    Regions,
+    affine_text,
+    local_affine,
+    network_regions,
+    pattern_codes,
+    pattern_text,
+)  # fmt: skip
+from app.ui.palette import CLASS_RGB, neuron_rgb, pattern_colours, prediction_lut, slope_colours
 from app.ui.sample_view_box import QtSampleViewBox
 
 MAX_FIELD_PIXELS = 512  # per side
@@ -29,6 +39,7 @@ HOVER_PIXELS = 6  # how close the cursor must be to a boundary to name it
 MAX_ZOOM = 1e4  # the widest view, relative to the data's extent
 MIN_VIEW_WIDTH = 1e-4  # the narrowest view, in data units
 REGION_ALPHA = 90
+REGION_EDGE_PEN = pg.mkPen((40, 40, 40, 150), width=1)
 
 
 @functools.lru_cache(maxsize=512)
@@ -46,6 +57,7 @@ def _show_dots(item: pg.ScatterPlotItem, points: np.ndarray) -> None:
 class QtCanvas(pg.PlotWidget):
     sampleRequested = Signal(float, float, int)  # x, y, label
     samplesEdited = Signal(object, str)  # a new SampleSet from a gesture, and its description for undo
+    regionClicked = Signal(float, float)  # regions overlay on: Ctrl+click (a plain click if not editable)
 
     def __init__(self, parent=None, interactive: bool = True):
         view_box = QtSampleViewBox() if interactive else pg.ViewBox()
@@ -70,6 +82,16 @@ class QtCanvas(pg.PlotWidget):
         self.region_image.setVisible(False)
         self.addItem(self.region_image)
         self.show_regions = False
+        self.regions_fill = "patterns"  # "none", "patterns" (a pale colour per region) or "slope"
+        self.regions: Regions | None = None  # the partition drawn, when the overlay is on
+        self.region_edges = pg.PlotCurveItem(pen=REGION_EDGE_PEN, connect="finite")
+        self.region_edges.setZValue(4)
+        self.region_edges.setVisible(False)
+        self.addItem(self.region_edges)
+        self.regions_note = pg.TextItem(color=(60, 20, 20), fill=(255, 255, 255, 200), anchor=(0, 0))
+        self.regions_note.setZValue(30)
+        self.regions_note.setVisible(False)
+        self.addItem(self.regions_note)
         self.data_frame = QGraphicsRectItem()
         self.data_frame.setPen(pg.mkPen((90, 90, 90), width=1.2, style=Qt.PenStyle.DashLine, cosmetic=True))
         self.data_frame.setZValue(4)
@@ -117,6 +139,7 @@ class QtCanvas(pg.PlotWidget):
             self.view_box.editRequested.connect(self.samplesEdited)
             self.view_box.selectionChanged.connect(self._draw_selection)
         else:
+            self.scene().sigMouseClicked.connect(self._on_region_click)
             self.view_box.setMouseEnabled(x=False, y=False)
             self.plotItem.hideAxis("left")
             self.plotItem.hideAxis("bottom")
@@ -210,8 +233,16 @@ class QtCanvas(pg.PlotWidget):
 
     def set_show_regions(self, shown: bool) -> None:
         self.show_regions = shown
-        self.region_image.setVisible(shown)
+        self.region_image.setVisible(shown and self.regions_fill != "none")
+        self.region_edges.setVisible(shown)
+        if not shown:
+            self.regions_note.setVisible(False)
+            self.regions = None
         self._dirty = True
+
+    def set_regions_fill(self, fill: str) -> None:
+        self.regions_fill = fill
+        self.set_show_regions(self.show_regions)
 
     def event(self, event) -> bool:
         """Pinch on a touchpad zooms about the cursor, like the wheel."""
@@ -267,21 +298,41 @@ class QtCanvas(pg.PlotWidget):
         return True
 
     def _draw_regions(self, field) -> None:
-        """Colours each cell of the first-layer line arrangement by its on/off pattern."""
-        codes = first_layer_patterns(self.spec, self.params, field.xs, field.ys)
-        self.region_image.setImage(pattern_colours(codes), autoLevels=False)
+        """The activation-pattern regions of the whole network over the view: their edges, the decision
+        boundary as the exact polyline it is inside them (piecewise linear networks), and a fill."""
+        self.regions = network_regions(self.spec, self.params, field.rect)
+        self.region_edges.setData(self.regions.edges[:, 0], self.regions.edges[:, 1])
+        if self.regions.exact and self.regions.complete:
+            boundary = self.regions.boundary
+            if len(boundary):
+                self.decision_curve.setData(boundary[:, 0], boundary[:, 1])
+            else:
+                self.decision_curve.clear()
+        self.regions_note.setVisible(not self.regions.complete)
+        if not self.regions.complete:
+            self.regions_note.setText(f"More than {MAX_REGIONS:,} regions in view: zoom in to see them all")
+            self.regions_note.setPos(field.rect.xmin, field.rect.ymax)
+        if self.regions_fill == "none":
+            return
+        if self.regions_fill == "slope":
+            pixel = (field.rect.width / len(field.xs), field.rect.height / len(field.ys))
+            rgba = slope_colours(field.logits, *pixel)
+        else:
+            codes = pattern_codes(self.spec, self.params, field.xs, field.ys)
+            rgba = pattern_colours(codes >> np.uint64(40), alpha=REGION_ALPHA)
+        self.region_image.setImage(rgba, autoLevels=False)
         self.region_image.setRect(
             QRectF(field.rect.xmin, field.rect.ymin, field.rect.width, field.rect.height)
         )
 
     def regions_text(self, x: float, y: float) -> str:
-        """Which first-layer neurons are on (positive side) at (x, y)."""
-        weights, biases = split_params(self.spec, self.params)[0]
-        on = weights @ np.array([x, y]) + biases > 0
-        names = [f"N{j + 1}" for j in range(len(on))]
-        on_names = ", ".join(n for n, o in zip(names, on, strict=True) if o) or "none"
-        off_names = ", ".join(n for n, o in zip(names, on, strict=True) if not o) or "none"
-        return f"L1 on: {on_names} · off: {off_names}"
+        """The region under (x, y): its activation pattern, layer by layer, and for piecewise linear networks
+        the output logit's affine function there."""
+        pattern, gradient, offset = local_affine(self.spec, self.params, np.array([x, y]))
+        text = f"Region: {pattern_text(pattern, self.spec.widths)}"
+        if self.spec.activation in PIECEWISE_LINEAR:
+            return f"{text}\n{affine_text(gradient, offset)} (the whole network, here)"
+        return f"{text}\n(sign-pattern region: tanh and sigmoid are not linear on it)"
 
     def _raster_size(self, seconds: float | None) -> tuple[int, int]:
         """Pixels of the background raster: the view's aspect, as many as fit the time budget, capped."""
@@ -381,10 +432,19 @@ class QtCanvas(pg.PlotWidget):
                 QToolTip.hideText()
 
     # --- gestures out -----------------------------------------------------------------------------------
+    def _on_region_click(self, event) -> None:
+        if self.show_regions and event.button() == Qt.MouseButton.LeftButton and not event.double():
+            point = self.view_box.mapSceneToView(event.scenePos())
+            self.regionClicked.emit(point.x(), point.y())
+
     def _on_click(self, event) -> None:
         if event.double() or not self.view_box.sceneBoundingRect().contains(event.scenePos()):
             return
         point = self.view_box.mapSceneToView(event.scenePos())
+        if self.show_regions and event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            event.accept()
+            self.regionClicked.emit(point.x(), point.y())
+            return
         if event.button() == Qt.MouseButton.MiddleButton:
             event.accept()
             self.delete_at(point.x(), point.y())

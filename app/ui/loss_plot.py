@@ -11,6 +11,7 @@ TRAIN_PEN = pg.mkPen((30, 30, 30), width=1)  # 1 px: a 1.5 px pen paints four ti
 TEST_PEN = pg.mkPen((200, 90, 0), width=1, style=Qt.PenStyle.DashLine)
 CURSOR_PEN = pg.mkPen((0, 120, 215), width=1.5)
 AXIS_WIDTH = 52  # pixels of the left axes, room for "accuracy" and tick labels such as 0.001
+REGIONS_PEN = pg.mkPen((110, 40, 150), width=1)
 MARK_PEN = pg.mkPen((200, 120, 0, 120), width=1)
 
 
@@ -47,6 +48,23 @@ class QtLossPlot(pg.GraphicsLayoutWidget):
             plot.addItem(cursor)
             self.cursors.append(cursor)
         self.loss_plot.setLogMode(y=True)
+        # The number of activation regions in the data's extent, shown with the regions overlay.
+        self.regions_plot = self.addPlot(row=2, col=0)
+        self.regions_plot.setXLink(self.loss_plot)
+        self.regions_plot.setLabel("left", "regions")
+        self.regions_plot.setMenuEnabled(False)
+        self.regions_plot.hideButtons()
+        self.regions_plot.setMouseEnabled(x=False, y=False)
+        self.regions_plot.getAxis("left").setWidth(AXIS_WIDTH)
+        self.regions_plot.getAxis("left").enableAutoSIPrefix(False)
+        self.region_curve = self.regions_plot.plot(
+            pen=REGIONS_PEN, symbol="o", symbolSize=3, symbolPen=None, symbolBrush=REGIONS_PEN.color()
+        )
+        cursor = pg.InfiniteLine(angle=90, pen=CURSOR_PEN, movable=False)
+        self.regions_plot.addItem(cursor)
+        self.cursors.append(cursor)
+        self.regions_plot.setToolTip("Activation regions in the data's extent (10% margin) over the epochs")
+        self.set_regions_shown(False)
         self._marks: list[pg.InfiniteLine] = []
         self.scene().sigMouseClicked.connect(self._on_click)
 
@@ -74,6 +92,21 @@ class QtLossPlot(pg.GraphicsLayoutWidget):
             low, high = float(shown.min()), float(shown.max())
             self.loss_plot.setYRange(low, max(high, low + 1e-3), padding=0.05)
 
+    def set_regions_shown(self, shown: bool) -> None:
+        """Shows the region-count row under the accuracy plot (and the epoch axis moves to it)."""
+        self.regions_plot.setVisible(shown)
+        self.accuracy_plot.showAxis("bottom", not shown)
+        self.regions_plot.showAxis("bottom", shown)
+        if shown:
+            self.regions_plot.setLabel("bottom", "epoch")
+            self.regions_plot.getAxis("bottom").setHeight(36)
+        self.setMinimumHeight(240 if shown else 170)
+
+    def set_region_counts(self, epochs: np.ndarray, counts: np.ndarray) -> None:
+        self.region_curve.setData(epochs, counts)
+        if len(counts):
+            self.regions_plot.setYRange(0, max(1, int(counts.max())), padding=0.05)
+
     def set_cursor(self, epoch: int) -> None:
         for cursor in self.cursors:
             cursor.setValue(epoch)
@@ -94,7 +127,7 @@ class QtLossPlot(pg.GraphicsLayoutWidget):
             self._marks.append(mark)
 
     def _on_click(self, event) -> None:
-        for plot in (self.loss_plot, self.accuracy_plot):
+        for plot in (self.loss_plot, self.accuracy_plot, self.regions_plot):
             box = plot.getViewBox()
             if box.sceneBoundingRect().contains(event.scenePos()):
                 x = box.mapSceneToView(event.scenePos()).x()

@@ -41,6 +41,7 @@ from app.core.essence import EssenceError, EssenceNetwork, build_essence
 from app.core.geometry import Rect
 from app.core.history import TrainingHistory
 from app.core.network import ACTIVATION_LABELS, NetworkSpec, bce_loss_and_accuracy, logits
+from app.core.regions import RegionCountSeries, local_affine, pattern_text
 from app.core.session import SUFFIX, SessionError, load_session
 from app.core.session import save_session as write_session
 from app.core.training import EpochChunk, TrainConfig, Trainer
@@ -66,6 +67,7 @@ from app.ui.timeline import QtTimeline
 from app.worker import EngineWarmUp, TrainingThread
 
 DISPLAY_INTERVAL_MS = 25
+REGION_COUNT_SECONDS = 0.004  # region counting per side-view tick (the plot fills in over a few seconds)
 SIDE_VIEWS_HZ = 5  # the side views and loss curves redraw at most this often while epochs stream in
 HINT = "Left-click: add a red sample · Right-click or Shift+click: add a blue one · Space: train/pause"
 
@@ -108,6 +110,7 @@ class MainWindow(QMainWindow):
         self._side_views_epoch = -1  # the epoch the side views show
         self._side_views_pending: tuple[int, int] | None = None  # (epoch, display tick) of a half-done update
         self._display_ticks = 0
+        self.region_counts: RegionCountSeries | None = None
 
         self.canvas = QtCanvas()
         self.timeline = QtTimeline()
@@ -169,6 +172,8 @@ class MainWindow(QMainWindow):
         self.warm_up = None if engine.is_compiled() else EngineWarmUp(self.canvas.redraw)
         self.canvas.sampleRequested.connect(self.add_sample)
         self.canvas.samplesEdited.connect(self.edit_samples)
+        self.canvas.regionClicked.connect(self.show_region_neurons)
+        self.extrapolation.canvas.regionClicked.connect(self.show_region_neurons)
         self.controls.trainToggled.connect(self.toggle_training)
         self.controls.resetRequested.connect(self.reset)
         self.controls.specEdited.connect(self.set_spec)
@@ -305,12 +310,25 @@ class MainWindow(QMainWindow):
             action = QAction(text, self, shortcut=QKeySequence(key))
             action.triggered.connect(lambda _checked=False, f=factor: self.canvas.zoom(f))
             view_menu.addAction(action)
-        self.regions_action = QAction("First-layer regions", self, shortcut=QKeySequence(Qt.Key.Key_R))
+        self.regions_action = QAction("Activation regions", self, shortcut=QKeySequence(Qt.Key.Key_R))
         self.regions_action.setCheckable(True)
-        self.regions_action.setToolTip("Colour the cells between first-layer lines by the neurons on there")
-        self.regions_action.toggled.connect(self.canvas.set_show_regions)
-        self.regions_action.toggled.connect(self.extrapolation.canvas.set_show_regions)
+        self.regions_action.setToolTip(
+            "The pieces of the network: regions where every hidden neuron keeps its on/off state (exact "
+            "linear pieces for ReLU and leaky ReLU). Hover one to read its pattern and function; Ctrl+click "
+            "it to light its active neurons in the network diagram."
+        )
+        self.regions_action.toggled.connect(self.set_show_regions)
         view_menu.addAction(self.regions_action)
+        fill_menu = view_menu.addMenu("Region fill")
+        self.region_fill_actions = {}
+        fill_group = QActionGroup(self)
+        for fill, text in (("patterns", "A pale colour per region"), ("slope", "Shade by the output's slope"),
+                           ("none", "Edges only")):  # fmt: skip
+            action = QAction(text, self, checkable=True, checked=fill == "patterns")
+            action.triggered.connect(lambda _checked=False, f=fill: self.set_regions_fill(f))
+            fill_group.addAction(action)
+            fill_menu.addAction(action)
+            self.region_fill_actions[fill] = action
         self.essence_action = QAction("Interpretable network", self, shortcut=QKeySequence("Ctrl+Shift+B"))
         self.essence_action.setCheckable(True)
         self.essence_action.setToolTip("Show the interpretable network beside the trained one")
@@ -680,6 +698,7 @@ class MainWindow(QMainWindow):
             self.refresh_curves()
         self.loss_plot.set_cursor(epoch)
         self.network_view.show_network(self.spec, self.history.params_at(epoch))
+        self._update_region_counts()
         self._side_views_pending = (epoch, self._display_ticks)
 
     def _follow_in_maps(self, epoch: int) -> None:
@@ -690,15 +709,56 @@ class MainWindow(QMainWindow):
         self._side_views_pending = None
         self._side_views_epoch = epoch
 
+    def _data_frame(self) -> Rect:
+        """The data's extent with a 10% margin: what the influence maps and the region count look at."""
+        xmin, xmax, ymin, ymax = self.samples.extent()
+        margin = 0.1 * max(xmax - xmin, ymax - ymin)
+        return Rect(xmin - margin, xmax + margin, ymin - margin, ymax + margin)
+
     def _show_influence(self, epoch: int | None = None) -> None:
         """The influence maps (at `epoch`, default the displayed one) frame the data, whatever the main view's
         zoom."""
         training_part = self.samples.split(self.config.test_fraction, self.config.seed)[0]
-        xmin, xmax, ymin, ymax = self.samples.extent()
-        margin = 0.1 * max(xmax - xmin, ymax - ymin)
-        frame = Rect(xmin - margin, xmax + margin, ymin - margin, ymax + margin)
+        frame = self._data_frame()
         epoch = self.displayed_epoch if epoch is None else min(epoch, self.history.latest_epoch)
         self.influence_panel.show_state(self.spec, self.history, epoch, training_part, frame)
+
+    def set_show_regions(self, shown: bool) -> None:
+        """The activation-regions overlay on the canvas and the extrapolation view; the region-count plot."""
+        for canvas in (self.canvas, self.extrapolation.canvas):
+            canvas.set_show_regions(shown)
+        self.loss_plot.set_regions_shown(shown)
+        if not shown:
+            self.network_view.set_active(None)
+        self._update_region_counts()
+
+    def set_regions_fill(self, fill: str) -> None:
+        self.region_fill_actions[fill].setChecked(True)
+        for canvas in (self.canvas, self.extrapolation.canvas):
+            canvas.set_regions_fill(fill)
+
+    def show_region_neurons(self, x: float, y: float) -> None:
+        """Lights the neurons that are on in the region at (x, y) in the network diagram."""
+        if not self.regions_action.isChecked():
+            return
+        params = self.history.params_at(self.displayed_epoch)
+        pattern, _, _ = local_affine(self.spec, params, np.array([x, y]))
+        self.network_view.set_active(pattern)
+        on = int(pattern.sum())
+        self.show_message(
+            f"Region {pattern_text(pattern, self.spec.widths)}: {on} of {len(pattern)} hidden neurons on, "
+            "lit in the network diagram. Ctrl+click elsewhere for another region."
+        )
+
+    def _update_region_counts(self) -> None:
+        """The number of regions in the data's extent over the epochs, a little more at every call."""
+        if not self.regions_action.isChecked():
+            return
+        frame = self._data_frame()
+        if self.region_counts is None or not self.region_counts.fits(self.spec, frame, self.history):
+            self.region_counts = RegionCountSeries(self.spec, frame, self.history)
+        if self.region_counts.update(REGION_COUNT_SECONDS):
+            self.loss_plot.set_region_counts(*self.region_counts.series())
 
     def select_neuron(self, layer: int, neuron: int) -> None:
         """Selects a hidden neuron everywhere (clicking the selected one again clears the selection)."""

@@ -33,6 +33,7 @@ LEGEND = (
 NODE_PEN = pg.mkPen((60, 60, 60), width=1)
 FADED_PEN = pg.mkPen((60, 60, 60, 50), width=1)
 SELECTED_PEN = pg.mkPen((0, 0, 0), width=3.5)
+ACTIVE_PEN = pg.mkPen((250, 190, 0), width=3)  # a neuron on in the clicked region
 
 
 def edge_pen(positive: bool, bucket: int, thinning: float = 1.0) -> QPen:
@@ -70,6 +71,7 @@ class QtNetworkView(pg.PlotWidget):
         self.labels: list[pg.TextItem] = []
         self.spec: NetworkSpec | None = None
         self.selected: tuple[int, int] | None = None
+        self.active: np.ndarray | None = None  # a region's activation pattern: its off neurons fade
         self.hover_text = ""
         self._biases: list[np.ndarray] = []
         self.scene().sigMouseClicked.connect(self._on_click)
@@ -101,6 +103,12 @@ class QtNetworkView(pg.PlotWidget):
     def set_selected(self, layer: int | None, neuron: int | None) -> None:
         """Outlines hidden neuron (layer, neuron) and fades the other neurons; None clears."""
         self.selected = None if layer is None or neuron is None else (layer, neuron)
+        self._style_nodes()
+
+    def set_active(self, pattern: np.ndarray | None) -> None:
+        """Lights the hidden neurons that are on in `pattern` (every hidden neuron's sign, layer after
+        layer) and fades the others; None shows them all alike."""
+        self.active = None if pattern is None else np.asarray(pattern, dtype=bool)
         self._style_nodes()
 
     # --- layout -----------------------------------------------------------------------------------------
@@ -191,6 +199,13 @@ class QtNetworkView(pg.PlotWidget):
         sizes = self.node_pixels()
         brushes = [pg.mkBrush(rgb) for rgb in self._colours]
         pens = [NODE_PEN] * len(sizes)
+        hidden = np.flatnonzero(self._is_hidden_column(self.node_column))
+        if self.active is not None and len(self.active) == len(hidden):
+            for k, on in zip(hidden, self.active, strict=True):
+                if on:
+                    pens[k] = ACTIVE_PEN
+                else:
+                    brushes[k], pens[k] = pg.mkBrush((*self._colours[k], 40)), FADED_PEN
         if self.selected is not None:
             chosen = int(np.cumsum((0, *self.spec.layer_sizes))[self.selected[0] + 1] + self.selected[1])
             for k in np.flatnonzero(self._is_hidden_column(self.node_column)):

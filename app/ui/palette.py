@@ -59,3 +59,17 @@ def pattern_colours(codes: np.ndarray, alpha: int = 90) -> np.ndarray:
     rgba[..., 0], rgba[..., 1], rgba[..., 2] = (np.round(255 * c) for c in (r, g, b))
     rgba[..., 3] = alpha
     return rgba
+
+
+def slope_colours(logits: np.ndarray, dx: float, dy: float, alpha: int = 150) -> np.ndarray:
+    """An RGBA image shading each pixel by how steeply the output logit changes there (|gradient|, on a log
+    scale over the picture): flat pieces stay clear, steep ones turn dark violet."""
+    gy, gx = np.gradient(logits, dy, dx)
+    steepness = np.log10(np.hypot(gx, gy) + 1e-300)
+    finite = steepness[np.isfinite(steepness)]
+    low, high = np.percentile(finite, [2, 98]) if finite.size else (0.0, 1.0)
+    level = np.clip((steepness - low) / max(high - low, 1e-9), 0.0, 1.0)
+    rgba = np.empty((*logits.shape, 4), dtype=np.uint8)
+    rgba[..., 0], rgba[..., 1], rgba[..., 2] = 70, 30, 110
+    rgba[..., 3] = np.round(alpha * np.nan_to_num(level)).astype(np.uint8)
+    return rgba

@@ -47,6 +47,7 @@ def window_session(window) -> Session:
         "selected": list(window.selected) if window.selected else None,
         "speed": window.controls.speed(),
         "regions": window.regions_action.isChecked(),
+        "regions_fill": window.canvas.regions_fill,
         "layer_curves": sorted(window.canvas.deep_layers_shown),
         "influence": {"layer": options.layer, "accumulated": options.accumulated,
                       "include_bias": options.include_bias, "per_neuron_scale": options.per_neuron_scale},
@@ -73,6 +74,7 @@ def apply_session(window, session: Session) -> None:
     view = session.view
     _try(lambda: window.controls.speed_slider.setValue(_speed_position(view["speed"])))
     _try(lambda: window.regions_action.setChecked(bool(view["regions"])))
+    _try(lambda: window.set_regions_fill(str(view["regions_fill"])))
     for layer, box in enumerate(window.controls.layer_boxes, start=1):
         box.setChecked(layer in view.get("layer_curves", []))
     _try(lambda: _apply_influence_options(window.influence_panel, view["influence"]))

@@ -8,11 +8,12 @@ from app.ui.main_window import MainWindow
 
 @pytest.fixture
 def shown_window(qtbot):
-    """A factory: shown_window(epochs) gives a shown MainWindow trained that many epochs (in this thread)."""
+    """A factory: shown_window(epochs, spec=None) gives a shown MainWindow (default network unless spec is
+    given) trained that many epochs (in this thread)."""
     windows = []
 
-    def make(epochs: int = 0) -> MainWindow:
-        window = MainWindow()
+    def make(epochs: int = 0, spec=None) -> MainWindow:
+        window = MainWindow(spec=spec)
         qtbot.addWidget(window)
         window.show()
         qtbot.waitExposed(window)

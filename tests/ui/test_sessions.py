@@ -43,6 +43,7 @@ def test_save_and_open_reproduce_the_session(tmp_path, make_window):
     train_synchronously(first, 30)
     first.controls.layer_boxes[0].setChecked(True)
     first.regions_action.setChecked(True)
+    first.set_regions_fill("slope")
     first.scrub_to(40)
     first.canvas.zoom(3.0)
     first.select_neuron(0, 2)
@@ -63,6 +64,7 @@ def test_save_and_open_reproduce_the_session(tmp_path, make_window):
     assert second.config == first.config and second.spec == first.spec
     assert second.displayed_epoch == 40 and not second.live
     assert second.selected == (0, 2) and second.regions_action.isChecked()
+    assert second.canvas.regions_fill == "slope" and second.region_fill_actions["slope"].isChecked()
     assert 1 in second.canvas.deep_layers_shown
     assert second.influence_panel.options().accumulated
     a, b = first.canvas.view_rect(), second.canvas.view_rect()

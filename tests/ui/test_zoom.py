@@ -141,7 +141,7 @@ def test_regions_overlay_colours_cells_and_hover_names_neurons_on(qtbot, window)
     point = np.array([0.3, -1.2])
     on = w @ point + b > 0
     text = window.canvas.regions_text(*point)
-    for j in range(4):
-        assert (f"N{j + 1}" in text.split("·")[0]) == bool(on[j])
+    first_layer = text.split("·")[0].split("L1 ")[1].strip()
+    assert first_layer == "".join("1" if o else "0" for o in on)
     window.regions_action.setChecked(False)
     assert not window.canvas.region_image.isVisible()

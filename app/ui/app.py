@@ -24,6 +24,9 @@ def _qt_message(mode, context, message: str) -> None:
         sys.stderr.write(message + "\n")
 
 
+REGION_COUNT_ROUNDS = 60
+
+
 def make_application() -> QApplication:
     qInstallMessageHandler(_qt_message)
     # One thread each for BLAS and torch: the training thread has the other core, and multi-threaded BLAS on
@@ -102,6 +105,10 @@ def run_app(args, spec, samples, headless: bool) -> int:
         window.scrub_to(args.epoch)
     if args.zoom is not None:
         window.canvas.zoom_about_data(args.zoom)
+    if args.regions:
+        window.regions_action.setChecked(True)
+        for _ in range(REGION_COUNT_ROUNDS):  # the region-count plot, filled before the picture is taken
+            window._update_region_counts()
     if args.essence and not window.build_essence():
         close_for_good(app, window)
         raise UsageError(window.message_label.text())
@@ -109,7 +116,7 @@ def run_app(args, spec, samples, headless: bool) -> int:
         write_session(args.save, window_session(window))
     if args.export_data:
         export_data(args.export_data, window.samples, window.history, window.displayed_epoch,
-                    window.essence, window.comparison)  # fmt: skip
+                    window.essence, window.comparison, frame=window._data_frame())  # fmt: skip
     if args.export:
         window.show()
         app.processEvents()

@@ -38,7 +38,7 @@ TICK_FRACTION = 0.04  # length of the positive-side tick, as a fraction of the v
 HOVER_PIXELS = 6  # how close the cursor must be to a boundary to name it
 MAX_ZOOM = 1e4  # the widest view, relative to the data's extent
 MIN_VIEW_WIDTH = 1e-4  # the narrowest view, in data units
-REGION_ALPHA = 90
+REGION_ALPHA = 70
 REGION_EDGE_PEN = pg.mkPen((40, 40, 40, 150), width=1)
 
 

@@ -104,3 +104,32 @@ def test_essence_export(tmp_path):
     assert data["essence/differentia_w"].shape[1] == 2
     assert 0.0 <= float(data["comparison/far_agreement_models"]) <= 1.0
     assert float(data["comparison/training_accuracy_enn"]) == 1.0
+
+
+def test_regions_export(tmp_path):
+    """--regions draws the overlay; --export-data holds the exported epoch's regions over the data."""
+    png, npz = tmp_path / "r.png", tmp_path / "r.npz"
+    result = run("--preset", "xor", "--layers", "6,6", "--activation", "relu", "--epochs", "60",
+                 "--regions", "--export", str(png), "--export-data", str(npz))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert QImage(str(png)).width() > 800
+    data = np.load(npz)
+    vertices, flat, patterns = data["regions/vertices"], data["regions/faces"], data["regions/patterns"]
+    assert bool(data["regions/exact"]) and bool(data["regions/complete"])
+    faces, k = [], 0
+    while k < len(flat):
+        faces.append(flat[k + 1 : k + 1 + flat[k]])
+        k += 1 + flat[k]
+    assert len(faces) == len(patterns) > 1 and patterns.shape[1] == 12
+    # the network's own signs at each face's centroid are that face's pattern
+    from app.core.network import NetworkSpec, pre_activations
+
+    spec = NetworkSpec((6, 6), "relu")
+    params = np.concatenate([data[name][-1].ravel() for name in
+                             ("layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias",
+                              "layers.2.weight", "layers.2.bias")])  # fmt: skip
+    centres = np.array([vertices[face].mean(axis=0) for face in faces])
+    signs = np.hstack([z > 0 for z in pre_activations(spec, params, centres)[:-1]])
+    assert (signs == patterns).all()
+    xmin, xmax, ymin, ymax = data["regions/rect"]
+    assert xmin < data["points"][:, 0].min() and xmax > data["points"][:, 0].max()

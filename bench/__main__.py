@@ -8,7 +8,7 @@ import sys
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from bench import engine, history, influence, live, scrub, zoom  # noqa: E402
+from bench import engine, history, influence, live, regions, scrub, zoom  # noqa: E402
 
 FAMILIES = {
     "live": live.run,
@@ -17,6 +17,7 @@ FAMILIES = {
     "scrub": scrub.run,
     "influence": influence.run,
     "zoom": zoom.run,
+    "regions": regions.run,
 }
 
 

@@ -30,7 +30,7 @@ except ImportError:  # pragma: no cover - pure Python, slow but the same
 
 PIECEWISE_LINEAR = ("relu", "leaky_relu")
 MAX_REGIONS = 50_000  # beyond this the partition stops and says so: zoom in
-SAMPLED_PIXELS = 300  # grid of the sign-pattern regions of smooth activations, per side
+SAMPLED_PIXELS = 200  # grid of the sign-pattern regions of smooth activations, per side
 SNAP = 1e-12  # a vertex this close to a line (relative to the line's scale) lies on it
 
 
@@ -316,6 +316,20 @@ def _split_layer(vx, vy, offs, g_m, g_c, snap):
             c = g_c[r, j]
             tol = snap * (abs(a0) + abs(a1) + abs(c)) + 1e-300
             bit = np.uint64(1) << np.uint64(j)
+            # Most lines miss the region: then every piece lies on one side, and nothing is copied.
+            whole_pos = False
+            whole_neg = False
+            for i in range(count):
+                v = a0 * vx[start + i] + a1 * vy[start + i] + c
+                if v > tol:
+                    whole_pos = True
+                elif v < -tol:
+                    whole_neg = True
+            if not (whole_pos and whole_neg):
+                if whole_pos or (not whole_neg and c > 0.0):
+                    for q in range(n_a):
+                        ab[q] |= bit
+                continue
             n_b = 0
             bo[0] = 0
             for q in range(n_a):

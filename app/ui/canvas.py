@@ -19,6 +19,7 @@ from app.core.network import NetworkSpec, split_params
 from app.core.regions import (
     MAX_REGIONS,
     PIECEWISE_LINEAR,
+    SAMPLED_PIXELS,
     Regions,
     affine_text,
     local_affine,
@@ -39,6 +40,7 @@ HOVER_PIXELS = 6  # how close the cursor must be to a boundary to name it
 MAX_ZOOM = 1e4  # the widest view, relative to the data's extent
 MIN_VIEW_WIDTH = 1e-4  # the narrowest view, in data units
 REGION_ALPHA = 70
+MIN_SAMPLED_PIXELS = 120
 REGION_EDGE_PEN = pg.mkPen((40, 40, 40, 150), width=1)
 
 
@@ -300,7 +302,9 @@ class QtCanvas(pg.PlotWidget):
     def _draw_regions(self, field) -> None:
         """The activation-pattern regions of the whole network over the view: their edges, the decision
         boundary as the exact polyline it is inside them (piecewise linear networks), and a fill."""
-        self.regions = network_regions(self.spec, self.params, field.rect)
+        # Sign-pattern regions (smooth activations) are found on a grid: as fine as the raster, within bounds.
+        pixels = int(np.clip(len(field.xs), MIN_SAMPLED_PIXELS, SAMPLED_PIXELS))
+        self.regions = network_regions(self.spec, self.params, field.rect, pixels=pixels)
         self.region_edges.setData(self.regions.edges[:, 0], self.regions.edges[:, 1])
         if self.regions.exact and self.regions.complete:
             boundary = self.regions.boundary

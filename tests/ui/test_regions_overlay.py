@@ -104,7 +104,7 @@ def test_too_many_regions_say_so(shown_window, monkeypatch):
     import app.ui.canvas as canvas_module
 
     window = shown_window(0, spec=NetworkSpec((32, 32, 32), "relu"))
-    capped = lambda spec, params, rect: network_regions(spec, params, rect, max_regions=50)  # noqa: E731
+    capped = lambda spec, params, rect, **kw: network_regions(spec, params, rect, max_regions=50)  # noqa: E731
     monkeypatch.setattr(canvas_module, "network_regions", capped)
     window.regions_action.setChecked(True)
     window.render_frame()

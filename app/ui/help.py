@@ -68,8 +68,11 @@ or accumulated up to it. Options: the layer, include the bias, one scale per neu
 <p><b>Network panel.</b> The diagram: an edge is orange for a positive weight, blue for a negative one, and
 thicker when stronger. Click a neuron to highlight it everywhere.</p>
 <p><b>Extrapolation panel.</b> The same network zoomed out around the data: how it behaves far away. Drag the
-rectangle to move the main view. <b>R</b> colours the regions between first-layer lines by which neurons are
-on there.</p>
+rectangle to move the main view.</p>
+<p><b>Activation regions.</b> <b>R</b> (View menu) draws the network's pieces: the regions where every hidden
+neuron keeps its on/off state (exact linear pieces for ReLU and leaky ReLU). Hover one to read its pattern
+and the output's formula there; Ctrl+click it to light its active neurons in the network diagram. A plot
+under the loss curves counts the regions around the data over the epochs.</p>
 <p><b>Interpretable network.</b> Model &gt; <b>Build</b> (Ctrl+B) builds an Essence Neural Network for the
 samples without gradient descent ({PAPER}) and shows it beside the trained one; hover to see which
 subconcepts fire and why.</p>

@@ -464,7 +464,9 @@ def _sampled_regions(spec: NetworkSpec, params: np.ndarray, rect: Rect, pixels: 
 
 @_jit
 def _label_equal(codes):
-    """4-connected components of equal codes: (labels like codes, number of components)."""
+    """Components of equal codes, points up to two grid steps apart counting as neighbours: (labels like
+    codes, number of components). A strip thinner than the grid (two zero curves running close together)
+    crosses the grid points only here and there; this keeps its pieces one region, as it is."""
     ny, nx = codes.shape
     labels = np.full((ny, nx), -1, np.int64)
     stack = np.empty(ny * nx, np.int64)
@@ -482,11 +484,11 @@ def _label_equal(codes):
             top -= 1
             p = stack[top]
             py, px = p // nx, p % nx
-            for dy, dx in ((0, 1), (0, -1), (1, 0), (-1, 0)):
-                qy, qx = py + dy, px + dx
-                if 0 <= qy < ny and 0 <= qx < nx and labels[qy, qx] < 0 and codes[qy, qx] == code:
-                    labels[qy, qx] = count
-                    stack[top] = qy * nx + qx
-                    top += 1
+            for qy in range(max(py - 2, 0), min(py + 3, ny)):
+                for qx in range(max(px - 2, 0), min(px + 3, nx)):
+                    if labels[qy, qx] < 0 and codes[qy, qx] == code:
+                        labels[qy, qx] = count
+                        stack[top] = qy * nx + qx
+                        top += 1
         count += 1
     return labels, count

@@ -142,6 +142,7 @@ class QtCanvas(pg.PlotWidget):
             self.view_box.selectionChanged.connect(self._draw_selection)
         else:
             self.scene().sigMouseClicked.connect(self._on_region_click)
+            self.scene().sigMouseMoved.connect(self._on_hover)  # names boundaries and regions here too
             self.view_box.setMouseEnabled(x=False, y=False)
             self.plotItem.hideAxis("left")
             self.plotItem.hideAxis("bottom")
@@ -312,10 +313,9 @@ class QtCanvas(pg.PlotWidget):
                 self.decision_curve.setData(boundary[:, 0], boundary[:, 1])
             else:
                 self.decision_curve.clear()
-        self.regions_note.setVisible(not self.regions.complete)
-        if not self.regions.complete:
-            self.regions_note.setText(f"More than {MAX_REGIONS:,} regions in view: zoom in to see them all")
-            self.regions_note.setPos(field.rect.xmin, field.rect.ymax)
+        self.regions_note.setText(self._regions_caption())
+        self.regions_note.setPos(field.rect.xmin, field.rect.ymax)
+        self.regions_note.setVisible(True)
         if self.regions_fill == "none":
             return
         if self.regions_fill == "slope":
@@ -327,6 +327,16 @@ class QtCanvas(pg.PlotWidget):
         self.region_image.setImage(rgba, autoLevels=False)
         self.region_image.setRect(
             QRectF(field.rect.xmin, field.rect.ymin, field.rect.width, field.rect.height)
+        )
+
+    def _regions_caption(self) -> str:
+        regions = self.regions
+        if not regions.complete:
+            return f"More than {MAX_REGIONS:,} regions in view: zoom in to see them all"
+        if regions.exact:
+            return f"{regions.count:,} linear regions in view"
+        return (
+            f"{regions.count:,} sign-pattern regions in view ({self.spec.activation} is not linear on them)"
         )
 
     def regions_text(self, x: float, y: float) -> str:

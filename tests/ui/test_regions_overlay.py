@@ -60,6 +60,11 @@ def test_hover_text_gives_the_pattern_and_the_local_function(relu_window, shown_
     smooth.regions_action.setChecked(True)
     smooth.render_frame()
     assert "sign-pattern region" in smooth.canvas.regions_text(0.4, -0.9)
+    assert "sign-pattern regions in view" in smooth.canvas.regions_note.textItem.toPlainText()
+    assert (
+        f"{relu_window.canvas.regions.count} linear regions"
+        in relu_window.canvas.regions_note.textItem.toPlainText()
+    )
     assert not smooth.canvas.regions.exact
 
 

@@ -3,10 +3,11 @@ Signals carry immutable EpochChunks out; thread-safe setters and a stop flag go 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import weakref
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, Signal, Slot
 
 from app.core import engine
 from app.core.dataset import SampleSet
@@ -18,6 +19,7 @@ started_threads: weakref.WeakSet[QThread] = weakref.WeakSet()
 
 class TrainingWorker(QObject):
     preparing = Signal()
+    notice = Signal(str)  # something the user should know while training goes on (the engine fell back)
     chunkReady = Signal(int, object)  # generation, EpochChunk
     finished = Signal(int, str)  # generation, why it stopped ("" when asked to stop or done)
 
@@ -49,11 +51,16 @@ class TrainingWorker(QObject):
         try:
             if self._trainer.backend == "engine" and not engine.is_compiled():
                 self.preparing.emit()
-                engine.warm_up()
+                try:
+                    engine.warm_up()
+                except Exception as error:  # noqa: BLE001 - numba cannot compile here: torch takes over
+                    self._trainer.fall_back_to_torch(error)
+                self._pass_on_notice()
             chunks = train(self._trainer, self._current_samples, self._stop.is_set,
                            max_rate=lambda: self._max_rate, wait=self._stop.wait)  # fmt: skip
             for chunk in chunks:
                 self.chunkReady.emit(self._generation, chunk)
+                self._pass_on_notice()
                 if chunk.diverged:
                     reason = (
                         f"Training diverged after epoch {chunk.last_epoch}: the loss became NaN or infinite. "
@@ -66,6 +73,11 @@ class TrainingWorker(QObject):
             reason = f"Training stopped: {type(error).__name__}: {error}"
         self.finished.emit(self._generation, reason)
 
+    def _pass_on_notice(self) -> None:
+        if self._trainer.notice:
+            self.notice.emit(self._trainer.notice)
+            self._trainer.notice = ""
+
     def _current_samples(self) -> SampleSet:
         if self._config is not self._trainer.config:
             self._trainer.set_config(self._config)
@@ -73,10 +85,12 @@ class TrainingWorker(QObject):
 
 
 class TrainingThread:
-    """Owns one worker and its QThread at a time; start() and stop() are called from the GUI thread."""
+    """Owns one worker and its QThread at a time; start() and stop() are called from the GUI thread.
+    on_notice(text), if given, receives what the user should know while training goes on."""
 
-    def __init__(self, on_chunk, on_finished, on_preparing):
+    def __init__(self, on_chunk, on_finished, on_preparing, on_notice=None):
         self._slots = (on_chunk, on_finished, on_preparing)
+        self._on_notice = on_notice
         self._thread: QThread | None = None
         self.worker: TrainingWorker | None = None
         self.max_rate: float | None = None
@@ -94,6 +108,8 @@ class TrainingThread:
         worker.chunkReady.connect(on_chunk)
         worker.finished.connect(on_finished)
         worker.preparing.connect(on_preparing)
+        if self._on_notice is not None:
+            worker.notice.connect(self._on_notice)
         worker.finished.connect(thread.quit)
         thread.started.connect(worker.run)
         self._thread, self.worker = thread, worker
@@ -101,7 +117,9 @@ class TrainingThread:
         thread.start()
 
     def stop(self) -> None:
-        """Asks the worker to stop and waits for its thread to end (at most one chunk, ~20 ms)."""
+        """Asks the worker to stop, waits for its thread to end (at most one chunk, ~20 ms), and delivers the
+        chunks it sent that are still queued: afterwards the history holds every epoch the trainer has
+        trained, so that a session written now has a history and a trainer state that agree."""
         if self._thread is None:
             return
         self.worker.request_stop()
@@ -109,6 +127,7 @@ class TrainingThread:
         self._thread.wait()
         self._thread = None
         self.worker = None
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.MetaCall)
 
     def set_samples(self, samples: SampleSet) -> None:
         if self.worker is not None:
@@ -129,7 +148,8 @@ class _WarmUpWorker(QObject):
 
     @Slot()
     def run(self) -> None:
-        engine.warm_up()
+        with contextlib.suppress(Exception):  # the training worker tries again, falls back to torch, says so
+            engine.warm_up()
         self.done.emit()
 
 

@@ -235,7 +235,7 @@ def _read(data: bytes) -> Session:
 def _parse_manifest(raw: bytes) -> dict:
     """The manifest as a dict with every field of this format present and of the right JSON type (the
     values themselves are checked where the objects are built)."""
-    manifest = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    manifest = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float)
     if not isinstance(manifest, dict) or manifest.get("app") != APP_NAME:
         raise SessionError(DAMAGED)
     version = manifest.get("format")
@@ -264,6 +264,15 @@ def _parse_manifest(raw: bytes) -> dict:
 
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not allowed in a session manifest")
+
+
+def _finite_float(text: str) -> float:
+    """A JSON number as a float; one too large for a float (1e999 reads as infinity) is refused, in the view
+    too, which nothing else checks and which could not be saved again."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is too large for a session manifest")
+    return value
 
 
 def _check_keys(mapping: dict, keys: set[str], where: str) -> None:

@@ -29,6 +29,7 @@ def default_backend() -> str:
 
 
 OPTIMIZER_LABELS = {"sgd": "SGD", "adam": "Adam"}
+ENGINE_FALLBACK = "The compiled engine failed ({}); training goes on with torch."
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,7 @@ class Trainer:
     _adam_v: np.ndarray = field(init=False, repr=False)
     _torch: tuple | None = field(default=None, init=False, repr=False)
     last_test: tuple[np.ndarray, np.ndarray] = field(init=False, repr=False)
+    notice: str = field(default="", init=False, repr=False)  # for the user; set when torch took over
 
     def __post_init__(self) -> None:
         if self.params is None:
@@ -185,6 +187,12 @@ class Trainer:
         self._adam_m = np.zeros_like(self.params)
         self._adam_v = np.zeros_like(self.params)
         self._torch = None
+
+    def fall_back_to_torch(self, error: Exception) -> None:
+        """The compiled engine failed (compiling or running): torch trains from here on, from this state,
+        and `notice` says so."""
+        self.backend = "torch"
+        self.notice = ENGINE_FALLBACK.format(f"{type(error).__name__}: {error}")
 
     def set_config(self, config: TrainConfig) -> None:
         """Takes new settings from the next epoch on; a new optimizer kind starts with fresh state."""
@@ -206,7 +214,8 @@ class Trainer:
         """Trains up to n_epochs on the training part of the samples (all but test_mask(n,
         config.test_fraction, config.seed)); returns (params (k,P), loss, accuracy, diverged), the metrics
         on the training part, and leaves the held-out part's metrics (test loss (k,), test accuracy (k,),
-        NaN when nothing is held out) in self.last_test."""
+        NaN when nothing is held out) in self.last_test. When the compiled engine fails, torch takes over
+        (see fall_back_to_torch) and trains one epoch of this call."""
         x = samples.points
         y = samples.labels.astype(np.float64)
         held_out = test_mask(samples.n, self.config.test_fraction, self.config.seed)
@@ -220,15 +229,24 @@ class Trainer:
         orders = self.sample_orders(len(x), n_epochs)
         batch = self.config.batch_size if self.config.batch_size > 0 else len(x)
         last_good = self.params.copy()
+        result = None
         if self.backend == "engine":
-            params, loss, acc, test_loss, test_acc, self._step = engine.train_epochs(
-                self.params, self._adam_m, self._adam_v, self._step, x, y, x_test, y_test, orders, batch,
-                self.config.learning_rate, self.config.l2, self.config.optimizer,
-                self.spec.activation, self.spec.layer_sizes,
-            )  # fmt: skip
-        else:
-            params, loss, acc, test_loss, test_acc = self._run_torch(x, y, x_test, y_test, orders, batch)
-        diverged = len(loss) < n_epochs
+            moments = self._adam_m.copy(), self._adam_v.copy(), self._step  # the engine updates in place
+            try:
+                *result, self._step = engine.train_epochs(
+                    self.params, self._adam_m, self._adam_v, self._step, x, y, x_test, y_test, orders, batch,
+                    self.config.learning_rate, self.config.l2, self.config.optimizer,
+                    self.spec.activation, self.spec.layer_sizes,
+                )  # fmt: skip
+            except Exception as error:  # noqa: BLE001 - numba failing to compile or run: torch takes over
+                self.params = last_good.copy()
+                self._adam_m, self._adam_v, self._step = moments
+                self.fall_back_to_torch(error)
+                orders = orders[:1]  # the chunk was sized for the engine: torch may be 400 times slower
+        if result is None:
+            result = self._run_torch(x, y, x_test, y_test, orders, batch)
+        params, loss, acc, test_loss, test_acc = _finite_epochs(*result)
+        diverged = len(loss) < len(orders)
         if diverged:
             self.params = params[-1].copy() if len(loss) else last_good
             self.reset_optimizer()
@@ -275,6 +293,14 @@ class Trainer:
         result = train_epochs_torch(module, optim, x, y, x_test, y_test, orders, batch)
         self.params = module_params(module)
         return result
+
+
+def _finite_epochs(params, loss, acc, test_loss, test_acc) -> tuple[np.ndarray, ...]:
+    """The epochs before the first whose loss or parameters are not finite: both backends stop there
+    themselves, and this keeps a faulty one from putting NaN into the history."""
+    finite = np.isfinite(loss) & np.isfinite(params).all(axis=1)
+    k = len(loss) if finite.all() else int(np.argmin(finite))
+    return params[:k], loss[:k], acc[:k], test_loss[:k], test_acc[:k]
 
 
 def _torch_adam_state(optim, adam_m: np.ndarray, adam_v: np.ndarray, step: int) -> tuple:
@@ -356,4 +382,5 @@ def train(
         )
         if diverged:
             return
-        fastest = int(np.clip(chunk * chunk_seconds / max(elapsed, 1e-6), 1, max(1, 4 * chunk)))
+        done = len(loss)  # the chunk asked for, unless the engine failed and torch trained one epoch
+        fastest = int(np.clip(done * chunk_seconds / max(elapsed, 1e-6), 1, max(1, 4 * done)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 import torch
-from PySide6.QtCore import qInstallMessageHandler
+from PySide6.QtCore import QEvent, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication, QMessageBox
 from threadpoolctl import threadpool_limits
 
@@ -141,3 +141,6 @@ def close_for_good(app: QApplication, window) -> None:
     window.deleteLater()
     app.processEvents()
     app.sendPostedEvents(None, 0)
+    # Deferred deletions wait for an event loop to return to; posted events of every other type are sent
+    # above, these only when asked for by name.
+    app.sendPostedEvents(None, QEvent.Type.DeferredDelete)

@@ -26,6 +26,7 @@ SIZE_STEPS = 14
 HOVER_PIXELS = 6
 PREPARE_SECONDS = 0.03
 PREVIEW_INTERVAL_S = 0.15
+MAX_DOTS = 2000  # per small plot: beyond, the most influential samples (the rest would be specks anyway)
 
 
 @dataclass(frozen=True)
@@ -214,11 +215,17 @@ class QtInfluencePanel(QWidget):
             column = self.values[:, j] if self.values.size else np.zeros(samples.n)
             neuron_scale = float(column.max()) if options.per_neuron_scale and column.size else scale
             self.sizes[:, j] = dot_sizes(column, neuron_scale)
+            shown = _most_influential(column, MAX_DOTS)
             for dots, mask in zip(items["dots"], of_class, strict=True):
-                dots.setData(pos=samples.points[mask], size=self.sizes[mask, j])
+                chosen = shown[mask[shown]]
+                dots.setData(pos=samples.points[chosen], size=self.sizes[chosen, j])
             if items.get("rect") != rect:
                 plot.setRange(xRange=(rect.xmin, rect.xmax), yRange=(rect.ymin, rect.ymax), padding=0)
                 items["rect"] = rect
+        if samples.n > MAX_DOTS:
+            note = f"Each map shows the {MAX_DOTS:,} most influential of {samples.n:,} samples"
+            self.status_label.setText(note)
+        self.status_label.setVisible(samples.n > MAX_DOTS)
 
     # --- gestures out ------------------------------------------------------------------------------------
     def _plot_at(self, scene_pos) -> int | None:
@@ -275,3 +282,10 @@ def _faint_lut(rgb: tuple[int, int, int]) -> np.ndarray:
     """White (low activation) to a pale tint of the neuron's colour (high activation)."""
     t = np.linspace(0.0, 0.35, 256)[:, None]
     return np.round(255 + (np.array(rgb, dtype=float) - 255) * t).astype(np.uint8)
+
+
+def _most_influential(values: np.ndarray, limit: int) -> np.ndarray:
+    """Indices of the samples to draw: all of them, or the `limit` with the largest values."""
+    if len(values) <= limit:
+        return np.arange(len(values))
+    return np.sort(np.argpartition(values, len(values) - limit)[-limit:])

@@ -167,7 +167,9 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.epoch_label)
         self._build_menus()
 
-        self.training = TrainingThread(self._on_chunk, self._on_training_finished, self._on_preparing)
+        self.training = TrainingThread(
+            self._on_chunk, self._on_training_finished, self._on_preparing, on_notice=self.show_message
+        )
         self.training.set_max_rate(self.controls.speed())
         self.warm_up = None if engine.is_compiled() else EngineWarmUp(self.canvas.redraw)
         self.canvas.sampleRequested.connect(self.add_sample)
@@ -525,8 +527,8 @@ class MainWindow(QMainWindow):
         if not self.modified:
             return
         path = autosave_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             self._write_session(path)
             self._wrote_autosave = True
         except OSError as error:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QSettings, QStandardPaths
 
 from app.core.geometry import Rect
@@ -64,8 +65,12 @@ def apply_session(window, session: Session) -> None:
     window.controls.set_values(session.spec, session.config)
     window.samples = session.samples
     window.undo_stack.clear()
-    window.trainer = (Trainer.from_state(session.spec, session.config, session.trainer)
-                      if session.trainer is not None else Trainer(session.spec, session.config))  # fmt: skip
+    latest = session.history.latest_epoch
+    if session.trainer is not None and session.trainer.epoch == latest:
+        window.trainer = Trainer.from_state(session.spec, session.config, session.trainer)
+    else:  # no optimizer state, or one that does not match the history: go on from the last recorded epoch
+        params = session.history.params_at(latest).copy()
+        window.trainer = Trainer(session.spec, session.config, params=params, epoch=latest)
     window.history = session.history
     window._last_data_version = session.samples.version
     window.controls.set_layer_count(len(session.spec.widths))
@@ -75,10 +80,10 @@ def apply_session(window, session: Session) -> None:
     _try(lambda: window.controls.speed_slider.setValue(_speed_position(view["speed"])))
     _try(lambda: window.regions_action.setChecked(bool(view["regions"])))
     _try(lambda: window.set_regions_fill(str(view["regions_fill"])))
-    for layer, box in enumerate(window.controls.layer_boxes, start=1):
-        box.setChecked(layer in view.get("layer_curves", []))
-    _try(lambda: _apply_influence_options(window.influence_panel, view["influence"]))
-    if not _try(lambda: window.canvas.set_view_rect(Rect(*map(float, view["view_rect"])))):
+    _try(lambda: _apply_layer_curves(window.controls.layer_boxes, view["layer_curves"]))
+    n_hidden = len(session.spec.widths)
+    _try(lambda: _apply_influence_options(window.influence_panel, view["influence"], n_hidden))
+    if not _try(lambda: window.canvas.set_view_rect(_view_rect(view["view_rect"]))):
         window.canvas.fit_data()
     window.selected = None
     _try(lambda: window.select_neuron(*map(int, view["selected"])) if view["selected"] else None)
@@ -88,14 +93,35 @@ def apply_session(window, session: Session) -> None:
     window.refresh_curves()
 
 
+def _view_rect(values) -> Rect:
+    """The saved view rectangle, if the canvas can show it (finite, not empty, not wider than 1e300)."""
+    xmin, xmax, ymin, ymax = (float(v) for v in values)
+    width, height = xmax - xmin, ymax - ymin
+    if not all(np.isfinite([xmin, xmax, ymin, ymax, width, height])) or not 0 < max(width, height) < 1e300:
+        raise ValueError(f"the view rectangle {values} cannot be shown")
+    if min(width, height) <= 0:
+        raise ValueError(f"the view rectangle {values} is empty")
+    return Rect(xmin, xmax, ymin, ymax)
+
+
+def _apply_layer_curves(boxes, shown) -> None:
+    if not isinstance(shown, list):
+        raise TypeError(f"layer_curves must be a list, not {type(shown).__name__}")
+    for layer, box in enumerate(boxes, start=1):
+        box.setChecked(layer in shown)
+
+
 def _speed_position(speed) -> int:
     from app.ui.controls import position_of_speed
 
     return position_of_speed(None if speed is None else float(speed))
 
 
-def _apply_influence_options(panel, options: dict) -> None:
-    panel.layer_box.setCurrentIndex(int(options["layer"]))
+def _apply_influence_options(panel, options: dict, n_hidden: int) -> None:
+    layer = int(options["layer"])
+    if not 0 <= layer < n_hidden:
+        raise ValueError(f"no hidden layer {layer} to show influence for")
+    panel.layer_box.setCurrentIndex(layer)
     panel.mode_box.setCurrentIndex(1 if options["accumulated"] else 0)
     panel.bias_box.setChecked(bool(options["include_bias"]))
     panel.scale_box.setChecked(bool(options["per_neuron_scale"]))
@@ -105,6 +131,6 @@ def _try(action) -> bool:
     """Applies one saved view setting; a hand-edited or foreign value is skipped rather than fatal."""
     try:
         action()
-    except (KeyError, TypeError, ValueError, IndexError):
+    except (KeyError, TypeError, ValueError, IndexError, OverflowError):
         return False
     return True

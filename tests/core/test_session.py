@@ -484,6 +484,31 @@ def test_non_finite_numbers_in_the_manifest_are_rejected(tmp_path, valid_file):
             open_bytes(tmp_path / "nan.unboxed", zip_bytes(entries))
 
 
+def test_a_number_too_large_for_a_float_is_rejected_in_the_view_too(tmp_path, valid_file):
+    """1e999 reads as infinity: the window cannot show such a view rectangle, nor save the view again."""
+    entries = read_entries(valid_file)
+    manifest = entries[MANIFEST].decode()
+    entries[MANIFEST] = manifest.replace(
+        '"view_rect": [-3.0, 3.0, -2.5', '"view_rect": [-3.0, 3.0, -1e999'
+    ).encode()
+    assert b"-1e999" in entries[MANIFEST]
+    with pytest.raises(SessionError, match="damaged"):
+        open_bytes(tmp_path / "inf.unboxed", zip_bytes(entries))
+
+
+@pytest.mark.parametrize("epoch", [3, 1201])
+def test_a_trainer_state_off_the_last_epoch_still_loads(tmp_path, valid_file, epoch):
+    """Files saved while training by an earlier version could hold a trainer a few epochs ahead of the history
+    (or behind it, hand-edited): nothing in them is lost by refusing less; the window then goes on from the
+    history's last epoch (tests/ui/test_sessions.py)."""
+    entries = read_entries(valid_file)
+    manifest = json.loads(entries[MANIFEST])
+    manifest["trainer"]["epoch"] = epoch
+    entries[MANIFEST] = json.dumps(manifest).encode()
+    session = open_bytes(tmp_path / "off.unboxed", zip_bytes(entries))
+    assert session.trainer.epoch == epoch and session.history.latest_epoch == 1200
+
+
 def swap_epochs(epochs):
     epochs = epochs.copy()
     epochs[[3, 4]] = epochs[[4, 3]]

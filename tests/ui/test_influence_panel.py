@@ -111,3 +111,27 @@ def test_held_out_samples_are_not_in_the_influence_maps(qtbot, window):
     window.render_frame()
     training_part = window.samples.split(0.25, window.config.seed)[0]
     assert window.influence_panel.values.shape == (training_part.n, 4)
+
+
+def test_a_large_sample_set_draws_only_the_most_influential_dots(qtbot):
+    """Found by the soak run: 50,000 per-point sizes took pyqtgraph a second per map and froze the window."""
+    from app.core.dataset import SampleSet
+    from app.core.geometry import Rect
+    from app.core.history import TrainingHistory
+    from app.core.network import NetworkSpec, init_params
+    from app.ui.influence_panel import MAX_DOTS, QtInfluencePanel
+
+    rng = np.random.default_rng(0)
+    samples = SampleSet(rng.normal(size=(3 * MAX_DOTS, 2)), rng.integers(0, 2, 3 * MAX_DOTS))
+    spec = NetworkSpec((2,))
+    panel = QtInfluencePanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    history = TrainingHistory(spec, init_params(spec, 0), 0.7, 0.5)
+    panel.show_state(spec, history, 0, samples, Rect(-4, 4, -4, 4))
+    assert panel.refresh()
+    for j, items in enumerate(panel._items):
+        drawn = np.concatenate([dots.data["size"] for dots in items["dots"]])
+        assert len(drawn) == MAX_DOTS
+        assert drawn.min() >= np.sort(panel.sizes[:, j])[-MAX_DOTS] - 1e-9  # the largest ones
+    assert "most influential" in panel.status_label.text() and panel.status_label.isVisible()

@@ -1,0 +1,52 @@
+"""Runs every soak section, prints a readable report and, as its last line, one JSON object with every count.
+Exit status 0 when nothing failed, 1 otherwise."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Settings, recent files and autosaves of the soak's windows go to a throw-away folder, never the user's.
+_SANDBOX = tempfile.mkdtemp(prefix="unboxed-soak-")
+os.environ["XDG_CONFIG_HOME"] = os.path.join(_SANDBOX, "config")
+os.environ["XDG_DATA_HOME"] = os.path.join(_SANDBOX, "data")
+
+# Each section: a module with run(quick: bool) -> dict of counts, plus "failures": a list of readable lines.
+SECTIONS = ("gui", "fuzz", "faults", "closing", "extremes")
+# The counts that must be zero for the run to pass.
+MUST_BE_ZERO = ("gui_failures", "loader_failures", "faults_with_loss", "leaked_threads", "extreme_failures")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m soak", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="the short run (under a minute)")
+    parser.add_argument("--only", choices=SECTIONS, action="append", help="run only these sections")
+    args = parser.parse_args(argv)
+    import importlib
+
+    counts: dict[str, float] = {}
+    failures: list[str] = []
+    for name in args.only or SECTIONS:
+        started = time.perf_counter()
+        section = importlib.import_module(f"soak.{name}")
+        result = section.run(args.quick)
+        found = list(result.pop("failures", []))
+        counts.update(result)
+        failures += [f"{name}: {line}" for line in found]
+        figures = ", ".join(f"{key} {value:g}" for key, value in result.items())
+        print(f"== {name} ({time.perf_counter() - started:.1f} s): {figures}")
+        for line in found:
+            print(f"   FAILED {line}")
+    bad = [key for key in MUST_BE_ZERO if counts.get(key, 0)]
+    print(f"== {'PASSED' if not bad and not failures else 'FAILED: ' + ', '.join(bad or ['see above'])}")
+    print(json.dumps(counts))
+    return 0 if not bad and not failures else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

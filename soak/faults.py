@@ -477,8 +477,12 @@ def _engine_failure(app, window, failing, problems: list) -> None:
             app, lambda: not (window.is_training and window.history.latest_epoch <= kept + 10), 20
         )
     if window.is_training and went_on:
-        if not any("engine" in m and "torch" in m for m in messages):
-            problems.append("training went on with torch, but the status line never said the engine failed")
+        said = _wait(app, lambda: any("engine" in m and "torch" in m for m in messages), 5)
+        if not said:
+            problems.append(
+                "training went on with torch, but the status line never said the engine failed "
+                f"(last messages: {messages[-4:]})"
+            )
     elif not window.is_training:
         said = window.message_label.text()
         if "numba could not compile" not in said and "engine" not in said:

@@ -15,14 +15,22 @@ from pathlib import Path
 import numpy as np
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from soak.common import dialogs_answer_at_once, pump
 
 SEQUENCES = {True: 50, False: 1000}  # quick, full
-STEPS = 32
+STEPS = {True: 10, False: 32}  # actions per sequence: the quick run keeps to a minute on two cores
 TRAIN_MS = 40  # how long one "train" action lets the event loop run
 SOAK_SHARP_SECONDS = 0.003
+SHARP_EVERY = 4
+MAX_BUILDS = 2  # interpretable-network builds per sequence (each takes a fifth of a second)
 
 coordinates = st.floats(-4.0, 4.0, allow_nan=False)
 fractions = st.floats(0.0, 1.0, allow_nan=False)
@@ -52,6 +60,7 @@ class Shared:
             cls.window = MainWindow()
             cls.window.resize(760, 520)
             cls.window.show()
+            cls.window.display_timer.stop()
             cls.start = window_session(cls.window)
             cls.docks = {name: dock.isVisible() for name, dock in cls.window.docks.items()}
             return cls.window
@@ -85,6 +94,7 @@ class GuiSession(RuleBasedStateMachine):
         Counters.errors = []
         self.folder = tempfile.TemporaryDirectory(prefix="unboxed-soak-")
         self.window = Shared.fresh_window()
+        self.builds = 0
         pump(0)
 
     # --- samples -----------------------------------------------------------------------------------------
@@ -206,8 +216,10 @@ class GuiSession(RuleBasedStateMachine):
         k = min(int(layer * len(widths)), len(widths) - 1)
         self.window.select_neuron(k, min(int(neuron * widths[k]), widths[k] - 1))
 
+    @precondition(lambda self: self.builds < MAX_BUILDS)
     @rule()
     def build_interpretable_network(self):
+        self.builds += 1
         self.window.build_essence()
 
     @rule()
@@ -220,6 +232,9 @@ class GuiSession(RuleBasedStateMachine):
     @invariant()
     def nothing_escaped_to_the_event_loop(self):
         Counters.steps += 1
+        # What the display timer does (it is stopped in the soak, so that each step draws once): a quick
+        # frame, and every SHARP_EVERY steps the sharp one with every side view.
+        self.window.render_frame(preview=Counters.steps % SHARP_EVERY != 0)
         pump(0)
         if Counters.errors:
             Counters.seen.append(Counters.errors[0])
@@ -283,7 +298,7 @@ def run(quick: bool) -> dict:
     try:
         with dialogs_answer_at_once():
             run_state_machine_as_test(GuiSession, settings=settings(
-                max_examples=SEQUENCES[quick], stateful_step_count=STEPS, deadline=None, database=None,
+                max_examples=SEQUENCES[quick], stateful_step_count=STEPS[quick], deadline=None, database=None,
                 suppress_health_check=list(HealthCheck), phases=[Phase.generate, Phase.shrink],
             ))  # fmt: skip
     except Exception as error:  # noqa: BLE001 - the failing sequence is the report

@@ -168,7 +168,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
 
         self.training = TrainingThread(
-            self._on_chunk, self._on_training_finished, self._on_preparing, on_notice=self.show_message
+            self._on_chunk, self._on_training_finished, self._on_preparing, on_notice=self._on_notice
         )
         self.training.set_max_rate(self.controls.speed())
         self.warm_up = None if engine.is_compiled() else EngineWarmUp(self.canvas.redraw)
@@ -784,6 +784,10 @@ class MainWindow(QMainWindow):
         self.message_label.setText(text)
 
     # --- training thread signals (queued into the GUI thread) ---------------------------------------
+    def _on_notice(self, text: str) -> None:
+        """Something to know while training goes on (the compiled engine failed and torch took over)."""
+        self.show_message(text)
+
     def _on_preparing(self) -> None:
         self.show_message("Preparing the training engine… (compiling, only the first time)")
 

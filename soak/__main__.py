@@ -4,8 +4,10 @@ Exit status 0 when nothing failed, 1 otherwise."""
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -13,6 +15,7 @@ import time
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Settings, recent files and autosaves of the soak's windows go to a throw-away folder, never the user's.
 _SANDBOX = tempfile.mkdtemp(prefix="unboxed-soak-")
+atexit.register(shutil.rmtree, _SANDBOX, ignore_errors=True)
 os.environ["XDG_CONFIG_HOME"] = os.path.join(_SANDBOX, "config")
 os.environ["XDG_DATA_HOME"] = os.path.join(_SANDBOX, "data")
 

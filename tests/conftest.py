@@ -1,6 +1,8 @@
 """Shared test settings: no display needed, and no test may leave a training thread running."""
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -10,6 +12,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Settings, recent files and autosaves of test windows go to a throw-away folder, never the user's.
 _SANDBOX = tempfile.mkdtemp(prefix="unboxed-tests-")
+atexit.register(shutil.rmtree, _SANDBOX, ignore_errors=True)
 os.environ["XDG_CONFIG_HOME"] = os.path.join(_SANDBOX, "config")
 os.environ["XDG_DATA_HOME"] = os.path.join(_SANDBOX, "data")
 

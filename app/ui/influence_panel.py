@@ -26,6 +26,7 @@ SIZE_STEPS = 14
 HOVER_PIXELS = 6
 PREPARE_SECONDS = 0.03
 PREVIEW_INTERVAL_S = 0.15
+MAPS_PER_PREVIEW = 8  # maps redrawn per frame while epochs stream in; a sharp frame redraws them all
 MAX_DOTS = 2000  # per small plot: beyond, the most influential samples (the rest would be specks anyway)
 
 
@@ -90,6 +91,7 @@ class QtInfluencePanel(QWidget):
         self._dirty = False
         self._accumulated = None
         self._drawn_at = 0.0
+        self._next_map = 0  # where the next preview frame of a wide layer starts
         for box in (self.layer_box, self.mode_box):
             box.currentIndexChanged.connect(self._options_changed)
         for box in (self.bias_box, self.scale_box):
@@ -147,7 +149,14 @@ class QtInfluencePanel(QWidget):
         else:
             per_layer = influence(spec, params, samples.points, samples.labels, options.include_bias)
         self.values = per_layer[layer]
-        self._draw(spec, params, layer, samples, rect, options)
+        width = spec.widths[layer]
+        maps = range(width)
+        if preview and width > MAPS_PER_PREVIEW:  # a wide layer: a few maps per frame, in turn
+            start = self._next_map % width
+            maps = [(start + k) % width for k in range(MAPS_PER_PREVIEW)]
+            self._next_map = start + MAPS_PER_PREVIEW
+            self._dirty = True  # the others follow at the next frames
+        self._draw(spec, params, layer, samples, rect, options, maps)
         self._drawn_at = time.perf_counter()
         return True
 
@@ -183,7 +192,7 @@ class QtInfluencePanel(QWidget):
             self.plots.append(plot)
             self._items.append({"image": image, "boundary": boundary, "dots": dots})
 
-    def _draw(self, spec, params, layer, samples, rect, options) -> None:
+    def _draw(self, spec, params, layer, samples, rect, options, maps) -> None:
         width = spec.widths[layer]
         self._ensure_plots(width)
         xs, ys = grid_centres(rect, ACTIVATION_PIXELS, ACTIVATION_PIXELS)
@@ -194,6 +203,11 @@ class QtInfluencePanel(QWidget):
         of_class = [samples.labels == c for c in (RED, BLUE)]
         weights, biases = split_params(spec, params)[layer]
         for j, (plot, items) in enumerate(zip(self.plots, self._items, strict=True)):
+            column = self.values[:, j] if self.values.size else np.zeros(samples.n)
+            neuron_scale = float(column.max()) if options.per_neuron_scale and column.size else scale
+            self.sizes[:, j] = dot_sizes(column, neuron_scale)
+            if j not in maps:
+                continue
             colour = neuron_rgb(layer, j, spec.widths)
             selected = self.selected == (layer, j)
             title = (f"L{layer + 1} N{j + 1}", colour, selected)
@@ -212,9 +226,6 @@ class QtInfluencePanel(QWidget):
                 line = level_curves(xs, ys, z[..., j], 0.0)
             items["boundary"].setData(line[:, 0], line[:, 1]) if len(line) else items["boundary"].clear()
             items["boundary"].setPen(pg.mkPen(colour, width=3.5 if selected else 2))
-            column = self.values[:, j] if self.values.size else np.zeros(samples.n)
-            neuron_scale = float(column.max()) if options.per_neuron_scale and column.size else scale
-            self.sizes[:, j] = dot_sizes(column, neuron_scale)
             shown = _most_influential(column, MAX_DOTS)
             for dots, mask in zip(items["dots"], of_class, strict=True):
                 chosen = shown[mask[shown]]

@@ -135,3 +135,29 @@ def test_a_large_sample_set_draws_only_the_most_influential_dots(qtbot):
         assert len(drawn) == MAX_DOTS
         assert drawn.min() >= np.sort(panel.sizes[:, j])[-MAX_DOTS] - 1e-9  # the largest ones
     assert "most influential" in panel.status_label.text() and panel.status_label.isVisible()
+
+
+def test_a_wide_layer_redraws_a_few_maps_per_streaming_frame_and_all_when_sharp(qtbot, monkeypatch):
+    """Found by the soak run: 64 maps redrawn at every frame held the window for over half a second."""
+    import app.ui.influence_panel as module
+    from app.core.dataset import make_preset
+    from app.core.geometry import Rect
+    from app.core.history import TrainingHistory
+    from app.core.network import NetworkSpec, init_params
+
+    spec = NetworkSpec((20,))
+    panel = module.QtInfluencePanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    history = TrainingHistory(spec, init_params(spec, 0), 0.7, 0.5)
+    samples = make_preset("xor")
+    panel.show_state(spec, history, 0, samples, Rect(-3, 3, -3, 3))
+    drawn = []
+    real = module.QtInfluencePanel._draw
+    monkeypatch.setattr(module.QtInfluencePanel, "_draw",
+                        lambda self, *args: (drawn.append(list(args[-1])), real(self, *args)))  # fmt: skip
+    monkeypatch.setattr(module, "PREVIEW_INTERVAL_S", 0.0)
+    assert panel.refresh(preview=True) and panel.refresh(preview=True) and panel.refresh(preview=True)
+    assert [len(maps) for maps in drawn] == [module.MAPS_PER_PREVIEW] * 3
+    assert sorted(set(sum(drawn, []))) == list(range(20))  # in turn, every map is reached
+    assert panel.refresh(preview=False) and list(drawn[-1]) == list(range(20))

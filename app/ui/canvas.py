@@ -41,6 +41,7 @@ MAX_ZOOM = 1e4  # the widest view, relative to the data's extent
 MIN_VIEW_WIDTH = 1e-4  # the narrowest view, in data units
 REGION_ALPHA = 70
 MIN_SAMPLED_PIXELS = 120
+OVERVIEW_DOTS = 5000  # at most this many samples drawn by a canvas that only shows (not edits) them
 REGION_EDGE_PEN = pg.mkPen((40, 40, 40, 150), width=1)
 
 
@@ -171,8 +172,12 @@ class QtCanvas(pg.PlotWidget):
         held_out = np.zeros(samples.n, bool)
         known = min(samples.n, len(self._held_out))
         held_out[:known] = self._held_out[:known]
+        # An overview (the extrapolation view) shows an even sample of a very large set: the same picture
+        # at that scale, for a tenth of the painting.
+        shown = np.zeros(samples.n, bool)
+        shown[:: max(1, -(-samples.n // OVERVIEW_DOTS)) if not self.interactive else 1] = True
         for label in (RED, BLUE):
-            of_class = samples.labels == label
+            of_class = (samples.labels == label) & shown
             _show_dots(self.sample_dots[label], samples.points[of_class & ~held_out])
             _show_dots(self.held_out_dots[label], samples.points[of_class & held_out])
         if self.interactive:

@@ -145,3 +145,15 @@ def test_regions_overlay_colours_cells_and_hover_names_neurons_on(qtbot, window)
     assert first_layer == "".join("1" if o else "0" for o in on)
     window.regions_action.setChecked(False)
     assert not window.canvas.region_image.isVisible()
+
+
+def test_the_extrapolation_overview_draws_an_even_sample_of_a_very_large_set(qtbot, window):
+    from app.core.dataset import SampleSet
+    from app.ui.canvas import OVERVIEW_DOTS
+
+    rng = np.random.default_rng(0)
+    n = 3 * OVERVIEW_DOTS
+    window.set_samples(SampleSet(rng.normal(size=(n, 2)), rng.integers(0, 2, n)))
+    main = sum(len(dots.data) for dots in window.canvas.sample_dots)
+    overview = sum(len(dots.data) for dots in window.extrapolation.canvas.sample_dots)
+    assert main == n and 0.9 * OVERVIEW_DOTS <= overview <= OVERVIEW_DOTS

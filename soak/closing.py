@@ -9,7 +9,7 @@ import time
 from soak.common import dialogs_answer_at_once, pump, resident_megabytes
 
 CYCLES = {True: 10, False: 100}  # quick, full
-TRAIN_MS = 80
+TRAIN_MS = 40
 MAX_GROWTH_MB = 50.0
 WARM_UP_CYCLES = 2  # caches (fonts, numba, pyqtgraph) fill in the first windows: measured from after them
 

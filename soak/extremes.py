@@ -11,7 +11,7 @@ import numpy as np
 
 from soak.common import dialogs_answer_at_once, pump
 
-SECONDS = {True: 0.8, False: 5.0}  # of training per case: quick, full
+SECONDS = {True: 0.5, False: 5.0}  # of training per case: quick, full
 TICK_MS = 10  # the probe timer's period; its lateness is the event loop's latency
 MAX_P95_MS = 100.0
 

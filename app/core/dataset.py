@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from sklearn.datasets import make_blobs, make_circles, make_moons
 
 RED = 0
 BLUE = 1
@@ -228,12 +227,17 @@ def _xor(seed: int) -> SampleSet:
     return _gaussian_clusters(seed, centres, labels, std=0.4, per_cluster=40)
 
 
+# scikit-learn is imported where a preset needs it: it takes a second, which every start would pay.
 def _circles(seed: int) -> SampleSet:
+    from sklearn.datasets import make_circles
+
     points, labels = make_circles(n_samples=200, noise=0.08, factor=0.5, random_state=seed)
     return SampleSet(points * 2.5, labels)
 
 
 def _moons(seed: int) -> SampleSet:
+    from sklearn.datasets import make_moons
+
     points, labels = make_moons(n_samples=200, noise=0.1, random_state=seed)
     return SampleSet((points - (0.5, 0.25)) * 1.5, labels)
 
@@ -248,6 +252,8 @@ def _spirals(seed: int) -> SampleSet:
 
 
 def _blobs(seed: int) -> SampleSet:
+    from sklearn.datasets import make_blobs
+
     points, labels = make_blobs(
         n_samples=200, centers=[(-1.0, -1.0), (1.0, 1.0)], cluster_std=0.8, random_state=seed
     )

@@ -77,9 +77,9 @@ def test_export_zoomed_out(tmp_path):
 
 def test_saved_session_reproduces_the_same_picture(tmp_path):
     session, a, b = tmp_path / "s.unboxed", tmp_path / "a.png", tmp_path / "b.png"
-    assert run("--preset", "xor", "--epochs", "200", "--save", str(session)).returncode == 0
+    made = run("--preset", "xor", "--epochs", "200", "--save", str(session), "--export", str(b))
+    assert made.returncode == 0, made.stderr
     assert run(str(session), "--export", str(a)).returncode == 0
-    assert run("--preset", "xor", "--epochs", "200", "--export", str(b)).returncode == 0
     first, second = QImage(str(a)), QImage(str(b))
     assert first.size() == second.size() and first == second
 

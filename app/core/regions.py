@@ -258,16 +258,8 @@ def _outlines(vertices: np.ndarray, offs: np.ndarray) -> np.ndarray:
 
 
 @_jit
-def _grow_f(a, need):
-    if need <= a.shape[0]:
-        return a
-    b = np.empty(max(need, 2 * a.shape[0]), a.dtype)
-    b[: a.shape[0]] = a
-    return b
-
-
-@_jit
-def _grow_i(a, need):
+def _grow(a, need):
+    """`a`, or a copy with room for `need` items (doubling), for the splitter's growing buffers."""
     if need <= a.shape[0]:
         return a
     b = np.empty(max(need, 2 * a.shape[0]), a.dtype)
@@ -302,8 +294,8 @@ def _split_layer(vx, vy, offs, g_m, g_c, snap):
     for r in range(n_regions):
         start, end = offs[r], offs[r + 1]
         count = end - start
-        ax = _grow_f(ax, count)
-        ay = _grow_f(ay, count)
+        ax = _grow(ax, count)
+        ay = _grow(ay, count)
         ax[:count] = vx[start:end]
         ay[:count] = vy[start:end]
         ao[0] = 0
@@ -335,7 +327,7 @@ def _split_layer(vx, vy, offs, g_m, g_c, snap):
             for q in range(n_a):
                 qs, qe = ao[q], ao[q + 1]
                 m = qe - qs
-                values = _grow_f(values, m)
+                values = _grow(values, m)
                 has_pos = False
                 has_neg = False
                 for i in range(m):
@@ -349,10 +341,10 @@ def _split_layer(vx, vy, offs, g_m, g_c, snap):
                         has_neg = True
                 # room for both pieces: at most m + 2 vertices each
                 need_v = bo[n_b] + 2 * m + 4
-                bx = _grow_f(bx, need_v)
-                by = _grow_f(by, need_v)
-                bo = _grow_i(bo, n_b + 3)
-                bb = _grow_i(bb, n_b + 2)
+                bx = _grow(bx, need_v)
+                by = _grow(by, need_v)
+                bo = _grow(bo, n_b + 3)
+                bb = _grow(bb, n_b + 2)
                 if not (has_pos and has_neg):
                     positive = has_pos or (not has_neg and c > 0.0)
                     base = bo[n_b]
@@ -392,11 +384,11 @@ def _split_layer(vx, vy, offs, g_m, g_c, snap):
         for q in range(n_a):
             qs, qe = ao[q], ao[q + 1]
             m = qe - qs
-            ox = _grow_f(ox, n_v + m)
-            oy = _grow_f(oy, n_v + m)
-            ooffs = _grow_i(ooffs, n_r + 2)
-            parent = _grow_i(parent, n_r + 1)
-            bits = _grow_i(bits, n_r + 1)
+            ox = _grow(ox, n_v + m)
+            oy = _grow(oy, n_v + m)
+            ooffs = _grow(ooffs, n_r + 2)
+            parent = _grow(parent, n_r + 1)
+            bits = _grow(bits, n_r + 1)
             ox[n_v : n_v + m] = ax[qs:qe]
             oy[n_v : n_v + m] = ay[qs:qe]
             n_v += m

@@ -29,11 +29,14 @@ from app.core.regions import (
 )  # fmt: skip
 from app.ui.palette import CLASS_RGB, neuron_rgb, pattern_colours, prediction_lut, slope_colours
 from app.ui.sample_view_box import QtSampleViewBox
+from app.ui.scatter import cached_scatter
 
 MAX_FIELD_PIXELS = 512  # per side
 MIN_FIELD_PIXELS = 32
 SHARP_SECONDS = 0.030  # time budget of one background: big networks get fewer pixels, smoothly scaled up
 PREVIEW_SECONDS = 0.003  # while epochs stream in or the user drags; the sharp picture follows once they stop
+PIXEL_SECONDS, PIXEL_SECONDS_PER_PARAM = 2.5e-7, 5e-10  # a background pixel's cost, guessed before measuring
+MIN_CURVE_PIXELS = 32
 CURVE_PIXELS = 160  # grid of the deeper-layer zero-level curves (they are interpolated, so smooth anyway)
 TICK_FRACTION = 0.04  # length of the positive-side tick, as a fraction of the view's width
 HOVER_PIXELS = 6  # how close the cursor must be to a boundary to name it
@@ -109,14 +112,14 @@ class QtCanvas(pg.PlotWidget):
         self._curve_points: dict[tuple[int, int], np.ndarray] = {}  # (layer, neuron) -> drawn points
         self.hover_text = ""
         self.selected: tuple[int, int] | None = None  # (layer, neuron) highlighted; the others fade
-        self._seconds_per_pixel = 2e-7
+        self._seconds_per_pixel = PIXEL_SECONDS
         self.sample_dots = []  # training samples, filled: red, blue
         self.held_out_dots = []  # held-out test samples, hollow: red, blue
         for label in (RED, BLUE):
-            dots = pg.ScatterPlotItem(
+            dots = cached_scatter(
                 size=10, pen=pg.mkPen((25, 25, 25), width=1.3), brush=pg.mkBrush(*CLASS_RGB[label])
             )
-            hollow = pg.ScatterPlotItem(size=10, pen=pg.mkPen(*CLASS_RGB[label], width=2.2), brush=None)
+            hollow = cached_scatter(size=10, pen=pg.mkPen(*CLASS_RGB[label], width=2.2), brush=None)
             for item in (dots, hollow):
                 item.setZValue(20)
                 self.addItem(item)
@@ -191,6 +194,9 @@ class QtCanvas(pg.PlotWidget):
         """Marks the network to draw at the next refresh; cheap, so it may be called for every epoch."""
         if spec != self.spec:
             self.deep_layers_shown = {k for k in self.deep_layers_shown if k < len(spec.widths)}
+            # A first guess of the new network's cost, so that the first sharp picture of an 8x64 network
+            # keeps to its budget rather than taking a second; measured frames refine it.
+            self._seconds_per_pixel = PIXEL_SECONDS + PIXEL_SECONDS_PER_PARAM * spec.n_params
         self.spec = spec
         self.params = params
         self._dirty = True
@@ -368,7 +374,9 @@ class QtCanvas(pg.PlotWidget):
                 for curve in self.deep_curves.pop(layer):
                     self.removeItem(curve)
                 self._curve_points = {k: v for k, v in self._curve_points.items() if k[0] != layer}
-        pixels = CURVE_PIXELS // 2 if preview else CURVE_PIXELS
+        # Big networks get a coarser grid (the curves are interpolated on it), within the frame's budget.
+        budget = np.sqrt((PREVIEW_SECONDS if preview else SHARP_SECONDS) / self._seconds_per_pixel)
+        pixels = int(np.clip(budget, MIN_CURVE_PIXELS, CURVE_PIXELS // 2 if preview else CURVE_PIXELS))
         for layer in sorted(self.deep_layers_shown):
             curves = self.deep_curves.setdefault(layer, [])
             width = self.spec.widths[layer]

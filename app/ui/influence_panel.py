@@ -19,7 +19,9 @@ from app.core.history import TrainingHistory
 from app.core.influence import AccumulatedInfluence, influence
 from app.core.network import NetworkSpec, activate, split_params
 from app.ui.palette import CLASS_RGB, neuron_rgb
+from app.ui.scatter import cached_scatter
 
+TITLE_PIXELS = 18  # the band above each map's picture where the neuron's name goes
 ACTIVATION_PIXELS = 48  # the faint background of each small plot
 MIN_DOT, MAX_DOT = 2.0, 16.0  # dot diameters in pixels; area grows with influence
 SIZE_STEPS = 14
@@ -82,7 +84,7 @@ class QtInfluencePanel(QWidget):
         column.addWidget(self.status_label)
         column.addWidget(self.plots_widget, 1)
 
-        self.plots: list[pg.PlotItem] = []
+        self.plots: list[pg.ViewBox] = []  # one small map per neuron of the shown layer
         self._items: list[dict] = []
         self.values: np.ndarray = np.zeros((0, 0))  # (n_samples, n_neurons) of the shown layer
         self.sizes: np.ndarray = np.zeros((0, 0))  # the dot diameters drawn for them
@@ -170,27 +172,31 @@ class QtInfluencePanel(QWidget):
         self.layer_box.blockSignals(False)
 
     def _ensure_plots(self, count: int) -> None:
+        """One small map per neuron: a bare view box with the neuron's name above its picture, placed in the
+        grid in one go (adding pyqtgraph plots one by one lays the whole grid out again each time: two
+        seconds for 64 maps)."""
         if len(self.plots) == count:
             return
-        self.plots_widget.clear()
+        grid = self.plots_widget.ci.layout
+        for box in self.plots:
+            grid.removeItem(box)
+            self.plots_widget.scene().removeItem(box)
         self.plots, self._items = [], []
         columns = 2 if count <= 8 else 4
         for k in range(count):
-            plot = self.plots_widget.addPlot(row=k // columns, col=k % columns)
-            plot.hideAxis("left")
-            plot.hideAxis("bottom")
-            plot.setMenuEnabled(False)
-            plot.hideButtons()
-            plot.setMouseEnabled(x=False, y=False)
-            plot.getViewBox().setAspectLocked(True)
+            box = pg.ViewBox(lockAspect=True, enableMouse=False, enableMenu=False)
+            grid.addItem(box, k // columns, k % columns)
             image = pg.ImageItem(axisOrder="row-major")
             boundary = pg.PlotCurveItem(connect="finite")
-            dots = [pg.ScatterPlotItem(pen=pg.mkPen((30, 30, 30), width=0.6), brush=pg.mkBrush(*CLASS_RGB[c]))
+            dots = [cached_scatter(pen=pg.mkPen((30, 30, 30), width=0.6), brush=pg.mkBrush(*CLASS_RGB[c]))
                     for c in (RED, BLUE)]  # fmt: skip
-            for item in (image, boundary, *dots):
-                plot.addItem(item)
-            self.plots.append(plot)
-            self._items.append({"image": image, "boundary": boundary, "dots": dots})
+            title = pg.TextItem(anchor=(0, 0))
+            for item in (image, boundary, *dots, title):
+                box.addItem(item)
+            self.plots.append(box)
+            self._items.append({"image": image, "boundary": boundary, "dots": dots, "title_item": title})
+            box.sigResized.connect(lambda box, items=self._items[-1]: _frame(box, items))
+        grid.activate()
 
     def _draw(self, spec, params, layer, samples, rect, options, maps) -> None:
         width = spec.widths[layer]
@@ -212,7 +218,10 @@ class QtInfluencePanel(QWidget):
             selected = self.selected == (layer, j)
             title = (f"L{layer + 1} N{j + 1}", colour, selected)
             if items.get("title") != title:  # setting a title lays out HTML: only when it changes
-                plot.setTitle(title[0], color=colour, size="9pt", bold=selected)
+                style = "color: rgb({},{},{}); font-size: 8pt; font-weight: {}".format(
+                    *colour, "bold" if selected else "normal"
+                )
+                items["title_item"].setHtml(f"<span style='{style}'>{title[0]}</span>")
                 items["title"] = title
             picture = activation[..., j]
             low, high = float(picture.min()), float(picture.max())
@@ -231,8 +240,8 @@ class QtInfluencePanel(QWidget):
                 chosen = shown[mask[shown]]
                 dots.setData(pos=samples.points[chosen], size=self.sizes[chosen, j])
             if items.get("rect") != rect:
-                plot.setRange(xRange=(rect.xmin, rect.xmax), yRange=(rect.ymin, rect.ymax), padding=0)
                 items["rect"] = rect
+                _frame(plot, items)
         if samples.n > MAX_DOTS:
             note = f"Each map shows the {MAX_DOTS:,} most influential of {samples.n:,} samples"
             self.status_label.setText(note)
@@ -241,7 +250,7 @@ class QtInfluencePanel(QWidget):
     # --- gestures out ------------------------------------------------------------------------------------
     def _plot_at(self, scene_pos) -> int | None:
         for j, plot in enumerate(self.plots):
-            if plot.getViewBox().sceneBoundingRect().contains(scene_pos):
+            if plot.sceneBoundingRect().contains(scene_pos):
                 return j
         return None
 
@@ -255,7 +264,7 @@ class QtInfluencePanel(QWidget):
         """Index of the sample drawn within HOVER_PIXELS of scene_pos in that small plot."""
         if self._state is None or self._state[3].n == 0:
             return None
-        box = self.plots[plot_index].getViewBox()
+        box = self.plots[plot_index]
         points = self._state[3].points
         pixel = box.mapSceneToView(scene_pos)
         scale = box.viewPixelSize()[0]
@@ -287,6 +296,18 @@ class QtInfluencePanel(QWidget):
     def _options_changed(self) -> None:
         self._dirty = True
         self.refresh()
+
+
+def _frame(box: pg.ViewBox, items: dict) -> None:
+    """Shows the map's rectangle with TITLE_PIXELS of the box's pixels above it for the name."""
+    rect = items.get("rect")
+    if rect is None:
+        return
+    width, height = max(rect.width, 1e-300), max(rect.height, 1e-300)
+    scale = min(box.width() / width, max(box.height() - TITLE_PIXELS, 1.0) / height)  # pixels per unit
+    top = rect.ymax + TITLE_PIXELS / max(scale, 1e-300)
+    box.setRange(xRange=(rect.xmin, rect.xmax), yRange=(rect.ymin, top), padding=0)
+    items["title_item"].setPos(rect.xmin, top)
 
 
 def _faint_lut(rgb: tuple[int, int, int]) -> np.ndarray:

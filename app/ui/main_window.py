@@ -67,6 +67,7 @@ from app.ui.timeline import QtTimeline
 from app.worker import EngineWarmUp, TrainingThread
 
 DISPLAY_INTERVAL_MS = 25
+FRAME_REST = 1.0  # after a frame, the event loop is left free for this many times as long as it took
 REGION_COUNT_SECONDS = 0.004  # region counting per side-view tick (the plot fills in over a few seconds)
 SIDE_VIEWS_HZ = 5  # the side views and loss curves redraw at most this often while epochs stream in
 HINT = "Left-click: add a red sample · Right-click or Shift+click: add a blue one · Space: train/pause"
@@ -110,6 +111,7 @@ class MainWindow(QMainWindow):
         self._side_views_epoch = -1  # the epoch the side views show
         self._side_views_pending: tuple[int, int] | None = None  # (epoch, display tick) of a half-done update
         self._display_ticks = 0
+        self._next_frame_at = 0.0  # the display timer draws no frame before then (see _draw)
         self.region_counts: RegionCountSeries | None = None
 
         self.canvas = QtCanvas()
@@ -817,7 +819,11 @@ class MainWindow(QMainWindow):
     def _draw(self) -> None:
         """Display timer: follow the newest epoch when live, update the timeline and the loss curves, and let
         the canvas redraw what changed: a quick preview while changes keep coming (training, scrubbing,
-        playing, dragging), the sharp picture as soon as they stop."""
+        playing, dragging), the sharp picture as soon as they stop. After a long frame (a big network, many
+        samples) the next waits as long again: clicks and keys never queue behind frame after frame."""
+        started = time.perf_counter()
+        if started < self._next_frame_at:
+            return
         self._display_ticks += 1
         if self._new_epochs_arrived:
             self._new_epochs_arrived = False
@@ -826,18 +832,24 @@ class MainWindow(QMainWindow):
         if self._side_views_epoch != self.displayed_epoch or self._curves_stale:
             self._update_side_views()
         changed = self.canvas.dirty
-        self.render_frame(preview=changed and self._changed_last_tick)
+        preview = changed and self._changed_last_tick
+        # While training, a sharp frame (a tick without a new epoch) still redraws a wide layer's influence
+        # maps a few per frame: all 64 at once would hold the window for a tenth of a second.
+        self.render_frame(preview=preview, maps_in_turn=preview or self.is_training)
         self._changed_last_tick = changed
+        finished = time.perf_counter()
+        self._next_frame_at = finished + FRAME_REST * (finished - started)
 
-    def render_frame(self, preview: bool = False) -> None:
+    def render_frame(self, preview: bool = False, maps_in_turn: bool | None = None) -> None:
         """Redraws every view whose state changed (a preview raster if asked; the sharp frame also brings
-        the side views up to the displayed epoch)."""
+        the side views up to the displayed epoch). The influence panel redraws a few maps per frame when
+        `maps_in_turn` (default: in a preview), all of them otherwise."""
         if not preview and (self._side_views_epoch != self.displayed_epoch or self._curves_stale):
             self._update_side_views(force=True)
         self.canvas.refresh(preview=preview)
         self.extrapolation.refresh(preview=preview)
         self.essence_view.refresh()
-        self.influence_panel.refresh(preview=preview)
+        self.influence_panel.refresh(preview=preview if maps_in_turn is None else maps_in_turn)
 
     def refresh_curves(self) -> None:
         h = self.history

@@ -5,7 +5,7 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 
 from app.core.influence import influence
-from app.ui.influence_panel import MAX_DOT, MIN_DOT, SIZE_STEPS
+from app.ui.influence_panel import MAX_DOT, MIN_DOT, SIZE_STEPS, TITLE_PIXELS
 
 
 @pytest.fixture
@@ -80,7 +80,7 @@ def test_options_layer_accumulated_bias_and_scale(window):
 
 def test_clicking_a_small_plot_selects_the_neuron_everywhere(qtbot, window):
     panel = window.influence_panel
-    box = panel.plots[2].getViewBox()
+    box = panel.plots[2]
     centre = box.mapViewToScene(box.viewRect().center())
     qtbot.mouseClick(panel.plots_widget.viewport(), Qt.MouseButton.LeftButton,
                      pos=panel.plots_widget.mapFromScene(centre))  # fmt: skip
@@ -97,7 +97,7 @@ def test_clicking_a_small_plot_selects_the_neuron_everywhere(qtbot, window):
 def test_hovering_a_sample_describes_its_influence_on_every_neuron(window):
     panel = window.influence_panel
     i = int(np.argmax(panel.values[:, 1]))
-    box = panel.plots[1].getViewBox()
+    box = panel.plots[1]
     scene = box.mapViewToScene(QPointF(*window.samples.points[i]))
     assert panel.sample_near(1, scene) == i
     text = panel.describe_sample(i)
@@ -161,3 +161,46 @@ def test_a_wide_layer_redraws_a_few_maps_per_streaming_frame_and_all_when_sharp(
     assert [len(maps) for maps in drawn] == [module.MAPS_PER_PREVIEW] * 3
     assert sorted(set(sum(drawn, []))) == list(range(20))  # in turn, every map is reached
     assert panel.refresh(preview=False) and list(drawn[-1]) == list(range(20))
+
+
+def test_each_maps_name_sits_just_above_its_picture(window):
+    panel = window.influence_panel
+    for box, items in zip(panel.plots, panel._items, strict=True):
+        rect = items["rect"]
+        (_, _), (ymin, ytop) = box.viewRange()
+        title = items["title_item"]
+        assert "L1 N" in title.toPlainText()
+        # the name's band is right above the picture, inside the view, about TITLE_PIXELS high
+        top = title.pos().y()
+        assert rect.ymax < top <= ytop + 1e-9
+        assert (top - rect.ymax) / box.viewPixelSize()[1] == pytest.approx(TITLE_PIXELS, rel=0.15)
+
+
+def test_while_training_the_window_redraws_a_wide_layer_in_turn_even_in_sharp_frames(
+    shown_window, monkeypatch
+):
+    """An 8x64 network's 64 maps at once held the window ~0.1 s at every frame without a new epoch."""
+    import app.ui.influence_panel as module
+    from app.core.network import NetworkSpec
+    from app.ui.main_window import MainWindow
+
+    window = shown_window(0, spec=NetworkSpec((20,)))
+    window.display_timer.stop()
+    monkeypatch.setattr(module, "PREVIEW_INTERVAL_S", 0.0)
+    drawn = []
+    real = module.QtInfluencePanel._draw
+    monkeypatch.setattr(module.QtInfluencePanel, "_draw",
+                        lambda self, *args: (drawn.append(list(args[-1])), real(self, *args)))  # fmt: skip
+
+    def display_tick():
+        window.influence_panel.show_state(*window.influence_panel._state)  # something new to show
+        window._next_frame_at = 0.0
+        window._draw()
+        return drawn[-1]
+
+    window.render_frame()
+    assert not window.canvas.dirty  # nothing changes on the canvas: the display tick draws a sharp frame
+    monkeypatch.setattr(MainWindow, "is_training", property(lambda self: True))
+    assert len(display_tick()) == module.MAPS_PER_PREVIEW
+    monkeypatch.setattr(MainWindow, "is_training", property(lambda self: False))
+    assert display_tick() == list(range(20))  # once training stops, the sharp frame draws every map

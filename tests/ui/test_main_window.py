@@ -246,3 +246,66 @@ def test_test_fraction_holds_samples_out_draws_them_hollow_and_plots_test_metric
     assert xs is not None and len(xs) > 0
     window.controls.test_fraction_box.setValue(0.0)
     assert sum(len(d.data) for d in window.canvas.held_out_dots) == 0
+
+
+def test_after_a_long_frame_the_display_leaves_the_event_loop_as_long_free(shown_window, monkeypatch):
+    from types import SimpleNamespace
+
+    import app.ui.main_window as module
+
+    window = shown_window(0)
+    window.display_timer.stop()
+    now = [10.0]
+    monkeypatch.setattr(module, "time", SimpleNamespace(perf_counter=lambda: now[0]))
+    real = window.render_frame
+
+    def slow_frame(**options):  # a frame that takes 0.2 s
+        real(**options)
+        now[0] += 0.2
+
+    monkeypatch.setattr(window, "render_frame", slow_frame)
+    window._next_frame_at = 0.0
+    ticks = window._display_ticks
+    window._draw()
+    assert window._display_ticks == ticks + 1
+    assert window._next_frame_at == pytest.approx(10.2 + module.FRAME_REST * 0.2)
+    now[0] = 10.3
+    window._draw()  # too soon: no frame
+    assert window._display_ticks == ticks + 1
+    now[0] = 10.2 + module.FRAME_REST * 0.2 + 0.01
+    window._draw()
+    assert window._display_ticks == ticks + 2
+
+
+def test_a_big_networks_first_picture_keeps_to_the_time_budget(shown_window):
+    """The first sharp background of an 8x64 network took a second: its pixels were budgeted with the
+    default network's cost per pixel until a frame had been measured."""
+    import app.ui.canvas as canvas_module
+    from app.core.network import NetworkSpec, init_params
+
+    window = shown_window(0)
+    canvas = window.canvas
+    spec = NetworkSpec((64,) * 8)
+    canvas.show_network(spec, init_params(spec, 0))
+    canvas.refresh()
+    pixels = canvas.background_image.image.size
+    guess = canvas_module.PIXEL_SECONDS + canvas_module.PIXEL_SECONDS_PER_PARAM * spec.n_params
+    assert pixels <= max(canvas_module.SHARP_SECONDS / guess, canvas_module.MIN_FIELD_PIXELS**2) * 1.05
+    small = NetworkSpec()
+    canvas.show_network(small, init_params(small, 0))
+    canvas.refresh()
+    assert canvas.background_image.image.size > 10 * pixels  # a small network gets its sharp picture back
+
+
+def test_sample_dots_repaint_from_a_cache_and_exports_still_draw_them(shown_window):
+    from PySide6.QtWidgets import QGraphicsItem
+
+    window = shown_window(0)
+    for dots in (*window.canvas.sample_dots, *window.canvas.held_out_dots):
+        assert dots.cacheMode() == QGraphicsItem.CacheMode.DeviceCoordinateCache
+    points, labels = window.samples.points, window.samples.labels
+    reds, blues = points[labels == RED], points[labels == BLUE]
+    loneliest = reds[np.argmax([np.min(np.hypot(*(blues - red).T)) for red in reds])]  # no blue dot over it
+    for picture in (window.canvas.viewport().grab().toImage(), window.canvas.viewport().grab().toImage()):
+        colour = picture.pixelColor(pixel_of(window, *loneliest))  # drawn, then drawn from the cache
+        assert colour.red() > 150 and colour.blue() < 120

@@ -34,17 +34,32 @@ def main(argv: list[str]) -> int:
 
     counts: dict[str, float] = {}
     failures: list[str] = []
-    for name in args.only or SECTIONS:
-        started = time.perf_counter()
-        section = importlib.import_module(f"soak.{name}")
-        result = section.run(args.quick)
+
+    def report(name: str, result: dict, started: float) -> None:
         found = list(result.pop("failures", []))
         counts.update(result)
-        failures += [f"{name}: {line}" for line in found]
+        failures.extend(f"{name}: {line}" for line in found)
         figures = ", ".join(f"{key} {value:g}" for key, value in result.items())
-        print(f"== {name} ({time.perf_counter() - started:.1f} s): {figures}")
+        print(f"== {name} ({time.perf_counter() - started:.1f} s): {figures}", flush=True)
         for line in found:
             print(f"   FAILED {line}")
+
+    chosen = args.only or SECTIONS
+    sections = {name: importlib.import_module(f"soak.{name}") for name in chosen}
+    # Sections with start() run in processes of their own beside the others; those marked ALONE (timing
+    # measurements) run after everything else has finished.
+    background = {name: (module.start(args.quick), time.perf_counter())
+                  for name, module in sections.items() if hasattr(module, "start")}  # fmt: skip
+    alone = [name for name, module in sections.items() if getattr(module, "ALONE", False)]
+    for name, module in sections.items():
+        if name not in background and name not in alone:
+            started = time.perf_counter()
+            report(name, module.run(args.quick), started)
+    for name, (finish, started) in background.items():
+        report(name, finish(), started)
+    for name in alone:
+        started = time.perf_counter()
+        report(name, sections[name].run(args.quick), started)
     bad = [key for key in MUST_BE_ZERO if counts.get(key, 0)]
     print(f"== {'PASSED' if not bad and not failures else 'FAILED: ' + ', '.join(bad or ['see above'])}")
     print(json.dumps(counts))

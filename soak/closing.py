@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 import time
 
-from soak.common import dialogs_answer_at_once, pump, resident_megabytes
+from soak.common import dialogs_answer_at_once, event_loop_exceptions, pump, resident_megabytes
 
 CYCLES = {True: 10, False: 100}  # quick, full
 TRAIN_MS = 40
@@ -54,7 +54,7 @@ def run(quick: bool) -> dict:
     previous = qInstallMessageHandler(on_message)
     leaked, failures, baseline = 0, [], None
     try:
-        with dialogs_answer_at_once():
+        with dialogs_answer_at_once(), event_loop_exceptions() as caught:
             for cycle in range(WARM_UP_CYCLES + CYCLES[quick]):
                 leaked += one_cycle()
                 gc.collect()  # a window is a cycle of Python and Qt objects: collect it now, not later
@@ -70,5 +70,6 @@ def run(quick: bool) -> dict:
     if growth > MAX_GROWTH_MB:
         failures.append(f"memory grew {growth:.0f} MB over {CYCLES[quick]} windows (limit {MAX_GROWTH_MB:g})")
     failures += [f"Qt warning: {text}" for text in dict.fromkeys(warnings)]
+    failures += [f"exception in the event loop: {text}" for text in dict.fromkeys(caught)]
     return {"close_cycles": CYCLES[quick], "leaked_threads": leaked, "close_mem_mb": round(growth, 1),
             "qt_warnings": len(warnings), "failures": failures}  # fmt: skip

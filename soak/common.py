@@ -6,6 +6,24 @@ import contextlib
 import time
 
 
+@contextlib.contextmanager
+def event_loop_exceptions():
+    """Exceptions that reach the event loop (PySide6 hands them to sys.excepthook) are recorded instead of
+    printed: yields the list of their one-line descriptions, which the caller may clear."""
+    import sys
+    import traceback
+
+    caught: list[str] = []
+    saved = sys.excepthook
+    sys.excepthook = lambda kind, value, tb: caught.append(
+        " | ".join(traceback.format_exception(kind, value, tb)[-3:]).replace("\n", " ")
+    )
+    try:
+        yield caught
+    finally:
+        sys.excepthook = saved
+
+
 def pump(milliseconds: float = 0.0) -> None:
     """Lets the event loop run (display timer, training signals, painting) for about this long."""
     from PySide6.QtWidgets import QApplication

@@ -9,11 +9,12 @@ import time
 
 import numpy as np
 
-from soak.common import dialogs_answer_at_once, pump
+from soak.common import dialogs_answer_at_once, event_loop_exceptions, pump
 
 SECONDS = {True: 0.5, False: 5.0}  # of training per case: quick, full
 TICK_MS = 10  # the probe timer's period; its lateness is the event loop's latency
 MAX_P95_MS = 100.0
+ALONE = True  # measures the event loop: runs when no other section keeps the cores busy
 
 
 def cases():
@@ -75,14 +76,16 @@ def run(quick: bool) -> dict:
     make_application()
     failures, slow, latencies = [], [], []
     all_cases = cases()
-    with dialogs_answer_at_once():
+    with dialogs_answer_at_once(), event_loop_exceptions() as caught:
         for name, samples, spec in all_cases:
             started = time.perf_counter()
+            caught.clear()
             try:
                 late, epochs, message = train_and_probe(samples, spec, SECONDS[quick])
             except Exception as error:  # noqa: BLE001 - a crash is this case's failure, the others go on
                 failures.append(f"{name}: {type(error).__name__}: {error}")
                 continue
+            failures += [f"{name}: exception in the event loop: {text}" for text in dict.fromkeys(caught)]
             latencies.append(late)
             p95 = float(np.percentile(late, 95)) if len(late) else float("inf")
             if epochs == 0 and not message:

@@ -3,13 +3,22 @@ actions, through the same widgets and window methods the gestures use, and check
   - no exception reached the event loop (sys.excepthook is replaced by one that records it),
   - the displayed epoch exists in the history,
   - the canvas shows exactly the model's samples,
-  - every drawn first-layer boundary belongs to the displayed epoch's parameters."""
+  - every drawn first-layer boundary belongs to the displayed epoch's parameters,
+  - no step (an action and its drawing) froze the window for FREEZE_SECONDS.
+The sequences run in WORKERS processes side by side (python -m soak.gui is one worker)."""
 
 from __future__ import annotations
 
+import faulthandler
+import json
+import math
+import os
+import signal
+import subprocess
 import sys
 import tempfile
-import traceback
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -23,13 +32,18 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from soak.common import dialogs_answer_at_once, pump
+from soak.common import dialogs_answer_at_once, event_loop_exceptions, pump
 
 SEQUENCES = {True: 50, False: 1000}  # quick, full
-STEPS = {True: 10, False: 32}  # actions per sequence: the quick run keeps to a minute on two cores
+STEPS = {True: 30, False: 32}  # actions per sequence
+WORKERS = 2  # processes running sequences side by side, each with its own window (at most one per core)
 TRAIN_MS = 40  # how long one "train" action lets the event loop run
+ROOT = Path(__file__).resolve().parents[1]
 SOAK_SHARP_SECONDS = 0.003
 SHARP_EVERY = 4
+FREEZE_SECONDS = 10.0  # a step (action and drawing) that takes longer fails the sequence
+HANG_SECONDS = 120.0  # a step that takes longer prints every thread's stack to the worker's error output
+WORKER_SECONDS = {True: 240, False: 4 * 3600}  # a worker still running then is stopped and counted failed
 MAX_BUILDS = 2  # interpretable-network builds per sequence (each takes a fifth of a second)
 
 coordinates = st.floats(-4.0, 4.0, allow_nan=False)
@@ -37,7 +51,9 @@ fractions = st.floats(0.0, 1.0, allow_nan=False)
 
 
 class Counters:
-    sequences = 0
+    length = 0  # the actions a sequence is asked for
+    sequences = 0  # sequences of that many actions
+    short = 0  # sequences hypothesis ended sooner
     steps = 0
     errors: list[str] = []  # exceptions that reached the event loop in the current sequence
     seen: list[str] = []  # every failure of the run, for the report
@@ -58,7 +74,7 @@ class Shared:
 
         if cls.window is None:
             cls.window = MainWindow()
-            cls.window.resize(760, 520)
+            cls.window.resize(640, 440)
             cls.window.show()
             cls.window.display_timer.stop()
             cls.start = window_session(cls.window)
@@ -90,11 +106,12 @@ class GuiSession(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        Counters.sequences += 1
-        Counters.errors = []
+        Counters.errors.clear()
         self.folder = tempfile.TemporaryDirectory(prefix="unboxed-soak-")
         self.window = Shared.fresh_window()
         self.builds = 0
+        self.steps_before = Counters.steps
+        self.step_started = time.perf_counter()
         pump(0)
 
     # --- samples -----------------------------------------------------------------------------------------
@@ -129,7 +146,7 @@ class GuiSession(RuleBasedStateMachine):
     def load_preset(self, name):
         self.window.load_preset(name)
 
-    @rule(points=st.lists(st.tuples(coordinates, coordinates, st.integers(0, 1)), min_size=0, max_size=30))
+    @rule(points=st.lists(st.tuples(coordinates, coordinates, st.integers(0, 1)), min_size=0, max_size=12))
     def import_csv(self, points):
         path = Path(self.folder.name) / "samples.csv"
         path.write_text("x,y,label\n" + "".join(f"{x!r},{y!r},{label}\n" for x, y, label in points))
@@ -230,7 +247,7 @@ class GuiSession(RuleBasedStateMachine):
 
     # --- what must hold after every step -------------------------------------------------------------------
     @invariant()
-    def nothing_escaped_to_the_event_loop(self):
+    def nothing_escaped_to_the_event_loop_nor_froze_it(self):
         Counters.steps += 1
         # What the display timer does (it is stopped in the soak, so that each step draws once): a quick
         # frame, and every SHARP_EVERY steps the sharp one with every side view.
@@ -239,6 +256,11 @@ class GuiSession(RuleBasedStateMachine):
         if Counters.errors:
             Counters.seen.append(Counters.errors[0])
         assert not Counters.errors, Counters.errors[0]
+        # The invariants run in the order of their names, this one last: the time since it last ran is the
+        # whole step, the action and its drawing.
+        took, self.step_started = time.perf_counter() - self.step_started, time.perf_counter()
+        faulthandler.dump_traceback_later(HANG_SECONDS)  # a step that never ends shows where it is stuck
+        assert took < FREEZE_SECONDS, f"the window froze: one step took {took:.1f} s"
 
     @invariant()
     def displayed_epoch_exists(self):
@@ -275,6 +297,11 @@ class GuiSession(RuleBasedStateMachine):
             assert np.all(np.abs(ends @ weights[j] + biases[j]) <= 1e-9 * scale)
 
     def teardown(self) -> None:
+        actions = Counters.steps - self.steps_before - 1  # the invariants also ran before the first action
+        if actions >= Counters.length:
+            Counters.sequences += 1
+        else:  # hypothesis ran out of its data budget (long CSV imports) or shrinks a failure
+            Counters.short += 1
         self.window.training.stop()
         self.window.timeline.stop_playing()
         pump(0)
@@ -282,32 +309,92 @@ class GuiSession(RuleBasedStateMachine):
 
 
 def run(quick: bool) -> dict:
+    return start(quick)()
+
+
+def start(quick: bool) -> Callable[[], dict]:
+    """Starts the sequences in WORKERS processes (fewer on fewer cores) and returns at once; the returned
+    function waits for them and sums their counts."""
+    workers = max(1, min(WORKERS, os.cpu_count() or 1))
+    share = math.ceil(SEQUENCES[quick] / workers)
+    sandbox = tempfile.mkdtemp(prefix="unboxed-soak-gui-")
+    processes = []
+    for k in range(workers):
+        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": f"{sandbox}/{k}/config",
+               "XDG_DATA_HOME": f"{sandbox}/{k}/data"}  # fmt: skip
+        command = [sys.executable, "-m", "soak.gui", str(share), str(STEPS[quick]), str(int(not quick))]
+        processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, text=True))  # fmt: skip
+
+    def finish() -> dict:
+        total = {"gui_sequences": 0, "gui_actions_per_sequence": STEPS[quick], "gui_short_sequences": 0,
+                 "gui_steps": 0, "gui_failures": 0, "failures": []}  # fmt: skip
+        deadline = time.perf_counter() + WORKER_SECONDS[quick]
+        for k, process in enumerate(processes):
+            try:
+                out, err = process.communicate(timeout=max(1.0, deadline - time.perf_counter()))
+            except subprocess.TimeoutExpired:
+                process.send_signal(signal.SIGUSR1)  # the worker prints where it is (faulthandler)
+                time.sleep(1.0)
+                process.kill()
+                out, err = process.communicate()
+                err = f"still running after {WORKER_SECONDS[quick]} s, stopped; {err}"
+            try:
+                counts = json.loads(out.strip().splitlines()[-1])
+            except (IndexError, ValueError):
+                total["gui_failures"] += 1
+                total["failures"].append(
+                    f"worker {k} ended ({process.returncode}) without a report: {err[:3000]}"
+                )
+                continue
+            for key in ("gui_sequences", "gui_short_sequences", "gui_steps", "gui_failures"):
+                total[key] += counts[key]
+            total["failures"] += counts["failures"]
+        import shutil
+
+        shutil.rmtree(sandbox, ignore_errors=True)
+        return total
+
+    return finish
+
+
+def run_sequences(sequences: int, steps: int, shrink: bool = True) -> dict:
+    """Runs the sequences in this process (a worker of start()). A failing sequence is shrunk to a short
+    one unless `shrink` is False (the quick run: shrinking can take minutes; the failure shows all its
+    steps instead)."""
     import app.ui.canvas
     from app.ui.app import make_application
 
     make_application()
-    Counters.sequences, Counters.steps, Counters.errors, Counters.seen = 0, 0, [], []
+    Counters.length, Counters.sequences, Counters.short, Counters.steps = steps, 0, 0, 0
+    Counters.errors, Counters.seen = [], []
     # The sharp picture's time budget, cut for the soak: the same code draws, on a coarser grid, so that a
     # step costs milliseconds rather than the 30 ms a person's screen gets.
     saved_budget, app.ui.canvas.SHARP_SECONDS = app.ui.canvas.SHARP_SECONDS, SOAK_SHARP_SECONDS
-    saved_hook = sys.excepthook
-    sys.excepthook = lambda kind, value, tb: Counters.errors.append(
-        " | ".join(traceback.format_exception(kind, value, tb)[-3:]).replace("\n", " ")
-    )
     failures = []
     try:
-        with dialogs_answer_at_once():
-            run_state_machine_as_test(GuiSession, settings=settings(
-                max_examples=SEQUENCES[quick], stateful_step_count=STEPS[quick], deadline=None, database=None,
-                suppress_health_check=list(HealthCheck), phases=[Phase.generate, Phase.shrink],
-            ))  # fmt: skip
+        with dialogs_answer_at_once(), event_loop_exceptions() as Counters.errors:
+            for _ in range(3):  # hypothesis counts sequences it ended early too: top up to the full ones
+                if Counters.sequences >= sequences:
+                    break
+                run_state_machine_as_test(GuiSession, settings=settings(
+                    max_examples=sequences - Counters.sequences, stateful_step_count=steps, deadline=None,
+                    database=None, suppress_health_check=list(HealthCheck),
+                    phases=[Phase.generate, Phase.shrink] if shrink else [Phase.generate],
+                ))  # fmt: skip
     except Exception as error:  # noqa: BLE001 - the failing sequence is the report
         notes = "\n".join(getattr(error, "__notes__", []))
         failures.append(f"{type(error).__name__}: {error}".splitlines()[0] + (f"\n{notes}" if notes else ""))
         failures += [f"exception in the event loop: {text}" for text in dict.fromkeys(Counters.seen)]
     finally:
+        faulthandler.cancel_dump_traceback_later()
         app.ui.canvas.SHARP_SECONDS = saved_budget
         Shared.close()
-        sys.excepthook = saved_hook
-    return {"gui_sequences": Counters.sequences, "gui_steps": Counters.steps, "gui_failures": len(failures),
+    return {"gui_sequences": Counters.sequences, "gui_actions_per_sequence": steps,
+            "gui_short_sequences": Counters.short, "gui_steps": Counters.steps, "gui_failures": len(failures),
             "failures": failures}  # fmt: skip
+
+
+if __name__ == "__main__":  # a worker: python -m soak.gui SEQUENCES STEPS SHRINK(0/1); last line: its counts
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
+    print(json.dumps(run_sequences(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1")))

@@ -160,9 +160,10 @@ class QtCanvas(pg.PlotWidget):
         xmin, xmax, ymin, ymax = samples.extent()
         self.data_frame.setRect(QRectF(xmin, ymin, xmax - xmin, ymax - ymin))
         # Zooming in is limited in absolute terms, so that one far outlier does not block a close look at
-        # the rest; zooming out goes to MAX_ZOOM times the data's extent.
-        widest = MAX_ZOOM * max(xmax - xmin, ymax - ymin)
+        # the rest; zooming out goes to MAX_ZOOM times the data's extent, or the narrowest view's if the data
+        # is smaller (two points 1e-100 apart once gave limits that left the view empty).
         narrowest = MIN_VIEW_WIDTH
+        widest = MAX_ZOOM * max(xmax - xmin, ymax - ymin, narrowest)
         self.view_box.setLimits(minXRange=narrowest, maxXRange=widest, minYRange=narrowest, maxYRange=widest)
         self._held_out = np.zeros(samples.n, bool) if held_out is None else held_out
         if self.interactive:

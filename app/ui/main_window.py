@@ -608,6 +608,9 @@ class MainWindow(QMainWindow):
     def set_spec(self, spec: NetworkSpec) -> None:
         self.set_modified()
         was_training = self.is_training
+        # Stopping delivers the old network's queued epochs and end of training: they must meet the old
+        # spec (found by the soak run: the diagram drew the old weights with the new network's indices).
+        self.training.stop()
         self.spec = spec
         self._new_run()
         shape = "-".join(str(s) for s in spec.layer_sizes)
@@ -622,12 +625,14 @@ class MainWindow(QMainWindow):
         self.set_modified()
         seed_changed = config.seed != self.config.seed
         split_changed = (config.test_fraction, config.seed) != (self.config.test_fraction, self.config.seed)
+        was_training = self.is_training
+        if seed_changed:
+            self.training.stop()  # as in set_spec: the old run's last messages meet the old settings
         self.config = config
         if split_changed:
             self._show_samples()
             self._show_influence()
         if seed_changed:
-            was_training = self.is_training
             self._new_run()
             self.show_message(f"Seed changed to {config.seed}: training restarted from new initial weights.")
             if was_training:

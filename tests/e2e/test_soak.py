@@ -27,7 +27,8 @@ def test_quick_soak_finds_nothing(tmp_path):
     assert KEYS <= set(counts), sorted(KEYS - set(counts))
     failed = [line for line in report if "FAILED" in line]
     assert result.returncode == 0 and not failed, "\n".join(failed) + result.stderr[-2000:]
-    assert counts["gui_sequences"] >= 50 and counts["fuzzed_inputs"] >= 500 and counts["close_cycles"] >= 10
+    assert counts["gui_sequences"] >= 50 and counts["gui_actions_per_sequence"] >= 30
+    assert counts["fuzzed_inputs"] >= 500 and counts["close_cycles"] >= 10
     for key in ("gui_failures", "loader_failures", "faults_with_loss", "leaked_threads", "extreme_failures"):
         assert counts[key] == 0, key
     assert counts["close_mem_mb"] < 50

@@ -309,3 +309,36 @@ def test_sample_dots_repaint_from_a_cache_and_exports_still_draw_them(shown_wind
     for picture in (window.canvas.viewport().grab().toImage(), window.canvas.viewport().grab().toImage()):
         colour = picture.pixelColor(pixel_of(window, *loneliest))  # drawn, then drawn from the cache
         assert colour.red() > 150 and colour.blue() < 120
+
+
+@pytest.mark.parametrize("change", ["architecture", "seed"])
+def test_a_change_that_restarts_training_lets_the_old_runs_last_messages_meet_the_old_network(
+    shown_window, change
+):
+    """Found by the soak run: a change of architecture while training set the new network first, then
+    stopping the thread delivered the queued end of the old run, which drew the old weights with the new
+    network's layout (IndexError in the network diagram)."""
+    from dataclasses import replace
+
+    from PySide6.QtCore import QObject, Signal
+
+    from app.core.network import NetworkSpec
+
+    window = shown_window(3)
+
+    class Queued(QObject):
+        finished = Signal(int, str)
+
+    sender = Queued()
+    sender.finished.connect(window._on_training_finished, Qt.ConnectionType.QueuedConnection)
+    window.start_training()
+    sender.finished.emit(window.generation, "")  # as if the old run had just ended: queued, not yet delivered
+    window._side_views_at, window._side_views_pending = 0.0, None  # the side views are due for a redraw
+    if change == "architecture":
+        window.set_spec(NetworkSpec((7, 6, 4, 10)))
+        assert window.history.params_at(0).shape == (window.spec.n_params,)
+    else:
+        window.set_config(replace(window.config, seed=window.config.seed + 1))
+    window.render_frame()  # draws every view of the new run without an error (pytest-qt fails on one)
+    assert window.history.latest_epoch <= 1 and window.is_training
+    window.training.stop()

@@ -157,3 +157,20 @@ def test_the_extrapolation_overview_draws_an_even_sample_of_a_very_large_set(qtb
     main = sum(len(dots.data) for dots in window.canvas.sample_dots)
     overview = sum(len(dots.data) for dots in window.extrapolation.canvas.sample_dots)
     assert main == n and 0.9 * OVERVIEW_DOTS <= overview <= OVERVIEW_DOTS
+
+
+@pytest.mark.parametrize("scale", [1e-100, 1e-12, 0.0])
+def test_samples_almost_on_one_point_keep_a_view_to_draw(window, scale):
+    """Found by the soak run: two samples 1e-100 apart set zoom limits with the widest view narrower than
+    the narrowest, pyqtgraph collapsed the view to a point and every frame raised "empty rectangle"."""
+    from app.core.dataset import SampleSet
+    from app.ui.canvas import MIN_VIEW_WIDTH
+
+    window.set_samples(SampleSet(np.array([[0.0, 0.0], [3.3 * scale, 1.1 * scale]]), np.array([0, 1])))
+    for canvas in (window.canvas, window.extrapolation.canvas):
+        rect = canvas.view_rect()
+        assert rect.width >= MIN_VIEW_WIDTH * 0.99 and rect.height >= MIN_VIEW_WIDTH * 0.99
+    window.canvas.zoom(1e6)  # as far out as the limits go
+    assert window.canvas.view_rect().width >= MIN_VIEW_WIDTH
+    window.render_frame()
+    assert sum(len(dots.data) for dots in window.canvas.sample_dots) == 2

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
+
 from app.core.dataset import SampleSet
 from app.core.network import NetworkSpec
 from app.core.training import TrainConfig, Trainer, train
@@ -47,3 +49,15 @@ def live_epochs_and_fps(
     close_for_good(app, window)
     app.processEvents()
     return epochs / elapsed, frames / elapsed
+
+
+def median_ms(call, repeats: int) -> float:
+    """The median wall time of call() in milliseconds over `repeats` calls, after one call that fills caches
+    (and compiles what numba compiles on first use)."""
+    call()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        call()
+        times.append(1000 * (time.perf_counter() - started))
+    return float(np.median(times))

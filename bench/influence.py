@@ -12,20 +12,11 @@ from app.core.history import TrainingHistory
 from app.core.influence import AccumulatedInfluence, influence
 from app.core.network import NetworkSpec, init_params, logits
 from app.core.training import EpochChunk
+from bench.common import median_ms
 from bench.engine import moons
 
 REPEATS = 15
 SCRUBS = 50
-
-
-def median_ms(call, repeats: int = REPEATS) -> float:
-    call()  # warm
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        call()
-        times.append(1000 * (time.perf_counter() - started))
-    return float(np.median(times))
 
 
 def synthetic_history(spec: NetworkSpec, epochs: int, chunk: int = 200) -> TrainingHistory:
@@ -46,8 +37,8 @@ def run() -> dict[str, float]:
         samples = moons(10_000)
         params = init_params(spec, 0)
         x, y = samples.points, samples.labels
-        forward = median_ms(lambda: logits(spec, params, x))
-        maps = median_ms(lambda: influence(spec, params, x, y))
+        forward = median_ms(lambda: logits(spec, params, x), REPEATS)
+        maps = median_ms(lambda: influence(spec, params, x, y), REPEATS)
 
         small = NetworkSpec()
         history = synthetic_history(small, 100_000)

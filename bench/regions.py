@@ -15,18 +15,10 @@ from app.core.geometry import Rect
 from app.core.network import NetworkSpec, split_params
 from app.core.regions import network_regions
 from app.core.training import TrainConfig
+from bench.common import median_ms
 
 REPEATS = 30
 SCRUBS = 100
-
-
-def median_ms(action, repeats: int = REPEATS) -> float:
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        action()
-        times.append(1000 * (time.perf_counter() - started))
-    return float(np.median(times))
 
 
 def regioncam_partition(spec: NetworkSpec, params: np.ndarray, rect: Rect):
@@ -69,12 +61,13 @@ def run() -> dict[str, float]:
         app, window = trained_window(spec, 300)
         rect = window.canvas.view_rect()
         params = window.history.params_at(window.history.latest_epoch)
-        network_regions(spec, params, rect)  # compiled and cached before timing
-        figures[f"regions_ms_{name}"] = median_ms(lambda s=spec, p=params, r=rect: network_regions(s, p, r))
+        figures[f"regions_ms_{name}"] = median_ms(
+            lambda s=spec, p=params, r=rect: network_regions(s, p, r), REPEATS
+        )
         if name == "4x32":
             figures["regions_count_4x32"] = float(network_regions(spec, params, rect).count)
             figures["regioncam_ms_4x32"] = median_ms(
-                lambda s=spec, p=params, r=rect: regioncam_partition(s, p, r)
+                lambda s=spec, p=params, r=rect: regioncam_partition(s, p, r), REPEATS
             )
             figures["regioncam_count_4x32"] = float(regioncam_partition(spec, params, rect).num_faces)
             figures["regions_vs_regioncam"] = figures["regions_ms_4x32"] / figures["regioncam_ms_4x32"]

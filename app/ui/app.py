@@ -108,7 +108,7 @@ def run_app(args, spec, samples, headless: bool) -> int:
     if args.regions:
         window.regions_action.setChecked(True)
         for _ in range(REGION_COUNT_ROUNDS):  # the region-count plot, filled before the picture is taken
-            window._update_region_counts()
+            window.update_region_counts()
     if args.essence and not window.build_essence():
         close_for_good(app, window)
         raise UsageError(window.message_label.text())

@@ -707,7 +707,7 @@ class MainWindow(QMainWindow):
             self.refresh_curves()
         self.loss_plot.set_cursor(epoch)
         self.network_view.show_network(self.spec, self.history.params_at(epoch))
-        self._update_region_counts()
+        self.update_region_counts()
         self._side_views_pending = (epoch, self._display_ticks)
 
     def _follow_in_maps(self, epoch: int) -> None:
@@ -739,7 +739,7 @@ class MainWindow(QMainWindow):
         self.loss_plot.set_regions_shown(shown)
         if not shown:
             self.network_view.set_active(None)
-        self._update_region_counts()
+        self.update_region_counts()
 
     def set_regions_fill(self, fill: str) -> None:
         self.region_fill_actions[fill].setChecked(True)
@@ -759,7 +759,7 @@ class MainWindow(QMainWindow):
             "lit in the network diagram. Ctrl+click elsewhere for another region."
         )
 
-    def _update_region_counts(self) -> None:
+    def update_region_counts(self) -> None:
         """The number of regions in the data's extent over the epochs, a little more at every call."""
         if not self.regions_action.isChecked():
             return

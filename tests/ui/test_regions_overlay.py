@@ -84,7 +84,7 @@ def test_region_count_plot_fills_in_over_the_epochs(relu_window):
     plot = relu_window.loss_plot
     assert plot.regions_plot.isVisible()
     for _ in range(50):
-        relu_window._update_region_counts()
+        relu_window.update_region_counts()
     epochs, counts = plot.region_curve.getData()
     assert epochs[0] == 0 and epochs[-1] == relu_window.history.latest_epoch and len(epochs) > 50
     frame = relu_window._data_frame()

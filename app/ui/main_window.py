@@ -490,6 +490,7 @@ class MainWindow(QMainWindow):
             path, _ = QFileDialog.getSaveFileName(self, "Export picture", f"unboxed.{kind}", pattern)
             if not path:
                 return False
+        self.render_frame()  # every view at the displayed epoch now, not at the display timer's next tick
         self.canvas.render_full()
         try:
             (export_png if kind == "png" else export_svg)(widget, path)

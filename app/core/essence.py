@@ -37,12 +37,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.cluster.hierarchy import linkage
-from scipy.optimize import linprog
-from scipy.spatial import cKDTree
-from sklearn import config_context
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.svm import SVC
 
 from app.core.dataset import CLASS_NAMES, SampleSet
 
@@ -247,6 +241,9 @@ class _Hierarchy:
     """One class's Ward dendrogram, cut into any number of clusters."""
 
     def __init__(self, points: np.ndarray) -> None:
+        from scipy.cluster.hierarchy import linkage  # scipy and scikit-learn load on first use: together
+        # they took a third of the app's start-up time
+
         self.n = len(points)
         self.merges = linkage(points, method="ward") if self.n >= 2 else np.empty((0, 4))
 
@@ -303,6 +300,10 @@ def _linear_svm(
     libsvm is exact and deterministic but, with a high C on samples no line separates, can take millions of
     iterations; those fits are stopped at max_iter (their line is still a usable approximate separator, and
     such a network fails the all-correct test anyway), silencing scikit-learn's ConvergenceWarning."""
+    from sklearn import config_context
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.svm import SVC
+
     svm = SVC(kernel="linear", C=c, class_weight="balanced", max_iter=max_iter, random_state=seed)
     # The inputs are checked here, so scikit-learn's own validation (most of a small fit's time) is skipped.
     # config_context is thread-local; catch_warnings is not, but it only ever hides ConvergenceWarning.
@@ -324,6 +325,8 @@ class _Line:
 def _separating_line(x: np.ndarray, positive: np.ndarray) -> tuple[np.ndarray, float] | None:
     """Some (w, b) with w.x + b >= 1 on the positive and <= -1 on the other samples, or None if no line
     separates them (a linear-programming feasibility problem)."""
+    from scipy.optimize import linprog
+
     signs = np.where(positive, 1.0, -1.0)
     a_ub = -signs[:, None] * np.column_stack([x, np.ones(len(x))])
     result = linprog(np.zeros(3), A_ub=a_ub, b_ub=-np.ones(len(x)), bounds=[(None, None)] * 3, method="highs")
@@ -463,6 +466,8 @@ def nearest_sample_predictor(samples: SampleSet) -> Predictor:
     """A predictor (points (n, 2) -> classes (n,)) giving each point the class of its nearest sample."""
     if samples.n == 0:
         raise EssenceError("The nearest-sample reference needs at least one sample.")
+    from scipy.spatial import cKDTree
+
     tree = cKDTree(samples.points)
     labels = samples.labels.copy()
 

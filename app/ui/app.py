@@ -120,9 +120,7 @@ def run_app(args, spec, samples, headless: bool) -> int:
     if args.export:
         window.show()
         app.processEvents()
-        window.render_frame()  # every view at the displayed epoch, whether the display timer ticked or not
-        window.canvas.render_full()
-        app.processEvents()
+        window.draw_for_export()
         if not window.grab().save(args.export):
             raise OSError(f"could not save {args.export}")
     if headless:

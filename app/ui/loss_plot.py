@@ -7,10 +7,12 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 
+from app.ui.log_axis import LogAxis
+
 TRAIN_PEN = pg.mkPen((30, 30, 30), width=1)  # 1 px: a 1.5 px pen paints four times slower
 TEST_PEN = pg.mkPen((200, 90, 0), width=1, style=Qt.PenStyle.DashLine)
 CURSOR_PEN = pg.mkPen((0, 120, 215), width=1.5)
-AXIS_WIDTH = 52  # pixels of the left axes, room for "accuracy" and tick labels such as 0.001
+AXIS_WIDTH = 58  # pixels of the left axes, room for "accuracy" and tick labels such as 0.6931
 REGIONS_PEN = pg.mkPen((110, 40, 150), width=1)
 MARK_PEN = pg.mkPen((200, 120, 0, 120), width=1)
 
@@ -21,7 +23,7 @@ class QtLossPlot(pg.GraphicsLayoutWidget):
     def __init__(self, parent=None):
         super().__init__(parent=parent)
         self.setBackground("w")
-        self.loss_plot = self.addPlot(row=0, col=0)
+        self.loss_plot = self.addPlot(row=0, col=0, axisItems={"left": LogAxis(orientation="left")})
         self.accuracy_plot = self.addPlot(row=1, col=0)
         self.accuracy_plot.setXLink(self.loss_plot)
         self.loss_plot.setLabel("left", "loss")

@@ -11,6 +11,7 @@ import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence, QShortcut, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QFileDialog,
     QLabel,
@@ -490,8 +491,7 @@ class MainWindow(QMainWindow):
             path, _ = QFileDialog.getSaveFileName(self, "Export picture", f"unboxed.{kind}", pattern)
             if not path:
                 return False
-        self.render_frame()  # every view at the displayed epoch now, not at the display timer's next tick
-        self.canvas.render_full()
+        self.draw_for_export()
         try:
             (export_png if kind == "png" else export_svg)(widget, path)
         except OSError as error:
@@ -856,6 +856,17 @@ class MainWindow(QMainWindow):
         self.extrapolation.refresh(preview=preview)
         self.essence_view.refresh()
         self.influence_panel.refresh(preview=preview if maps_in_turn is None else maps_in_turn)
+
+    def draw_for_export(self) -> None:
+        """Draws every view at the displayed epoch now (not at the display timer's next tick), the canvases
+        at full resolution: the same picture whatever the machine's speed. Layouts and resizes still pending
+        are settled first: settling them later changes a view, which the display then redraws as a preview."""
+        QApplication.sendPostedEvents()
+        QApplication.processEvents()
+        self.render_frame()
+        self.canvas.render_full()
+        if self.extrapolation.isVisible():
+            self.extrapolation.canvas.render_full()
 
     def refresh_curves(self) -> None:
         h = self.history

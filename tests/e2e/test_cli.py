@@ -1,22 +1,46 @@
-"""The headless command line, run as a user would run it: a real process, files out, exit codes."""
+"""The headless command line: files out, exit codes, one-line errors. Some tests run it as a user would, a
+real process; the others call the same entry point (app.cli.main) in this process, which spares the seconds
+a new process takes to load torch and Qt."""
 
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from PySide6.QtGui import QImage
 
+from app.cli import main
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(*args, timeout=120):
+    """main.py in a new process."""
     return subprocess.run(
         [sys.executable, str(ROOT / "main.py"), *args],
         capture_output=True, text=True, timeout=timeout, cwd=ROOT,
         env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
     )  # fmt: skip
+
+
+@pytest.fixture
+def run_here(qapp, capsys):
+    """main.py's entry point called in this process: returns what run() returns (returncode, stderr). The
+    application's names, which it sets and settings files follow, are given back afterwards."""
+    names = qapp.applicationName(), qapp.organizationName()
+
+    def call(*args):
+        capsys.readouterr()
+        try:
+            code = main(list(args))
+        finally:
+            qapp.setApplicationName(names[0])
+            qapp.setOrganizationName(names[1])
+        return SimpleNamespace(returncode=code, stderr=capsys.readouterr().err)
+
+    return call
 
 
 def test_export_png_and_data(tmp_path):
@@ -61,21 +85,23 @@ def test_bad_arguments_give_one_line_and_exit_2(args, phrase):
     assert phrase in lines[0]
 
 
-def test_export_at_an_earlier_epoch(tmp_path):
+def test_export_at_an_earlier_epoch(tmp_path, run_here):
     png = tmp_path / "early.png"
-    result = run("--epochs", "30", "--epoch", "7", "--export", str(png))
+    result = run_here("--epochs", "30", "--epoch", "7", "--export", str(png))
     assert result.returncode == 0, result.stderr
     assert QImage(str(png)).width() > 800
 
 
-def test_export_zoomed_out(tmp_path):
+def test_export_zoomed_out(tmp_path, run_here):
     png = tmp_path / "far.png"
-    result = run("--epochs", "30", "--zoom", "100", "--export", str(png))
+    result = run_here("--epochs", "30", "--zoom", "100", "--export", str(png))
     assert result.returncode == 0, result.stderr
     assert QImage(str(png)).width() > 800
 
 
 def test_saved_session_reproduces_the_same_picture(tmp_path):
+    """Two new processes, as a user saves a session and opens it later (a picture drawn in the test's own
+    process differed from a new process's by a few grey levels in the background's gradients)."""
     session, a, b = tmp_path / "s.unboxed", tmp_path / "a.png", tmp_path / "b.png"
     made = run("--preset", "xor", "--epochs", "200", "--save", str(session), "--export", str(b))
     assert made.returncode == 0, made.stderr
@@ -93,9 +119,9 @@ def test_a_bad_session_file_is_refused_with_one_line(tmp_path):
     assert len(lines) == 1 and "damaged" in lines[0]
 
 
-def test_essence_export(tmp_path):
+def test_essence_export(tmp_path, run_here):
     png, npz = tmp_path / "e.png", tmp_path / "e.npz"
-    result = run(
+    result = run_here(
         "--preset", "moons", "--epochs", "100", "--essence", "--export", str(png), "--export-data", str(npz)
     )
     assert result.returncode == 0, result.stderr
@@ -106,10 +132,10 @@ def test_essence_export(tmp_path):
     assert float(data["comparison/training_accuracy_enn"]) == 1.0
 
 
-def test_regions_export(tmp_path):
+def test_regions_export(tmp_path, run_here):
     """--regions draws the overlay; --export-data holds the exported epoch's regions over the data."""
     png, npz = tmp_path / "r.png", tmp_path / "r.npz"
-    result = run("--preset", "xor", "--layers", "6,6", "--activation", "relu", "--epochs", "60",
+    result = run_here("--preset", "xor", "--layers", "6,6", "--activation", "relu", "--epochs", "60",
                  "--regions", "--export", str(png), "--export-data", str(npz))  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert QImage(str(png)).width() > 800

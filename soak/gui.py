@@ -36,7 +36,7 @@ from hypothesis.stateful import (
 from soak.common import dialogs_answer_at_once, event_loop_exceptions, pump
 
 SEQUENCES = {True: 50, False: 1000}  # quick, full
-STEPS = {True: 30, False: 32}  # actions per sequence
+STEPS = {True: 20, False: 32}  # actions per sequence (quick: 30 took over a minute on 2 cores)
 WORKERS = 2  # processes running sequences side by side, each with its own window (at most one per core)
 TRAIN_MS = 40  # how long one "train" action lets the event loop run
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,7 +45,9 @@ SHARP_EVERY = 4
 FREEZE_SECONDS = 10.0  # a step (action and drawing) that takes longer fails the sequence
 HANG_SECONDS = 120.0  # a step that takes longer prints every thread's stack to the worker's error output
 WORKER_SECONDS = {True: 240, False: 4 * 3600}  # a worker still running then is stopped and counted failed
-MAX_BUILDS = 1  # interpretable-network builds per sequence (each takes a tenth of a second or more)
+MAX_BUILDS = 1  # interpretable-network builds per sequence (each takes 0.1 to 0.7 s, drawing included)
+WORKER_BUILDS = {True: 4, False: 10**9}  # and per worker: in the quick run they took a sixth of the time
+MAX_AXIS_TICKS = 2000  # more on one axis fails the step (a few dozen is normal)
 
 coordinates = st.floats(-4.0, 4.0, allow_nan=False)
 fractions = st.floats(0.0, 1.0, allow_nan=False)
@@ -56,6 +58,8 @@ class Counters:
     sequences = 0  # sequences of that many actions
     short = 0  # sequences hypothesis ended sooner
     steps = 0
+    builds = 0  # interpretable networks built
+    max_builds = 0
     errors: list[str] = []  # exceptions that reached the event loop in the current sequence
     seen: list[str] = []  # every failure of the run, for the report
 
@@ -238,6 +242,9 @@ class GuiSession(RuleBasedStateMachine):
     @rule()
     def build_interpretable_network(self):
         self.builds += 1
+        if Counters.builds >= Counters.max_builds:  # a no-op: a precondition on this would confuse hypothesis
+            return
+        Counters.builds += 1
         self.window.build_essence()
 
     @rule()
@@ -365,6 +372,27 @@ def start(quick: bool) -> Callable[[], dict]:
     return finish
 
 
+def _axes_fail_rather_than_freeze() -> None:
+    """An axis asked for more than MAX_AXIS_TICKS ticks raises, naming its range and length, where it would
+    paint for minutes: one full run froze in pyqtgraph's AxisItem.paint, making ticks without end."""
+    import pyqtgraph as pg
+
+    plain = pg.AxisItem.tickValues
+    if getattr(plain, "bounded", False):
+        return
+
+    def tick_values(axis, low, high, size):
+        levels = plain(axis, low, high, size)
+        count = sum(len(values) for _, values in levels)
+        if count > MAX_AXIS_TICKS:
+            raise RuntimeError(f"{axis.orientation} axis {axis.labelText!r} asked for {count} ticks: range "
+                               f"({low!r}, {high!r}), {size!r} px, log {axis.logMode}")  # fmt: skip
+        return levels
+
+    tick_values.bounded = True
+    pg.AxisItem.tickValues = tick_values
+
+
 def run_sequences(sequences: int, steps: int, shrink: bool = True) -> dict:
     """Runs the sequences in this process (a worker of start()). A failing sequence is shrunk to a short
     one unless `shrink` is False (the quick run: shrinking can take minutes; the failure shows all its
@@ -374,10 +402,12 @@ def run_sequences(sequences: int, steps: int, shrink: bool = True) -> dict:
 
     make_application()
     Counters.length, Counters.sequences, Counters.short, Counters.steps = steps, 0, 0, 0
+    Counters.builds, Counters.max_builds = 0, WORKER_BUILDS[not shrink]
     Counters.errors, Counters.seen = [], []
     # The sharp picture's time budget, cut for the soak: the same code draws, on a coarser grid, so that a
     # step costs milliseconds rather than the 30 ms a person's screen gets.
     saved_budget, app.ui.canvas.SHARP_SECONDS = app.ui.canvas.SHARP_SECONDS, SOAK_SHARP_SECONDS
+    _axes_fail_rather_than_freeze()
     failures = []
     try:
         with dialogs_answer_at_once(), event_loop_exceptions() as Counters.errors:

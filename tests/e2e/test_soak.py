@@ -16,6 +16,7 @@ KEYS = {"gui_sequences", "gui_failures", "fuzzed_inputs", "loader_failures", "fa
         "extreme_failures", "ui_latency_ms_p95"}  # fmt: skip
 
 
+@pytest.mark.soak
 @pytest.mark.timeout(300)
 def test_quick_soak_finds_nothing(tmp_path):
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path / "c"),
@@ -27,7 +28,7 @@ def test_quick_soak_finds_nothing(tmp_path):
     assert KEYS <= set(counts), sorted(KEYS - set(counts))
     failed = [line for line in report if "FAILED" in line]
     assert result.returncode == 0 and not failed, "\n".join(failed) + result.stderr[-2000:]
-    assert counts["gui_sequences"] >= 50 and counts["gui_actions_per_sequence"] >= 30
+    assert counts["gui_sequences"] >= 50 and counts["gui_actions_per_sequence"] >= 20
     assert counts["fuzzed_inputs"] >= 500 and counts["close_cycles"] >= 10
     for key in ("gui_failures", "loader_failures", "faults_with_loss", "leaked_threads", "extreme_failures"):
         assert counts[key] == 0, key

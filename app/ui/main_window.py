@@ -171,7 +171,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
 
         self.training = TrainingThread(
-            self._on_chunk, self._on_training_finished, self._on_preparing, on_notice=self._on_notice
+            self._on_chunk, self._on_training_finished, self._on_preparing, on_notice=self.show_message
         )
         self.training.set_max_rate(self.controls.speed())
         self.warm_up = None if engine.is_compiled() else EngineWarmUp(self.canvas.redraw)
@@ -608,40 +608,40 @@ class MainWindow(QMainWindow):
 
     def set_spec(self, spec: NetworkSpec) -> None:
         self.set_modified()
-        was_training = self.is_training
-        # Stopping delivers the old network's queued epochs and end of training: they must meet the old
-        # spec (found by the soak run: the diagram drew the old weights with the new network's indices).
-        self.training.stop()
-        self.spec = spec
-        self._new_run()
         shape = "-".join(str(s) for s in spec.layer_sizes)
-        self.show_message(
-            f"Network changed to {shape} ({ACTIVATION_LABELS[spec.activation]}): training restarted from new "
-            "initial weights."
-        )
-        if was_training:
-            self.start_training()
+        self._restart_run(f"Network changed to {shape} ({ACTIVATION_LABELS[spec.activation]}): training "
+                          "restarted from new initial weights.", spec=spec)  # fmt: skip
 
     def set_config(self, config: TrainConfig) -> None:
         self.set_modified()
-        seed_changed = config.seed != self.config.seed
         split_changed = (config.test_fraction, config.seed) != (self.config.test_fraction, self.config.seed)
-        was_training = self.is_training
-        if seed_changed:
-            self.training.stop()  # as in set_spec: the old run's last messages meet the old settings
-        self.config = config
-        if split_changed:
-            self._show_samples()
-            self._show_influence()
-        if seed_changed:
-            self._new_run()
-            self.show_message(f"Seed changed to {config.seed}: training restarted from new initial weights.")
-            if was_training:
-                self.start_training()
+        if config.seed != self.config.seed:
+            self._restart_run(f"Seed changed to {config.seed}: training restarted from new initial weights.",
+                              config=config)  # fmt: skip
         else:
+            self.config = config
             self.training.set_config(config)
             if not self.is_training:
                 self.trainer.set_config(config)
+        if split_changed:
+            self._show_samples()
+            self._show_influence()
+
+    def _restart_run(
+        self, message: str, spec: NetworkSpec | None = None, config: TrainConfig | None = None
+    ) -> None:
+        """A new network or seed: fresh weights, history from epoch 0, training again if it was on. Training
+        stops before anything changes: stopping delivers the old run's queued epochs and end of training,
+        which must meet the old settings (the soak found the diagram drawing old weights with a new
+        network's indices)."""
+        was_training = self.is_training
+        self.training.stop()
+        self.spec = spec or self.spec
+        self.config = config or self.config
+        self._new_run()
+        self.show_message(message)
+        if was_training:
+            self.start_training()
 
     def toggle_training(self) -> None:
         if self.is_training:
@@ -792,10 +792,6 @@ class MainWindow(QMainWindow):
         self.message_label.setText(text)
 
     # --- training thread signals (queued into the GUI thread) ---------------------------------------
-    def _on_notice(self, text: str) -> None:
-        """Something to know while training goes on (the compiled engine failed and torch took over)."""
-        self.show_message(text)
-
     def _on_preparing(self) -> None:
         self.show_message("Preparing the training engine… (compiling, only the first time)")
 

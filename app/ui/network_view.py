@@ -26,9 +26,9 @@ MAX_NODE_PIXELS, MIN_NODE_PIXELS = 30.0, 3.0
 MAX_SPACING = 0.25  # vertical distance of neighbour nodes, as a fraction of the diagram's height
 TOP, BOTTOM = 0.62, -0.54  # vertical view range: room above the nodes for the layer headings
 HEADING_Y = 0.5  # the headings' bottom; every node lies below it
-LEGEND = (
+LEGEND = (  # two short lines: a wider title would widen the plot beyond a narrow dock, cutting off its right
     f"<span style='color:rgb{POSITIVE_RGB}'>▬ positive</span>&nbsp;&nbsp;"
-    f"<span style='color:rgb{NEGATIVE_RGB}'>▬ negative</span> weight, thicker: stronger"
+    f"<span style='color:rgb{NEGATIVE_RGB}'>▬ negative</span> weight<br>thicker: stronger"
 )
 NODE_PEN = pg.mkPen((60, 60, 60), width=1)
 FADED_PEN = pg.mkPen((60, 60, 60, 50), width=1)

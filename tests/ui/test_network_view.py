@@ -138,3 +138,18 @@ def test_largest_network_renders_with_few_graphics_items(view):
     view.show_network(spec, random_params(spec))
     assert not view.grab().isNull()
     assert len(view.view_box.addedItems) < 30
+
+
+@pytest.mark.parametrize("widths", [(4, 4), (12, 12, 12, 12)])
+def test_every_node_fits_in_a_narrow_dock(qtbot, view, widths):
+    """A title wider than the dock once widened the plot beyond it, cutting off the output node."""
+    view.resize(260, 240)
+    spec = NetworkSpec(widths)
+    view.show_network(spec, random_params(spec))
+    qtbot.wait(10)
+    radius = view.nodes.data["size"] / 2
+    left, right = (
+        pixel_of(view, view.node_xy[:, 0].min(), 0).x(),
+        pixel_of(view, view.node_xy[:, 0].max(), 0).x(),
+    )
+    assert left - radius.max() >= 0 and right + radius.max() <= view.viewport().width()

@@ -6,8 +6,9 @@ from __future__ import annotations
 import contextlib
 import threading
 import weakref
+from collections.abc import Callable
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QThread, Signal, Slot
 
 from app.core import engine
 from app.core.dataset import SampleSet
@@ -169,3 +170,45 @@ class EngineWarmUp:
     def wait(self) -> None:
         self._thread.quit()
         self._thread.wait()
+
+
+class _JobWorker(QObject):
+    done = Signal(object, object)  # the result, or None and the exception raised
+
+    def __init__(self, work: Callable[[], object]):
+        super().__init__()
+        self._work = work
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            result, error = self._work(), None
+        except Exception as raised:  # noqa: BLE001 - handed to the GUI thread, which says what went wrong
+            result, error = None, raised
+        self.done.emit(result, error)
+
+
+class BackgroundJob:
+    """Runs `work()` in a thread of its own and hands (result, None), or (None, the exception it raised), to
+    `on_done`, a method of a QObject in the GUI thread: for work that takes seconds, such as building an
+    interpretable network on thousands of samples, while the window stays usable."""
+
+    def __init__(self, work: Callable[[], object], on_done: Callable[[object, object], None]):
+        self._thread = QThread()
+        self._worker = _JobWorker(work)
+        self._worker.moveToThread(self._thread)
+        self._thread.started.connect(self._worker.run)
+        self._worker.done.connect(on_done)
+        # Direct: the thread ends on its own, even while the GUI thread waits for it in wait().
+        self._worker.done.connect(self._thread.quit, Qt.ConnectionType.DirectConnection)
+        started_threads.add(self._thread)
+        self._thread.start()
+
+    @property
+    def running(self) -> bool:
+        return self._thread.isRunning()
+
+    def wait(self) -> None:
+        """Blocks until the work is done (the work cannot be interrupted)."""
+        self._thread.wait()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.MetaCall)  # its result, delivered now

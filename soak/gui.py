@@ -245,7 +245,7 @@ class GuiSession(RuleBasedStateMachine):
         if Counters.builds >= Counters.max_builds:  # a no-op: a precondition on this would confuse hypothesis
             return
         Counters.builds += 1
-        self.window.build_essence()
+        self.window.build_essence_in_background()  # as Model > Build: the next steps run while it builds
 
     @rule()
     def save_and_open(self):
@@ -318,6 +318,8 @@ class GuiSession(RuleBasedStateMachine):
             Counters.short += 1
         self.window.training.stop()
         self.window.timeline.stop_playing()
+        if self.window.essence_job is not None:
+            self.window.essence_job.wait()
         pump(0)
         self.folder.cleanup()
 

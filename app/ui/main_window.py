@@ -38,7 +38,7 @@ from app.core.dataset import (
     test_mask,
     write_csv,
 )
-from app.core.essence import EssenceError, EssenceNetwork, build_essence
+from app.core.essence import EssenceError, EssenceNetwork, EssenceSettings, build_essence
 from app.core.geometry import Rect
 from app.core.history import TrainingHistory
 from app.core.network import ACTIVATION_LABELS, NetworkSpec, bce_loss_and_accuracy, logits
@@ -65,7 +65,7 @@ from app.ui.session_files import (
     window_session,
 )
 from app.ui.timeline import QtTimeline
-from app.worker import EngineWarmUp, TrainingThread
+from app.worker import BackgroundJob, EngineWarmUp, TrainingThread
 
 DISPLAY_INTERVAL_MS = 25
 FRAME_REST = 1.0  # after a frame, the event loop is left free for this many times as long as it took
@@ -129,6 +129,8 @@ class MainWindow(QMainWindow):
         self.essence_view.layout().addWidget(self.essence_settings)
         self.essence_view.hide()
         self.essence: EssenceNetwork | None = None
+        self.essence_job: BackgroundJob | None = None  # an interpretable network being built
+        self._essence_request: tuple = ()
         self.comparison: Comparison | None = None
         models = QSplitter(Qt.Orientation.Horizontal)  # the trained MLP, and beside it the interpretable one
         models.addWidget(self.canvas)
@@ -349,7 +351,7 @@ class MainWindow(QMainWindow):
         build = QAction("Build interpretable network", self, shortcut=QKeySequence("Ctrl+B"))
         build.setToolTip("Build an Essence Neural Network (Blazek & Lin 2021) for the samples, without "
                          "gradient descent, and compare it with the trained network")  # fmt: skip
-        build.triggered.connect(lambda: self.build_essence())
+        build.triggered.connect(self.build_essence_in_background)
         model_menu.addAction(build)
 
     # --- state changes ----------------------------------------------------------------------------------
@@ -396,14 +398,53 @@ class MainWindow(QMainWindow):
         self.essence_view.set_view_rect(self.canvas.view_rect())  # side by side at the same zoom
 
     def build_essence(self) -> bool:
-        """Builds the interpretable network for the training samples and compares it with the MLP."""
-        training, held_out = self.samples.split(self.config.test_fraction, self.config.seed)
-        settings, n_subconcepts = self.essence_settings.settings()
+        """Builds the interpretable network for the training samples and compares it with the MLP, in this
+        thread (the command line, tests); Model > Build uses build_essence_in_background."""
+        training, held_out, settings, n_subconcepts = self._essence_inputs()
         try:
-            self.essence = build_essence(training, settings, n_subconcepts)
+            enn = build_essence(training, settings, n_subconcepts)
         except EssenceError as error:
             self.show_message(f"Could not build the interpretable network: {error}")
             return False
+        self._show_built_essence(enn, training, held_out)
+        return True
+
+    def build_essence_in_background(self) -> None:
+        """Model > Build: builds in a thread (seconds for thousands of samples) while the window stays
+        usable; the network is shown when it arrives unless the samples or its settings changed meanwhile."""
+        if self.essence_job is not None and self.essence_job.running:
+            self.show_message("Still building the interpretable network…")
+            return
+        training, held_out, settings, n_subconcepts = self._essence_inputs()
+        self._essence_request = (self.samples, self.config, settings, n_subconcepts, training, held_out)
+        self.show_message(f"Building the interpretable network for {training.n:,} samples…")
+        self.essence_job = BackgroundJob(lambda: build_essence(training, settings, n_subconcepts),
+                                         self._on_essence_built)  # fmt: skip
+
+    def _on_essence_built(self, enn: EssenceNetwork | None, error: Exception | None) -> None:
+        samples, config, settings, n_subconcepts, training, held_out = self._essence_request
+        if isinstance(error, EssenceError):
+            self.show_message(f"Could not build the interpretable network: {error}")
+        elif error is not None:
+            self.show_message(f"Building the interpretable network failed: {type(error).__name__}: {error}")
+        elif (
+            samples is not self.samples
+            or (config.test_fraction, config.seed) != (self.config.test_fraction, self.config.seed)
+            or (settings, n_subconcepts) != self.essence_settings.settings()
+        ):
+            self.show_message("The samples or settings changed while the interpretable network was being "
+                              "built: build it again (Ctrl+B) for the new ones.")  # fmt: skip
+        else:
+            self._show_built_essence(enn, training, held_out)
+
+    def _essence_inputs(self) -> tuple[SampleSet, SampleSet, EssenceSettings, int | None]:
+        """(training samples, held-out samples, settings, subconcepts or None) for a build now."""
+        training, held_out = self.samples.split(self.config.test_fraction, self.config.seed)
+        settings, n_subconcepts = self.essence_settings.settings()
+        return training, held_out, settings, n_subconcepts
+
+    def _show_built_essence(self, enn: EssenceNetwork, training: SampleSet, held_out: SampleSet) -> None:
+        self.essence = enn
         self.essence_view.show_essence(self.essence, training)
         self.essence_view.set_view_rect(self.canvas.view_rect())
         self.essence_action.setChecked(True)
@@ -411,7 +452,6 @@ class MainWindow(QMainWindow):
         self.essence_view.show_comparison(self.comparison)
         self.show_message(f"Built an interpretable network: {self.essence.n_subconcepts} subconcepts, "
                           f"{self.essence.n_neurons} neurons.")  # fmt: skip
-        return True
 
     def compare_models(self, training: SampleSet, held_out: SampleSet) -> Comparison:
         params = self.history.params_at(self.displayed_epoch)
@@ -879,6 +919,8 @@ class MainWindow(QMainWindow):
         self.training.stop()
         if self.warm_up is not None:
             self.warm_up.wait()
+        if self.essence_job is not None:
+            self.essence_job.wait()
         self.remember_settings()
         QSettings().setValue("window/geometry", self.saveGeometry())
         QSettings().setValue("window/state", self.saveState())

@@ -1,4 +1,7 @@
-"""The interpretable network beside the trained one: build, compare, same zoom, clear refusals."""
+"""The interpretable network beside the trained one: build (here or in the background), compare, same zoom,
+clear refusals."""
+
+import time
 
 import numpy as np
 import pytest
@@ -46,3 +49,53 @@ def test_advanced_constants_change_the_construction(window):
     advanced.subconcepts_box.setValue(6)
     assert window.build_essence()
     assert window.essence.settings.m1 == 3.0 and window.essence.n_subconcepts == 6
+
+
+@pytest.fixture
+def slow_build(monkeypatch):
+    """build_essence as the window calls it, taking at least half a second more (as thousands of samples
+    would)."""
+    import app.ui.main_window as main_window
+
+    real = main_window.build_essence
+
+    def slow(*args, **kwargs):
+        time.sleep(0.5)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(main_window, "build_essence", slow)
+
+
+def test_model_build_runs_in_the_background_and_shows_the_result(qtbot, window, slow_build):
+    build = next(a for a in window.menuBar().actions() if a.text() == "&Model").menu().actions()[0]
+    started = time.perf_counter()
+    build.trigger()
+    assert time.perf_counter() - started < 0.3  # the window is not blocked for the build's half second
+    assert window.message_label.text().startswith("Building the interpretable network for 150 samples")
+    build.trigger()
+    assert window.message_label.text().startswith("Still building")
+    qtbot.waitUntil(lambda: window.essence is not None, timeout=10_000)
+    assert window.essence_view.isVisible() and window.comparison is not None
+    assert window.message_label.text().startswith("Built an interpretable network")
+
+
+def test_samples_edited_during_a_background_build_leave_its_result_out(qtbot, window, slow_build):
+    window.build_essence_in_background()
+    window.add_sample(0.5, 0.5, 1)
+    qtbot.waitUntil(lambda: not window.essence_job.running, timeout=10_000)
+    qtbot.waitUntil(lambda: "changed while" in window.message_label.text(), timeout=2_000)
+    assert window.essence is None
+
+
+def test_a_background_build_that_fails_says_why(qtbot, window):
+    window.set_samples(SampleSet(np.array([[0.0, 0.0], [1.0, 1.0]]), np.array([0, 0])))
+    window.build_essence_in_background()
+    qtbot.waitUntil(lambda: "both classes" in window.message_label.text(), timeout=10_000)
+    assert window.essence is None
+
+
+def test_closing_during_a_background_build_waits_for_it(qtbot, window, slow_build):
+    window.build_essence_in_background()
+    window.modified = False
+    window.close()
+    assert not window.essence_job.running

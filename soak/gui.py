@@ -48,6 +48,7 @@ WORKER_SECONDS = {True: 240, False: 4 * 3600}  # a worker still running then is 
 MAX_BUILDS = 1  # interpretable-network builds per sequence (each takes 0.1 to 0.7 s, drawing included)
 WORKER_BUILDS = {True: 4, False: 10**9}  # and per worker: in the quick run they took a sixth of the time
 MAX_AXIS_TICKS = 2000  # more on one axis fails the step (a few dozen is normal)
+TOP_UP_ROUNDS = 10  # hypothesis runs until the full-length sequences are counted (3 left a full run at 996)
 
 coordinates = st.floats(-4.0, 4.0, allow_nan=False)
 fractions = st.floats(0.0, 1.0, allow_nan=False)
@@ -413,7 +414,7 @@ def run_sequences(sequences: int, steps: int, shrink: bool = True) -> dict:
     failures = []
     try:
         with dialogs_answer_at_once(), event_loop_exceptions() as Counters.errors:
-            for _ in range(3):  # hypothesis counts sequences it ended early too: top up to the full ones
+            for _ in range(TOP_UP_ROUNDS):  # hypothesis counts the sequences it ended early too: top up
                 if Counters.sequences >= sequences:
                     break
                 run_state_machine_as_test(GuiSession, settings=settings(

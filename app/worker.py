@@ -183,8 +183,8 @@ class _JobWorker(QObject):
     def run(self) -> None:
         try:
             result, error = self._work(), None
-        except Exception as raised:  # noqa: BLE001 - handed to the GUI thread, which says what went wrong
-            result, error = None, raised
+        except BaseException as raised:  # noqa: BLE001 - handed to the GUI thread, which says what went wrong;
+            result, error = None, raised  # whatever it was, done must be emitted or the thread never ends
         self.done.emit(result, error)
 
 

@@ -40,6 +40,12 @@ import numpy as np
 
 from app.core.dataset import CLASS_NAMES, SampleSet
 
+# scikit-learn's warning that libsvm stopped at max_iter, silenced once for the process: a catch_warnings
+# block around each fit would swap the process-wide filters under other threads' feet (builds run in a
+# background thread), and filtering by message spares importing scikit-learn before its first use.
+SVM_STOPPED_EARLY = r"Solver terminated early"
+warnings.filterwarnings("ignore", message=SVM_STOPPED_EARLY)
+
 Predictor = Callable[[np.ndarray], np.ndarray]
 
 
@@ -299,16 +305,14 @@ def _linear_svm(
 
     libsvm is exact and deterministic but, with a high C on samples no line separates, can take millions of
     iterations; those fits are stopped at max_iter (their line is still a usable approximate separator, and
-    such a network fails the all-correct test anyway), silencing scikit-learn's ConvergenceWarning."""
+    such a network fails the all-correct test anyway); SVM_STOPPED_EARLY keeps its warning quiet."""
     from sklearn import config_context
-    from sklearn.exceptions import ConvergenceWarning
     from sklearn.svm import SVC
 
     svm = SVC(kernel="linear", C=c, class_weight="balanced", max_iter=max_iter, random_state=seed)
     # The inputs are checked here, so scikit-learn's own validation (most of a small fit's time) is skipped.
-    # config_context is thread-local; catch_warnings is not, but it only ever hides ConvergenceWarning.
-    with warnings.catch_warnings(), config_context(assume_finite=True, skip_parameter_validation=True):
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    # config_context is thread-local (builds run in a background thread of the app).
+    with config_context(assume_finite=True, skip_parameter_validation=True):
         svm.fit(x, positive.astype(np.int64))
     w, b = svm.coef_[0].astype(np.float64), float(svm.intercept_[0])
     error = float(np.mean(((x @ w + b) > 0.0) != positive))

@@ -11,6 +11,7 @@ import numpy as np
 import pyqtgraph as pg
 
 MIN_TICK_PIXELS = 16  # a tick label's height and a little air
+LIMIT = 300.0  # ticks only between 1e-300 and 1e300
 MANTISSAS = ((1, 2, 5), (1, 3), (1,))  # ticks in each decade, densest first
 SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -30,8 +31,6 @@ def _even_ticks(low: float, high: float, per_unit: float) -> list[float]:
     """Multiples of 1, 2 or 5 times a power of ten, the finest whose two highest stay far enough apart (the
     gaps shrink towards the top of a log axis)."""
     a, b = 10.0**low, 10.0**high
-    if not (0.0 < a < b < math.inf):
-        return []
     top = math.floor(math.log10(b - a))
     for spacing in (m * 10.0**k for k in range(top - 3, top + 1) for m in (1, 2, 5)):
         if b - spacing <= 0 or (high - math.log10(b - spacing)) * per_unit >= MIN_TICK_PIXELS:
@@ -43,9 +42,12 @@ def _even_ticks(low: float, high: float, per_unit: float) -> list[float]:
 def log_ticks(low: float, high: float, pixels: float) -> list[float]:
     """The ticks (log10 of the values) between low and high (log10 units) on an axis this many pixels long."""
     low, high = sorted((low, high))
-    if not (math.isfinite(low) and math.isfinite(high)) or high <= low or not pixels > 0:
+    if not (math.isfinite(low) and math.isfinite(high)) or not pixels > 0:
         return []
-    per_unit = pixels / (high - low)
+    per_unit = pixels / (high - low) if high > low else 0.0  # 0 also when high - low overflows
+    low, high = max(low, -LIMIT), min(high, LIMIT)  # beyond, values overflow a float or vanish
+    if high <= low or not per_unit > 0:
+        return []
     ticks = _decade_ticks(low, high, per_unit)
     if len(ticks) < 3:
         even = _even_ticks(low, high, per_unit)

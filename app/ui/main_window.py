@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence, QShortcut, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (
     QApplication,
@@ -130,7 +130,7 @@ class MainWindow(QMainWindow):
         self.essence_view.hide()
         self.essence: EssenceNetwork | None = None
         self.essence_job: BackgroundJob | None = None  # an interpretable network being built
-        self._essence_request: tuple = ()
+        self._essence_request: tuple = ()  # what the pending build was asked for; empty when none is
         self.comparison: Comparison | None = None
         models = QSplitter(Qt.Orientation.Horizontal)  # the trained MLP, and beside it the interpretable one
         models.addWidget(self.canvas)
@@ -412,7 +412,7 @@ class MainWindow(QMainWindow):
     def build_essence_in_background(self) -> None:
         """Model > Build: builds in a thread (seconds for thousands of samples) while the window stays
         usable; the network is shown when it arrives unless the samples or its settings changed meanwhile."""
-        if self.essence_job is not None and self.essence_job.running:
+        if self._essence_request:  # until its result has arrived, not only until its thread has ended
             self.show_message("Still building the interpretable network…")
             return
         training, held_out, settings, n_subconcepts = self._essence_inputs()
@@ -422,7 +422,10 @@ class MainWindow(QMainWindow):
                                          self._on_essence_built)  # fmt: skip
 
     def _on_essence_built(self, enn: EssenceNetwork | None, error: Exception | None) -> None:
-        samples, config, settings, n_subconcepts, training, held_out = self._essence_request
+        request, self._essence_request = self._essence_request, ()
+        if not request:  # the window closed while it was being built
+            return
+        samples, config, settings, n_subconcepts, training, held_out = request
         if isinstance(error, EssenceError):
             self.show_message(f"Could not build the interpretable network: {error}")
         elif error is not None:
@@ -898,7 +901,7 @@ class MainWindow(QMainWindow):
         at full resolution: the same picture whatever the machine's speed. Layouts and resizes still pending
         are settled first: settling them later changes a view, which the display then redraws as a preview."""
         QApplication.sendPostedEvents()
-        QApplication.processEvents()
+        QApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)  # no clicks here
         self.render_frame()
         self.canvas.render_full()
         if self.extrapolation.isVisible():
@@ -920,6 +923,7 @@ class MainWindow(QMainWindow):
         if self.warm_up is not None:
             self.warm_up.wait()
         if self.essence_job is not None:
+            self._essence_request = ()  # its result is not shown any more
             self.essence_job.wait()
         self.remember_settings()
         QSettings().setValue("window/geometry", self.saveGeometry())

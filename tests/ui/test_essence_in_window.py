@@ -99,3 +99,4 @@ def test_closing_during_a_background_build_waits_for_it(qtbot, window, slow_buil
     window.modified = False
     window.close()
     assert not window.essence_job.running
+    assert window.essence is None  # a window closing does not show it any more

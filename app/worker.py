@@ -3,7 +3,6 @@ Signals carry immutable EpochChunks out; thread-safe setters and a stop flag go 
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import weakref
 from collections.abc import Callable
@@ -142,34 +141,6 @@ class TrainingThread:
         self.max_rate = epochs_per_second
         if self.worker is not None:
             self.worker.set_max_rate(epochs_per_second)
-
-
-class _WarmUpWorker(QObject):
-    done = Signal()
-
-    @Slot()
-    def run(self) -> None:
-        with contextlib.suppress(Exception):  # the training worker tries again, falls back to torch, says so
-            engine.warm_up()
-        self.done.emit()
-
-
-class EngineWarmUp:
-    """Compiles the engine (or loads numba's cache) in a thread at start-up, so nothing waits for it."""
-
-    def __init__(self, on_ready):
-        self._thread = QThread()
-        self._worker = _WarmUpWorker()
-        self._worker.moveToThread(self._thread)
-        self._thread.started.connect(self._worker.run)
-        self._worker.done.connect(on_ready)
-        self._worker.done.connect(self._thread.quit)
-        started_threads.add(self._thread)
-        self._thread.start()
-
-    def wait(self) -> None:
-        self._thread.quit()
-        self._thread.wait()
 
 
 class _JobWorker(QObject):

@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SOAK_SHARP_SECONDS = 0.003
 SHARP_EVERY = 4
 FREEZE_SECONDS = 10.0  # a step (action and drawing) that takes longer fails the sequence
-HANG_SECONDS = 120.0  # a step that takes longer prints every thread's stack to the worker's error output
+SLOW_STEP_SECONDS = 5.0  # a step that takes longer prints every thread's stack to the worker's error output
 WORKER_SECONDS = {True: 240, False: 4 * 3600}  # a worker still running then is stopped and counted failed
 MAX_BUILDS = 1  # interpretable-network builds per sequence (each takes 0.1 to 0.7 s, drawing included)
 WORKER_BUILDS = {True: 4, False: 10**9}  # and per worker: in the quick run they took a sixth of the time
@@ -58,6 +58,7 @@ class Counters:
     length = 0  # the actions a sequence is asked for
     sequences = 0  # sequences of that many actions
     short = 0  # sequences hypothesis ended sooner
+    rounds = 0  # runs of hypothesis it took to count them
     steps = 0
     builds = 0  # interpretable networks built
     max_builds = 0
@@ -308,10 +309,11 @@ class GuiSession(RuleBasedStateMachine):
     def nothing_froze(self):
         """The time since the last check is the whole step: the action and its drawing."""
         took, self.step_started = time.perf_counter() - self.step_started, time.perf_counter()
-        faulthandler.dump_traceback_later(HANG_SECONDS)  # a step that never ends shows where it is stuck
+        faulthandler.dump_traceback_later(SLOW_STEP_SECONDS)  # a slow step shows where it spends its time
         assert took < FREEZE_SECONDS, f"the window froze: one step took {took:.1f} s"
 
     def teardown(self) -> None:
+        faulthandler.cancel_dump_traceback_later()  # hypothesis's own work between sequences is not a step
         actions = Counters.steps - self.steps_before - 1  # the checks also ran before the first action
         if actions >= Counters.length:
             Counters.sequences += 1
@@ -345,7 +347,7 @@ def start(quick: bool) -> Callable[[], dict]:
 
     def finish() -> dict:
         total = {"gui_sequences": 0, "gui_actions_per_sequence": STEPS[quick], "gui_short_sequences": 0,
-                 "gui_steps": 0, "gui_failures": 0, "failures": []}  # fmt: skip
+                 "gui_steps": 0, "gui_rounds": 0, "gui_failures": 0, "failures": []}  # fmt: skip
         deadline = time.perf_counter() + WORKER_SECONDS[quick]
         for k, process in enumerate(processes):
             try:
@@ -364,9 +366,11 @@ def start(quick: bool) -> Callable[[], dict]:
                     f"worker {k} ended ({process.returncode}) without a report: {err[:3000]}"
                 )
                 continue
-            for key in ("gui_sequences", "gui_short_sequences", "gui_steps", "gui_failures"):
+            for key in ("gui_sequences", "gui_short_sequences", "gui_steps", "gui_rounds", "gui_failures"):
                 total[key] += counts[key]
             total["failures"] += counts["failures"]
+            if counts["failures"] and err.strip():  # the slow steps' stacks, printed by faulthandler
+                total["failures"].append(f"worker {k}'s error output, last lines:\n{err[-6000:]}")
         import shutil
 
         shutil.rmtree(sandbox, ignore_errors=True)
@@ -399,12 +403,14 @@ def _axes_fail_rather_than_freeze() -> None:
 def run_sequences(sequences: int, steps: int, shrink: bool = True) -> dict:
     """Runs the sequences in this process (a worker of start()). A failing sequence is shrunk to a short
     one unless `shrink` is False (the quick run: shrinking can take minutes; the failure shows all its
-    steps instead)."""
+    steps instead). The full run (`shrink`) makes every sequence take all its steps: left to itself,
+    hypothesis mutates sequences into shorter ones, and one full run spent over an hour topping up with
+    sequences that ended early. (A failure then shrinks to simpler actions, not fewer.)"""
     import app.ui.canvas
     from app.ui.app import make_application
 
     make_application()
-    Counters.length, Counters.sequences, Counters.short, Counters.steps = steps, 0, 0, 0
+    Counters.length, Counters.sequences, Counters.short, Counters.steps, Counters.rounds = steps, 0, 0, 0, 0
     Counters.builds, Counters.max_builds = 0, WORKER_BUILDS[not shrink]
     Counters.errors, Counters.seen = [], []
     # The sharp picture's time budget, cut for the soak: the same code draws, on a coarser grid, so that a
@@ -421,7 +427,8 @@ def run_sequences(sequences: int, steps: int, shrink: bool = True) -> dict:
                     max_examples=sequences - Counters.sequences, stateful_step_count=steps, deadline=None,
                     database=None, suppress_health_check=list(HealthCheck),
                     phases=[Phase.generate, Phase.shrink] if shrink else [Phase.generate],
-                ))  # fmt: skip
+                ), _min_steps=steps if shrink else 0)  # fmt: skip
+                Counters.rounds += 1
     except Exception as error:  # noqa: BLE001 - the failing sequence is the report
         notes = "\n".join(getattr(error, "__notes__", []))
         cause = getattr(error, "exceptions", [error])[0]  # hypothesis's flaky failures hold the first one
@@ -434,8 +441,8 @@ def run_sequences(sequences: int, steps: int, shrink: bool = True) -> dict:
         app.ui.canvas.SHARP_SECONDS = saved_budget
         Shared.close()
     return {"gui_sequences": Counters.sequences, "gui_actions_per_sequence": steps,
-            "gui_short_sequences": Counters.short, "gui_steps": Counters.steps, "gui_failures": len(failures),
-            "failures": failures}  # fmt: skip
+            "gui_short_sequences": Counters.short, "gui_steps": Counters.steps, "gui_rounds": Counters.rounds,
+            "gui_failures": len(failures), "failures": failures}  # fmt: skip
 
 
 if __name__ == "__main__":  # a worker: python -m soak.gui SEQUENCES STEPS SHRINK(0/1); last line: its counts

@@ -119,8 +119,7 @@ def run_app(args, spec, samples, headless: bool) -> int:
                     window.essence, window.comparison, frame=window._data_frame())  # fmt: skip
     if args.export:
         window.show()
-        app.processEvents()
-        window.draw_for_export()
+        window.draw_for_export()  # settles pending events first
         if not window.grab().save(args.export):
             raise OSError(f"could not save {args.export}")
     if headless:

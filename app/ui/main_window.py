@@ -65,7 +65,7 @@ from app.ui.session_files import (
     window_session,
 )
 from app.ui.timeline import QtTimeline
-from app.worker import BackgroundJob, EngineWarmUp, TrainingThread
+from app.worker import BackgroundJob, TrainingThread
 
 DISPLAY_INTERVAL_MS = 25
 FRAME_REST = 1.0  # after a frame, the event loop is left free for this many times as long as it took
@@ -176,7 +176,9 @@ class MainWindow(QMainWindow):
             self._on_chunk, self._on_training_finished, self._on_preparing, on_notice=self.show_message
         )
         self.training.set_max_rate(self.controls.speed())
-        self.warm_up = None if engine.is_compiled() else EngineWarmUp(self.canvas.redraw)
+        # Compiles the engine (or loads numba's cache) at start-up, so that nothing waits for it. If that
+        # fails, the error is dropped here: the training worker tries again, falls back to torch, says so.
+        self.warm_up = None if engine.is_compiled() else BackgroundJob(engine.warm_up, self.canvas.redraw)
         self.canvas.sampleRequested.connect(self.add_sample)
         self.canvas.samplesEdited.connect(self.edit_samples)
         self.canvas.regionClicked.connect(self.show_region_neurons)

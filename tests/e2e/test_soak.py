@@ -33,3 +33,16 @@ def test_quick_soak_finds_nothing(tmp_path):
     for key in ("gui_failures", "loader_failures", "faults_with_loss", "leaked_threads", "extreme_failures"):
         assert counts[key] == 0, key
     assert counts["close_mem_mb"] < 50
+
+
+@pytest.mark.timeout(120)
+def test_full_run_sequences_take_all_their_actions(tmp_path):
+    """Full-run sequences take all their actions: hypothesis, left to itself, ends some early."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path / "c"),
+           "XDG_DATA_HOME": str(tmp_path / "d")}  # fmt: skip
+    result = subprocess.run([sys.executable, "-m", "soak.gui", "3", "32", "1"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=110)  # fmt: skip
+    counts = json.loads(result.stdout.strip().splitlines()[-1])
+    assert counts["gui_failures"] == 0, counts["failures"]
+    assert (counts["gui_sequences"], counts["gui_short_sequences"], counts["gui_rounds"]) == (3, 0, 1)
+    assert counts["gui_steps"] == 3 * 33  # each sequence's checks also run once before its first action

@@ -77,6 +77,11 @@ class QtCanvas(pg.PlotWidget):
         self.view_box = self.plotItem.getViewBox()
         self.view_box.setAspectLocked(True)
         self.view_box.disableAutoRange()
+        # The axes' room for tick labels grows and never shrinks. Here, with the aspect locked, a left axis
+        # that narrows for shorter labels widens the view, which changes the y range and so the labels: in
+        # a soak run the axis went back and forth on every paint and the window stopped answering.
+        for name in ("left", "bottom"):
+            self.plotItem.getAxis(name).setStyle(autoReduceTextSpace=False)
 
         self.background_image = pg.ImageItem(axisOrder="row-major")
         self.background_image.setLookupTable(prediction_lut())

@@ -68,6 +68,7 @@ from app.ui.timeline import QtTimeline
 from app.worker import BackgroundJob, TrainingThread
 
 DISPLAY_INTERVAL_MS = 25
+SPLIT_FRAME_SECONDS = 0.012  # a canvas preview longer than this leaves the side views to the next tick
 FRAME_REST = 1.0  # after a frame, the event loop is left free for this many times as long as it took
 REGION_COUNT_SECONDS = 0.004  # region counting per side-view tick (the plot fills in over a few seconds)
 SIDE_VIEWS_HZ = 5  # the side views and loss curves redraw at most this often while epochs stream in
@@ -113,6 +114,7 @@ class MainWindow(QMainWindow):
         self._side_views_pending: tuple[int, int] | None = None  # (epoch, display tick) of a half-done update
         self._display_ticks = 0
         self._next_frame_at = 0.0  # the display timer draws no frame before then (see _draw)
+        self._side_views_turn = False  # the next preview tick draws the side views, not the canvas
         self.region_counts: RegionCountSeries | None = None
 
         self.canvas = QtCanvas()
@@ -882,10 +884,27 @@ class MainWindow(QMainWindow):
         preview = changed and self._changed_last_tick
         # While training, a sharp frame (a tick without a new epoch) still redraws a wide layer's influence
         # maps a few per frame: all 64 at once would hold the window for a tenth of a second.
-        self.render_frame(preview=preview, maps_in_turn=preview or self.is_training)
+        if preview:
+            self._draw_preview()
+        else:
+            self.render_frame(preview=False, maps_in_turn=self.is_training)
         self._changed_last_tick = changed
         finished = time.perf_counter()
         self._next_frame_at = finished + FRAME_REST * (finished - started)
+
+    def _draw_preview(self) -> None:
+        """A display tick while changes stream in. When the main canvas takes long to draw (a wide network,
+        many samples), a tick draws either the canvas or the side views, in turn, never both: no single tick
+        holds the window for all of them."""
+        if not self._side_views_turn:
+            started = time.perf_counter()
+            if self.canvas.refresh(preview=True) and time.perf_counter() - started > SPLIT_FRAME_SECONDS:
+                self._side_views_turn = True
+                return
+        self._side_views_turn = False
+        self.extrapolation.refresh(preview=True)
+        self.essence_view.refresh()
+        self.influence_panel.refresh(preview=True)
 
     def render_frame(self, preview: bool = False, maps_in_turn: bool | None = None) -> None:
         """Redraws every view whose state changed (a preview raster if asked; the sharp frame also brings

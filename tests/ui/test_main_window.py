@@ -277,6 +277,35 @@ def test_after_a_long_frame_the_display_leaves_the_event_loop_as_long_free(shown
     assert window._display_ticks == ticks + 2
 
 
+@pytest.mark.parametrize("canvas_seconds, expected", [
+    (0.0, ["canvas", "side", "canvas", "side", "canvas", "side"]),  # quick: both every tick
+    (0.05, ["canvas", "side", "canvas", "side"]),  # slow: one or the other, in turn
+])  # fmt: skip
+def test_while_changes_stream_in_a_slow_canvas_and_the_side_views_draw_on_alternate_ticks(
+    shown_window, monkeypatch, canvas_seconds, expected
+):
+    from types import SimpleNamespace
+
+    import app.ui.main_window as module
+
+    window = shown_window(0)
+    window.display_timer.stop()
+    now, drawn = [10.0], []
+    monkeypatch.setattr(module, "time", SimpleNamespace(perf_counter=lambda: now[0]))
+
+    def canvas_refresh(preview=False):
+        drawn.append("canvas")
+        now[0] += canvas_seconds
+        return True
+
+    monkeypatch.setattr(window.canvas, "refresh", canvas_refresh)
+    monkeypatch.setattr(window.extrapolation, "refresh", lambda preview=False: drawn.append("side"))
+    ticks = 3 if canvas_seconds == 0.0 else 4
+    for _ in range(ticks):
+        window._draw_preview()
+    assert drawn == expected
+
+
 def test_a_big_networks_first_picture_keeps_to_the_time_budget(shown_window):
     """The first sharp background of an 8x64 network took a second: its pixels were budgeted with the
     default network's cost per pixel until a frame had been measured."""

@@ -68,7 +68,7 @@ from app.ui.timeline import QtTimeline
 from app.worker import BackgroundJob, TrainingThread
 
 DISPLAY_INTERVAL_MS = 25
-SPLIT_FRAME_SECONDS = 0.012  # a canvas preview longer than this leaves the side views to the next tick
+SPLIT_FRAME_SECONDS = 0.012  # a preview tick that has drawn views for this long leaves the rest to the next
 FRAME_REST = 1.0  # after a frame, the event loop is left free for this many times as long as it took
 REGION_COUNT_SECONDS = 0.004  # region counting per side-view tick (the plot fills in over a few seconds)
 SIDE_VIEWS_HZ = 5  # the side views and loss curves redraw at most this often while epochs stream in
@@ -114,7 +114,7 @@ class MainWindow(QMainWindow):
         self._side_views_pending: tuple[int, int] | None = None  # (epoch, display tick) of a half-done update
         self._display_ticks = 0
         self._next_frame_at = 0.0  # the display timer draws no frame before then (see _draw)
-        self._side_views_turn = False  # the next preview tick draws the side views, not the canvas
+        self._next_view = 0  # the view the next preview tick draws first (see _draw_preview)
         self.region_counts: RegionCountSeries | None = None
 
         self.canvas = QtCanvas()
@@ -893,18 +893,23 @@ class MainWindow(QMainWindow):
         self._next_frame_at = finished + FRAME_REST * (finished - started)
 
     def _draw_preview(self) -> None:
-        """A display tick while changes stream in. When the main canvas takes long to draw (a wide network,
-        many samples), a tick draws either the canvas or the side views, in turn, never both: no single tick
-        holds the window for all of them."""
-        if not self._side_views_turn:
-            started = time.perf_counter()
-            if self.canvas.refresh(preview=True) and time.perf_counter() - started > SPLIT_FRAME_SECONDS:
-                self._side_views_turn = True
+        """A display tick while changes stream in: the views draw in turn until the tick has taken
+        SPLIT_FRAME_SECONDS, and the next tick goes on with the view after the last one drawn. Quick views all
+        draw every tick; slow ones (a wide network, many samples) share the ticks, so that no tick holds the
+        window for all of them."""
+        parts = (
+            lambda: self.canvas.refresh(preview=True),
+            lambda: self.extrapolation.refresh(preview=True),
+            self.essence_view.refresh,
+            lambda: self.influence_panel.refresh(preview=True),
+        )
+        started = time.perf_counter()
+        for k in range(len(parts)):
+            part = (self._next_view + k) % len(parts)
+            parts[part]()
+            if time.perf_counter() - started > SPLIT_FRAME_SECONDS:
+                self._next_view = (part + 1) % len(parts)
                 return
-        self._side_views_turn = False
-        self.extrapolation.refresh(preview=True)
-        self.essence_view.refresh()
-        self.influence_panel.refresh(preview=True)
 
     def render_frame(self, preview: bool = False, maps_in_turn: bool | None = None) -> None:
         """Redraws every view whose state changed (a preview raster if asked; the sharp frame also brings

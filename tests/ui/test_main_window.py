@@ -277,12 +277,14 @@ def test_after_a_long_frame_the_display_leaves_the_event_loop_as_long_free(shown
     assert window._display_ticks == ticks + 2
 
 
-@pytest.mark.parametrize("canvas_seconds, expected", [
-    (0.0, ["canvas", "side", "canvas", "side", "canvas", "side"]),  # quick: both every tick
-    (0.05, ["canvas", "side", "canvas", "side"]),  # slow: one or the other, in turn
+@pytest.mark.parametrize("seconds, expected", [
+    ({}, ["canvas", "extrapolation", "influence"] * 3),  # quick: every view every tick
+    ({"canvas": 0.05}, ["canvas"] + ["extrapolation", "influence", "canvas"] * 2),  # slow canvas ends a tick
+    ({"canvas": 0.05, "extrapolation": 0.05, "influence": 0.05},
+     ["canvas", "extrapolation", "influence"]),  # all slow: one per tick, in turn
 ])  # fmt: skip
-def test_while_changes_stream_in_a_slow_canvas_and_the_side_views_draw_on_alternate_ticks(
-    shown_window, monkeypatch, canvas_seconds, expected
+def test_while_changes_stream_in_slow_views_share_the_display_ticks(
+    shown_window, monkeypatch, seconds, expected
 ):
     from types import SimpleNamespace
 
@@ -293,15 +295,18 @@ def test_while_changes_stream_in_a_slow_canvas_and_the_side_views_draw_on_altern
     now, drawn = [10.0], []
     monkeypatch.setattr(module, "time", SimpleNamespace(perf_counter=lambda: now[0]))
 
-    def canvas_refresh(preview=False):
-        drawn.append("canvas")
-        now[0] += canvas_seconds
-        return True
+    def drawing(name):
+        def refresh(preview=False):
+            drawn.append(name)
+            now[0] += seconds.get(name, 0.0)
+            return True
 
-    monkeypatch.setattr(window.canvas, "refresh", canvas_refresh)
-    monkeypatch.setattr(window.extrapolation, "refresh", lambda preview=False: drawn.append("side"))
-    ticks = 3 if canvas_seconds == 0.0 else 4
-    for _ in range(ticks):
+        return refresh
+
+    monkeypatch.setattr(window.canvas, "refresh", drawing("canvas"))
+    monkeypatch.setattr(window.extrapolation, "refresh", drawing("extrapolation"))
+    monkeypatch.setattr(window.influence_panel, "refresh", drawing("influence"))
+    for _ in range(3):
         window._draw_preview()
     assert drawn == expected
 

@@ -21,6 +21,7 @@ OUTPUT_RGB = (110, 110, 110)
 EDGE_WIDTHS = (0.5, 1.0, 2.0, 3.0, 4.5, 6.0)
 EDGE_PALENESS = (0.7, 0.5, 0.3, 0.15, 0.0, 0.0)  # fraction of white mixed into the sign's colour
 WIDTH_BUCKETS = len(EDGE_WIDTHS)
+MAX_EDGES = 4000  # a bigger network shows its strongest weights only: all of them are a mass, slow to paint
 SMOOTH_EDGES = 2000  # antialias the edges of networks with at most this many (it is slow for many)
 MAX_NODE_PIXELS, MIN_NODE_PIXELS = 30.0, 3.0
 MAX_SPACING = 0.25  # vertical distance of neighbour nodes, as a fraction of the diagram's height
@@ -87,10 +88,14 @@ class QtNetworkView(pg.PlotWidget):
         weights = np.nan_to_num(params[self._weight_index])
         self._biases = [params[index] for index in self._bias_index]
         largest = np.max(np.abs(weights), initial=0.0)
+        shown = np.arange(len(weights))
+        if len(weights) > MAX_EDGES:
+            shown = np.argpartition(np.abs(weights), -MAX_EDGES)[-MAX_EDGES:]
+        weights = weights[shown]
         scaled = np.abs(weights) / largest if largest > 0 else np.zeros_like(weights)
         buckets = np.minimum((scaled * WIDTH_BUCKETS).astype(np.intp), WIDTH_BUCKETS - 1)
         keys = np.where(weights >= 0, 0, WIDTH_BUCKETS) + buckets
-        order = np.argsort(keys, kind="stable")
+        order = shown[np.argsort(keys, kind="stable")]
         ends = np.cumsum(np.bincount(keys, minlength=2 * WIDTH_BUCKETS))
         xs, ys = self._edge_x[order], self._edge_y[order]
         start = 0
@@ -150,6 +155,12 @@ class QtNetworkView(pg.PlotWidget):
         self._bias_index = bias_index[:-1]  # hidden layers only; the output's bias has no tooltip
         self._edge_x, self._edge_y = np.concatenate(edge_x), np.concatenate(edge_y)
         self._smooth_edges = len(self._edge_x) <= SMOOTH_EDGES
+        n_weights = len(self._edge_x)
+        strongest = f"<br>the {MAX_EDGES:,} strongest of {n_weights:,}" if n_weights > MAX_EDGES else ""
+        self.plotItem.setTitle(LEGEND + strongest, size="8pt", color=(80, 80, 80))
+        height = max(30.0, self.plotItem.titleLabel.item.boundingRect().height())  # pyqtgraph allows 30 px
+        self.plotItem.titleLabel.setMaximumHeight(height)
+        self.plotItem.layout.setRowFixedHeight(0, height)
 
     def _place_labels(self, last: int) -> None:
         """Names the inputs and the output inside their circles, and heads the hidden columns L1, L2, ..."""

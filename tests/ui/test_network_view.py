@@ -5,7 +5,7 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 
 from app.core.network import NetworkSpec, split_params
-from app.ui.network_view import WIDTH_BUCKETS, QtNetworkView
+from app.ui.network_view import MAX_EDGES, WIDTH_BUCKETS, QtNetworkView
 
 
 @pytest.fixture
@@ -47,7 +47,19 @@ def test_one_node_per_neuron_and_one_edge_per_weight(view, widths):
     sizes = spec.layer_sizes
     n_edges = sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
     drawn = sum(len(segments(view, p, b)) for p in (True, False) for b in range(WIDTH_BUCKETS))
-    assert drawn == n_edges
+    assert drawn == min(n_edges, MAX_EDGES)
+    assert ("strongest" in view.plotItem.titleLabel.text) == (n_edges > MAX_EDGES)
+
+
+def test_a_big_network_shows_its_strongest_weights(view):
+    spec = NetworkSpec((64,) * 8)
+    params = random_params(spec) * 1e-3
+    view.show_network(spec, params)
+    strong = np.random.default_rng(1).choice(view._weight_index, MAX_EDGES, replace=False)
+    params[strong] = np.where(np.arange(MAX_EDGES) % 2, 1.0, -1.0)
+    view.show_network(spec, params)
+    top = WIDTH_BUCKETS - 1
+    assert len(segments(view, True, top)) + len(segments(view, False, top)) == MAX_EDGES
 
 
 def test_changing_architecture_rebuilds_nodes_and_labels(view):

@@ -315,7 +315,6 @@ class GuiSession(RuleBasedStateMachine):
         assert took < FREEZE_SECONDS, f"the window froze: one step took {took:.1f} s"
 
     def teardown(self) -> None:
-        faulthandler.cancel_dump_traceback_later()  # hypothesis's own work between sequences is not a step
         actions = Counters.steps - self.steps_before - 1  # the checks also ran before the first action
         if actions >= Counters.length:
             Counters.sequences += 1
@@ -327,6 +326,7 @@ class GuiSession(RuleBasedStateMachine):
             self.window.essence_job.wait()
         pump(0)
         self.folder.cleanup()
+        faulthandler.cancel_dump_traceback_later()  # hypothesis's own work between sequences is not a step
 
 
 def run(quick: bool) -> dict:
@@ -364,9 +364,8 @@ def start(quick: bool) -> Callable[[], dict]:
                 counts = json.loads(out.strip().splitlines()[-1])
             except (IndexError, ValueError):
                 total["gui_failures"] += 1
-                total["failures"].append(
-                    f"worker {k} ended ({process.returncode}) without a report: {err[-6000:]}"
-                )
+                total["failures"].append(f"worker {k} ended ({process.returncode}) without a report"
+                                         + _where_it_stopped(err))  # fmt: skip
                 continue
             for key in ("gui_sequences", "gui_short_sequences", "gui_steps", "gui_rounds", "gui_failures"):
                 total[key] += counts[key]
@@ -377,6 +376,16 @@ def start(quick: bool) -> Callable[[], dict]:
         return total
 
     return finish
+
+
+def _where_it_stopped(err: str) -> str:
+    """A worker's error output, cut to fit a report: what it says first, then the main thread's stack as
+    faulthandler printed it (the main thread comes last, innermost call first)."""
+    what = f"a step hung for {HANG_SECONDS:g} s; " if "Timeout (" in err else ""
+    main = err.rfind("Thread 0x")
+    if main < 0 or len(err) <= 7000:
+        return f": {what}{err[-7000:]}"
+    return f": {what}{err[:1000]}\n...\n{err[main : main + 6000]}"
 
 
 def _axes_fail_rather_than_freeze() -> None:

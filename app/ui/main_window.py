@@ -946,10 +946,10 @@ class MainWindow(QMainWindow):
         self.display_timer.stop()
         self.autosave_timer.stop()
         self.training.stop()
+        self._essence_request = ()  # a build's result is not shown any more (each wait delivers any result)
         if self.warm_up is not None:
             self.warm_up.wait()
         if self.essence_job is not None:
-            self._essence_request = ()  # its result is not shown any more
             self.essence_job.wait()
         self.remember_settings()
         QSettings().setValue("window/geometry", self.saveGeometry())

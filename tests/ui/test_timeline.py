@@ -180,9 +180,14 @@ def test_hovering_a_line_names_its_neuron(qtbot, trained):
     ends = drawn_line_ends(trained, 2)
     middle = ends.mean(axis=0)
     assert trained.canvas.boundary_near(*middle) == (0, 2)
-    scene = trained.canvas.view_box.mapViewToScene(QPointF(*middle))
-    qtbot.mouseMove(trained.canvas.viewport(), trained.canvas.mapFromScene(scene))
-    qtbot.waitUntil(lambda: trained.canvas.hover_text.startswith("L1 N3: weights ("), timeout=2000)
+
+    def hover_names_the_neuron() -> bool:
+        # Mapped again each time: a layout still pending (under load) may move the view after the first move.
+        scene = trained.canvas.view_box.mapViewToScene(QPointF(*middle))
+        qtbot.mouseMove(trained.canvas.viewport(), trained.canvas.mapFromScene(scene))
+        return trained.canvas.hover_text.startswith("L1 N3: weights (")
+
+    qtbot.waitUntil(hover_names_the_neuron, timeout=3000)
     w, b = split_params(trained.spec, trained.history.params_at(trained.displayed_epoch))[0]
     assert f"bias {b[2]:.3g}" in trained.canvas.hover_text
     far = trained.canvas.view_rect()

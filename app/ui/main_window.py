@@ -897,18 +897,13 @@ class MainWindow(QMainWindow):
         SPLIT_FRAME_SECONDS, and the next tick goes on with the view after the last one drawn. Quick views all
         draw every tick; slow ones (a wide network, many samples) share the ticks, so that no tick holds the
         window for all of them."""
-        parts = (
-            lambda: self.canvas.refresh(preview=True),
-            lambda: self.extrapolation.refresh(preview=True),
-            self.essence_view.refresh,
-            lambda: self.influence_panel.refresh(preview=True),
-        )
+        views = self._view_refreshers(preview=True, maps_in_turn=True)
         started = time.perf_counter()
-        for k in range(len(parts)):
-            part = (self._next_view + k) % len(parts)
-            parts[part]()
+        for k in range(len(views)):
+            view = (self._next_view + k) % len(views)
+            views[view]()
             if time.perf_counter() - started > SPLIT_FRAME_SECONDS:
-                self._next_view = (part + 1) % len(parts)
+                self._next_view = (view + 1) % len(views)
                 return
 
     def render_frame(self, preview: bool = False, maps_in_turn: bool | None = None) -> None:
@@ -917,10 +912,18 @@ class MainWindow(QMainWindow):
         `maps_in_turn` (default: in a preview), all of them otherwise."""
         if not preview and (self._side_views_epoch != self.displayed_epoch or self._curves_stale):
             self._update_side_views(force=True)
-        self.canvas.refresh(preview=preview)
-        self.extrapolation.refresh(preview=preview)
-        self.essence_view.refresh()
-        self.influence_panel.refresh(preview=preview if maps_in_turn is None else maps_in_turn)
+        for refresh in self._view_refreshers(preview, preview if maps_in_turn is None else maps_in_turn):
+            refresh()
+
+    def _view_refreshers(self, preview: bool, maps_in_turn: bool) -> tuple:
+        """Each view's redraw (if its state changed), in drawing order: the canvas, extrapolation,
+        interpretable network, influence maps."""
+        return (
+            lambda: self.canvas.refresh(preview=preview),
+            lambda: self.extrapolation.refresh(preview=preview),
+            self.essence_view.refresh,
+            lambda: self.influence_panel.refresh(preview=maps_in_turn),
+        )
 
     def draw_for_export(self) -> None:
         """Draws every view at the displayed epoch now (not at the display timer's next tick), the canvases

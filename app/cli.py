@@ -7,15 +7,9 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from app.core.dataset import DEFAULT_PRESET, PRESETS, CsvError, SampleSet, make_preset, read_csv
-from app.core.geometry import Rect
-from app.core.network import ACTIVATIONS, NetworkSpec, named_params, parse_widths
-
-
-class UsageError(Exception):
-    """A bad argument: reported as one line on stderr, exit code 2."""
+from app.core.network import ACTIVATIONS, NetworkSpec, parse_widths
+from app.errors import UsageError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -98,48 +92,6 @@ def parse(argv: list[str]):
     for path in (args.export, args.export_data, args.save):
         _check_writable(path)
     return args, spec, _samples(args)
-
-
-def export_data(
-    path: str,
-    samples: SampleSet,
-    history,
-    epoch: int,
-    essence=None,
-    comparison=None,
-    frame: Rect | None = None,
-) -> None:
-    """NPZ: points, labels, and per epoch (rows) every parameter tensor by torch name, loss and accuracy;
-    each sample's influence on every hidden neuron at `epoch` (`influence/layerK`, (n, width)); and the
-    activation regions at `epoch` over `frame` (default: the data's extent with a 10% margin)."""
-    from app.core.influence import influence
-    from app.core.regions import network_regions
-
-    arrays = {"points": samples.points, "labels": samples.labels, "epochs": history.epochs,
-              "loss": history.loss, "accuracy": history.accuracy,
-              "test_loss": history.test_loss, "test_accuracy": history.test_accuracy}  # fmt: skip
-    arrays.update(named_params(history.spec, history.params))
-    per_layer = influence(history.spec, history.params_at(epoch), samples.points, samples.labels)
-    arrays.update({f"influence/layer{k + 1}": values for k, values in enumerate(per_layer)})
-    arrays["influence_epoch"] = np.array(epoch)
-    if frame is None:
-        xmin, xmax, ymin, ymax = samples.extent()
-        margin = 0.1 * max(xmax - xmin, ymax - ymin)
-        frame = Rect(xmin - margin, xmax + margin, ymin - margin, ymax + margin)
-    regions = network_regions(history.spec, history.params_at(epoch), frame)
-    arrays.update({"regions/vertices": regions.vertices, "regions/faces": regions.flat_faces(),
-                   "regions/patterns": regions.patterns, "regions/gradients": regions.gradients,
-                   "regions/offsets": regions.offsets, "regions/exact": np.array(regions.exact),
-                   "regions/complete": np.array(regions.complete),
-                   "regions/rect": np.array([frame.xmin, frame.xmax, frame.ymin, frame.ymax])})  # fmt: skip
-    if regions.labels is not None:
-        arrays.update({"regions/labels": regions.labels, "regions/xs": regions.xs, "regions/ys": regions.ys})
-    if essence is not None:
-        arrays.update(essence.to_arrays())
-        for name, value in vars(comparison).items():
-            arrays[f"comparison/{name}"] = np.array(np.nan if value is None else value, dtype=float)
-    with open(path, "wb") as handle:
-        np.savez(handle, **arrays)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,7 +28,7 @@ class TrainingWorker(QObject):
         self._trainer = trainer
         self._samples = samples
         self._config = trainer.config
-        self._max_rate = max_rate
+        self.max_rate = max_rate  # epochs per second, None for as fast as it goes
         self._generation = generation
         self._stop = threading.Event()
 
@@ -40,7 +40,7 @@ class TrainingWorker(QObject):
         self._config = config
 
     def set_max_rate(self, epochs_per_second: float | None) -> None:
-        self._max_rate = epochs_per_second
+        self.max_rate = epochs_per_second
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -57,7 +57,7 @@ class TrainingWorker(QObject):
                     self._trainer.fall_back_to_torch(error)
                 self._pass_on_notice()
             chunks = train(self._trainer, self._current_samples, self._stop.is_set,
-                           max_rate=lambda: self._max_rate, wait=self._stop.wait)  # fmt: skip
+                           max_rate=lambda: self.max_rate, wait=self._stop.wait)  # fmt: skip
             for chunk in chunks:
                 self.chunkReady.emit(self._generation, chunk)
                 self._pass_on_notice()

@@ -38,13 +38,13 @@ def live_epochs_and_fps(
     window.show()
     app.processEvents()
     frames_before = window.canvas.frames_drawn
-    window.start_training()
+    window.training.start()
     loop = QEventLoop()
     QTimer.singleShot(int(seconds * 1000), loop.quit)
     started = time.perf_counter()
     loop.exec()
     elapsed = time.perf_counter() - started
-    epochs = window.history.latest_epoch
+    epochs = window.model.history.latest_epoch
     frames = window.canvas.frames_drawn - frames_before
     close_for_good(app, window)
     app.processEvents()

@@ -10,7 +10,8 @@ from threadpoolctl import threadpool_limits
 
 from app.core.history import TrainingHistory
 from app.core.influence import AccumulatedInfluence, influence
-from app.core.network import NetworkSpec, init_params, logits
+from app.core.network import NetworkSpec, logits
+from app.core.torch_model import init_params
 from app.core.training import EpochChunk
 from bench.common import median_ms
 from bench.engine import moons

@@ -46,7 +46,7 @@ def trained_window(spec: NetworkSpec, epochs: int):
     window.show()
     app.processEvents()
     train_synchronously(window, epochs)
-    window.display_timer.stop()  # the benchmark drives the drawing itself
+    window.frames.stop()  # the benchmark drives the drawing itself
     window.canvas.fit_data()
     app.processEvents()
     return app, window
@@ -60,7 +60,7 @@ def run() -> dict[str, float]:
     for name, spec in (("default", NetworkSpec()), ("4x32", NetworkSpec((32, 32, 32, 32), "relu"))):
         app, window = trained_window(spec, 300)
         rect = window.canvas.view_rect()
-        params = window.history.params_at(window.history.latest_epoch)
+        params = window.model.history.params_at(window.model.history.latest_epoch)
         figures[f"regions_ms_{name}"] = median_ms(
             lambda s=spec, p=params, r=rect: network_regions(s, p, r), REPEATS
         )
@@ -71,13 +71,13 @@ def run() -> dict[str, float]:
             )
             figures["regioncam_count_4x32"] = float(regioncam_partition(spec, params, rect).num_faces)
             figures["regions_vs_regioncam"] = figures["regions_ms_4x32"] / figures["regioncam_ms_4x32"]
-            window.regions_action.setChecked(True)
+            window.menu_actions.regions_action.setChecked(True)
             rng = np.random.default_rng(0)
             times = []
-            for epoch in rng.integers(0, window.history.latest_epoch + 1, SCRUBS):
+            for epoch in rng.integers(0, window.model.history.latest_epoch + 1, SCRUBS):
                 started = time.perf_counter()
-                window.scrub_to(int(epoch))
-                window.render_frame(preview=True)
+                window.model.scrub_to(int(epoch))
+                window.frames.render_frame(preview=True)
                 window.repaint()
                 times.append(1000 * (time.perf_counter() - started))
             figures["regions_redraw_ms_4x32"] = float(np.median(times))

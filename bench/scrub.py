@@ -28,14 +28,14 @@ def scrub_latencies(samples, spec: NetworkSpec, config: TrainConfig, epochs: int
     window.show()
     app.processEvents()
     train_synchronously(window, epochs)
-    window.display_timer.stop()  # the benchmark drives the drawing itself
+    window.frames.stop()  # the benchmark drives the drawing itself
     rng = np.random.default_rng(0)
     timings = {"drag": [], "sharp": []}
     for kind in timings:
-        for epoch in rng.integers(0, window.history.latest_epoch + 1, SCRUBS):
+        for epoch in rng.integers(0, window.model.history.latest_epoch + 1, SCRUBS):
             started = time.perf_counter()
-            window.scrub_to(int(epoch))
-            window.render_frame(preview=kind == "drag")
+            window.model.scrub_to(int(epoch))
+            window.frames.render_frame(preview=kind == "drag")
             window.repaint()
             timings[kind].append(1000 * (time.perf_counter() - started))
     close_for_good(app, window)

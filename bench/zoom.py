@@ -17,12 +17,12 @@ STEPS = 60
 
 def zoom_step_ms(window, zoom_out: float, preview: bool) -> np.ndarray:
     window.canvas.zoom_about_data(zoom_out)
-    window.render_frame()
+    window.frames.render_frame()
     timings = []
     for k in range(STEPS):
         started = time.perf_counter()
         window.canvas.zoom(1.1 if k % 2 else 1 / 1.1)
-        window.render_frame(preview=preview)
+        window.frames.render_frame(preview=preview)
         window.repaint()
         timings.append(1000 * (time.perf_counter() - started))
     return np.array(timings)
@@ -38,7 +38,7 @@ def run() -> dict[str, float]:
     window.show()
     app.processEvents()
     train_synchronously(window, 500)
-    window.display_timer.stop()
+    window.frames.stop()
     figures = {}
     for preview, name in ((False, "sharp"), (True, "gesture")):
         default = zoom_step_ms(window, 1.0, preview)

@@ -25,9 +25,9 @@ def one_cycle() -> int:
     window.show()
     pump(0)
     window.controls.speed_slider.setValue(window.controls.speed_slider.maximum())
-    window.start_training()
+    window.training.start()
     started = time.perf_counter()
-    while window.history.latest_epoch == 0 and time.perf_counter() - started < 5.0:
+    while window.model.history.latest_epoch == 0 and time.perf_counter() - started < 5.0:
         pump(10)
     pump(TRAIN_MS)
     window.close()

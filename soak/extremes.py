@@ -55,14 +55,14 @@ def train_and_probe(samples, spec, seconds: float) -> tuple[np.ndarray, int, str
         latencies.append(max(0.0, clock.restart() - TICK_MS))
 
     probe.timeout.connect(on_tick)
-    window.start_training()
+    window.training.start()
     clock.start()
     probe.start()
     pump(1000 * seconds)
     probe.stop()
-    epochs, message = window.history.latest_epoch, window.message_label.text()
+    epochs, message = window.model.history.latest_epoch, window.message_label.text()
     window.training.stop()
-    window.modified = False
+    window.model.set_modified(False)
     window.close()
     window.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)

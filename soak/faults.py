@@ -287,7 +287,7 @@ def _one_failed_save(app, window, dialogs, folder: Path, injection, training: bo
 
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "session.unboxed"
-    if not window.save_session(str(path)):
+    if not window.files.save_session(str(path)):
         problems.append(f"the fault-free save before it failed: {dialogs[-1:]}")
         return
     previous = path.read_bytes()
@@ -296,26 +296,26 @@ def _one_failed_save(app, window, dialogs, folder: Path, injection, training: bo
     if training:
         _train_a_little(app, window)
     shown = len(dialogs)
-    samples, epoch = window.samples, window.history.latest_epoch
+    samples, epoch = window.model.samples, window.model.history.latest_epoch
     with injection(folder):
-        saved = window.save_session(str(path))
+        saved = window.files.save_session(str(path))
     _check_failed_save(window, dialogs[shown:], saved, path, previous, folder, problems)
-    if window.samples is not samples or window.history.latest_epoch < epoch:
+    if window.model.samples is not samples or window.model.history.latest_epoch < epoch:
         problems.append("the window's samples or history changed")
-    if training and not window.is_training:
+    if training and not window.training.running:
         problems.append("training did not go on after the failed save")
     if training:
-        window.pause_training()
-    if not window.save_session(str(path)):  # the fault gone, the same work saves
+        window.training.pause()
+    if not window.files.save_session(str(path)):  # the fault gone, the same work saves
         problems.append(f"saving failed after the fault was gone: {dialogs[-1:]}")
-    elif load_session(path).history.latest_epoch != window.history.latest_epoch:
+    elif load_session(path).history.latest_epoch != window.model.history.latest_epoch:
         problems.append("the save after the fault holds other epochs than the window")
 
 
 def _train_a_little(app, window) -> None:
-    window.start_training()
-    started = window.history.latest_epoch
-    _wait(app, lambda: window.history.latest_epoch > started + 5, 10)
+    window.training.start()
+    started = window.model.history.latest_epoch
+    _wait(app, lambda: window.model.history.latest_epoch > started + 5, 10)
 
 
 def _check_failed_save(window, shown, saved, path: Path, previous, folder: Path, problems: list) -> None:
@@ -327,14 +327,14 @@ def _check_failed_save(window, shown, saved, path: Path, previous, folder: Path,
         problems.append("the previous file was changed")
     if _temp_files(folder):
         problems.append(f"temporary files left behind: {_temp_files(folder)}")
-    if not window.modified:
+    if not window.model.modified:
         problems.append("the window was marked saved")
 
 
 def _save_into_vanished_folder(app, window, dialogs, folder: Path, training: bool, problems: list) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "session.unboxed"
-    if not window.save_session(str(path)):
+    if not window.files.save_session(str(path)):
         problems.append("the fault-free save before it failed")
         return
     window.add_sample(0.5, -0.5, 1)
@@ -342,17 +342,17 @@ def _save_into_vanished_folder(app, window, dialogs, folder: Path, training: boo
         _train_a_little(app, window)
     shutil.rmtree(folder)
     shown = len(dialogs)
-    samples = window.samples
-    saved = window.save_session(str(path))
+    samples = window.model.samples
+    saved = window.files.save_session(str(path))
     _check_failed_save(window, dialogs[shown:], saved, path, None, folder, problems)
-    if window.samples is not samples:
+    if window.model.samples is not samples:
         problems.append("the window's samples changed")
-    if training and not window.is_training:
+    if training and not window.training.running:
         problems.append("training did not go on after the failed save")
     if training:
-        window.pause_training()
+        window.training.pause()
     folder.mkdir()
-    if not window.save_session(str(path)):
+    if not window.files.save_session(str(path)):
         problems.append("saving failed after the folder was back")
 
 
@@ -368,40 +368,40 @@ def _autosave_faults(tally: Tally, app, window) -> None:
     _train_a_little(app, window)
     for name, injection in DISK_FAULTS:
         with tally.fault(f"autosave onto {name} while training") as problems:
-            window.autosave()
+            window.files.autosave()
             if not path.is_file():
                 problems.append(f"the fault-free autosave was not written: {window.message_label.text()}")
                 continue
             previous = path.read_bytes()
             newer = load_session(path).history.latest_epoch + 1  # so that a new autosave would differ
-            _wait(app, lambda e=newer: window.history.latest_epoch >= e, 5)
+            _wait(app, lambda e=newer: window.model.history.latest_epoch >= e, 5)
             window.show_message("Training…")  # no earlier fault's message may count for this one
             with injection(folder):
-                window.autosave()
+                window.files.autosave()
             _check_failed_autosave(window, path, previous, problems)
     with tally.fault("autosave into a vanished folder while training") as problems:
         shutil.rmtree(folder)
         window.show_message("Training…")
-        window.autosave()
+        window.files.autosave()
         if path.is_file():
             load_session(path)  # it must be whole
         elif not window.message_label.text().startswith("Autosave failed"):
             problems.append("no autosave was written and no message was shown")
-        if not window.is_training:
+        if not window.training.running:
             problems.append("training did not go on after the autosave")
     with tally.fault("autosave into a folder that cannot be created (a file in its way)") as problems:
         shutil.rmtree(folder.parent)
         folder.parent.write_text("in the way")
         try:
             window.show_message("Training…")
-            window.autosave()
+            window.files.autosave()
             if not window.message_label.text().startswith("Autosave failed"):
                 problems.append(f"no message was shown (status line: {window.message_label.text()!r})")
-            if not window.is_training:
+            if not window.training.running:
                 problems.append("training did not go on after the failed autosave")
         finally:
             folder.parent.unlink()
-    window.pause_training()
+    window.training.pause()
 
 
 def _check_failed_autosave(window, path: Path, previous: bytes, problems: list) -> None:
@@ -411,9 +411,9 @@ def _check_failed_autosave(window, path: Path, previous: bytes, problems: list) 
         problems.append("the previous autosave was changed")
     if _temp_files(path.parent):
         problems.append(f"temporary files left behind: {_temp_files(path.parent)}")
-    if not window.is_training:
+    if not window.training.running:
         problems.append("training did not go on after the failed autosave")
-    if not window.modified:
+    if not window.model.modified:
         problems.append("the window was marked saved")
 
 
@@ -448,14 +448,14 @@ def _non_finite(value: float, what: str):
 def _engine_faults(tally: Tally, app, window, quick: bool) -> None:
     """After the compile failure (see _in_process_faults): a failure mid-run, then non-finite numbers."""
     with tally.fault("the engine fails mid-run (train_epochs raises)") as problems:
-        window.reset()
+        window.training.reset()
         _engine_failure(app, window, _raising, problems)
     variants = [(float("nan"), "loss")]
     if not quick:
         variants += [(float("nan"), "params"), (float("inf"), "loss")]
     for value, what in variants:
         with tally.fault(f"the engine returns {value} for the {what}") as problems:
-            window.reset()
+            window.training.reset()
             _engine_nan(app, window, _non_finite(value, what), problems)
 
 
@@ -466,31 +466,31 @@ def _engine_failure(app, window, failing, problems: list) -> None:
 
     messages = _recorded_messages(window)
     window.training.set_max_rate(None)
-    window.start_training()
-    if failing is not None and not _wait(app, lambda: window.history.latest_epoch >= 30, 20):
+    window.training.start()
+    if failing is not None and not _wait(app, lambda: window.model.history.latest_epoch >= 30, 20):
         problems.append(f"the engine did not train 30 epochs first ({window.message_label.text()!r})")
         return
     with _patched(engine, "train_epochs", failing) if failing else contextlib.nullcontext():
-        kept = window.history.latest_epoch
-        _wait(app, lambda: not window.is_training or window.trainer.backend == "torch", 20)
+        kept = window.model.history.latest_epoch
+        _wait(app, lambda: not window.training.running or window.model.trainer.backend == "torch", 20)
         went_on = _wait(
-            app, lambda: not (window.is_training and window.history.latest_epoch <= kept + 10), 20
+            app, lambda: not (window.training.running and window.model.history.latest_epoch <= kept + 10), 20
         )
-    if window.is_training and went_on:
+    if window.training.running and went_on:
         said = _wait(app, lambda: any("engine" in m and "torch" in m for m in messages), 5)
         if not said:
             problems.append(
                 "training went on with torch, but the status line never said the engine failed "
                 f"(last messages: {messages[-4:]})"
             )
-    elif not window.is_training:
+    elif not window.training.running:
         said = window.message_label.text()
         if "numba could not compile" not in said and "engine" not in said:
             problems.append(f"training stopped without saying why (status line: {said!r})")
     else:
         problems.append("training neither went on nor stopped")
-    if window.is_training:
-        window.pause_training()
+    if window.training.running:
+        window.training.pause()
     _check_history(window, kept, problems)
 
 
@@ -499,25 +499,25 @@ def _engine_nan(app, window, faulty, problems: list) -> None:
     from app.core.session import load_session
 
     window.training.set_max_rate(None)
-    window.start_training()
-    if not _wait(app, lambda: window.history.latest_epoch >= 30, 20):
+    window.training.start()
+    if not _wait(app, lambda: window.model.history.latest_epoch >= 30, 20):
         problems.append(f"the engine did not train 30 epochs first ({window.message_label.text()!r})")
         return
     with _patched(engine, "train_epochs", faulty):
-        kept = window.history.latest_epoch
-        stopped = _wait(app, lambda: not window.is_training, 20)
+        kept = window.model.history.latest_epoch
+        stopped = _wait(app, lambda: not window.training.running, 20)
     if not stopped:
         problems.append("training went on after the engine returned non-finite numbers")
-        window.pause_training()
+        window.training.pause()
     elif not window.message_label.text().startswith("Training diverged"):
         said = window.message_label.text()
         problems.append(f"training stopped without saying why (status line: {said!r})")
     _check_history(window, kept, problems)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "after.unboxed"
-        if not window.save_session(str(path)):
+        if not window.files.save_session(str(path)):
             problems.append("the session could not be saved afterwards")
-        elif load_session(path).history.latest_epoch != window.history.latest_epoch:
+        elif load_session(path).history.latest_epoch != window.model.history.latest_epoch:
             problems.append("the saved session lacks epochs")
 
 
@@ -537,7 +537,7 @@ def _recorded_messages(window) -> list[str]:
 def _check_history(window, kept: int, problems: list) -> None:
     import numpy as np
 
-    history = window.history
+    history = window.model.history
     if history.latest_epoch < kept:
         problems.append(f"the history lost epochs ({history.latest_epoch} of {kept})")
     if not (np.isfinite(history.loss).all() and np.isfinite(history.params).all()):
@@ -660,13 +660,13 @@ def _offer_recovery(app, dialogs: list, child: _Child, problems: list) -> None:
         offer_recovery(window)
         if not [kind for kind, _ in dialogs[asked:] if kind == "question"]:
             problems.append("the next start did not offer recovery")
-        if window.history.latest_epoch != session.history.latest_epoch:
+        if window.model.history.latest_epoch != session.history.latest_epoch:
             problems.append(
-                f"recovered {window.history.latest_epoch} of {session.history.latest_epoch} epochs"
+                f"recovered {window.model.history.latest_epoch} of {session.history.latest_epoch} epochs"
             )
-        if not np.array_equal(window.samples.points, session.samples.points):
+        if not np.array_equal(window.model.samples.points, session.samples.points):
             problems.append("the recovered samples differ from the autosave's")
-        if not window.modified or window.session_path is not None:
+        if not window.model.modified or window.files.path is not None:
             problems.append("the recovered work is not marked unsaved")
     finally:
         _close(app, window)
@@ -698,8 +698,9 @@ def _large_session():
 
     from app.core.dataset import DEFAULT_PRESET, make_preset
     from app.core.history import TrainingHistory
-    from app.core.network import NetworkSpec, init_params
+    from app.core.network import NetworkSpec
     from app.core.session import Session
+    from app.core.torch_model import init_params
     from app.core.training import EpochChunk, TrainConfig
 
     spec = NetworkSpec((16, 16))
@@ -738,13 +739,13 @@ def _child(log: Path, target: Path) -> None:
 
         reporter = QTimer()
         reporter.timeout.connect(
-            lambda: out.write(f"epoch {time.time():.3f} {window.history.latest_epoch}\n")
+            lambda: out.write(f"epoch {time.time():.3f} {window.model.history.latest_epoch}\n")
         )
         reporter.start(50)
         saver = QTimer()
         saver.timeout.connect(save)
         saver.start(0)
-        window.start_training()
+        window.training.start()
         app.exec()
 
 

@@ -565,17 +565,26 @@ def _settings_in(folder: Path):
 
 
 def _window_state(window) -> tuple:
-    history = window.history
+    model = window.model
+    history, samples = model.history, model.samples
     latest = history.latest_epoch
-    return (window.samples.points.tobytes(), window.samples.labels.tobytes(), window.samples.version,
-            window.spec, window.config, latest, history.params_at(latest).tobytes(), len(history),
-            window.session_path)  # fmt: skip
+    return (
+        samples.points.tobytes(),
+        samples.labels.tobytes(),
+        samples.version,
+        model.spec,
+        model.config,
+        latest,
+        history.params_at(latest).tobytes(),
+        len(history),
+        window.files.path,
+    )
 
 
 def _open(app, window, path: Path) -> bool | str:
-    """What window.open_session answers (True or False), or the repr of what it raised."""
+    """What window.files.open_session answers (True or False), or the repr of what it raised."""
     try:
-        opened = window.open_session(str(path))
+        opened = window.files.open_session(str(path))
         app.processEvents()
     except Exception as e:  # noqa: BLE001 - reported as a failure
         return repr(e)[:300]
@@ -609,7 +618,7 @@ def check_window(folder: Path, base: Path, refused: list[tuple[str, Path]]) -> l
                 elif not shown:
                     failures.append(f"window, session {label}: refused without a message")
         finally:
-            window.modified = False
+            window.model.set_modified(False)
             window.close()
             window.deleteLater()
             app.processEvents()

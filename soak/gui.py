@@ -77,32 +77,31 @@ class Shared:
     @classmethod
     def fresh_window(cls):
         from app.ui.main_window import MainWindow
-        from app.ui.session_files import apply_session, window_session
 
         if cls.window is None:
             cls.window = MainWindow()
             cls.window.resize(640, 440)
             cls.window.show()
-            cls.window.display_timer.stop()
-            cls.start = window_session(cls.window)
+            cls.window.frames.stop()
+            cls.start = cls.window.model.to_session(cls.window.view_state())
             cls.docks = {name: dock.isVisible() for name, dock in cls.window.docks.items()}
             return cls.window
         window = cls.window
         window.training.stop()
         window.timeline.stop_playing()
-        window.essence_action.setChecked(False)
+        window.menu_actions.essence_action.setChecked(False)
         for name, visible in cls.docks.items():
             window.docks[name].setVisible(visible)
-        apply_session(window, cls.start)
+        window.files.apply_session(cls.start)
         window.set_regions_fill("patterns")
-        window.modified = False
+        window.model.set_modified(False)
         return window
 
     @classmethod
     def close(cls):
         if cls.window is not None:
             cls.window.training.stop()
-            cls.window.modified = False
+            cls.window.model.set_modified(False)
             cls.window.close()
             cls.window = None
             pump(0)
@@ -128,26 +127,26 @@ class GuiSession(RuleBasedStateMachine):
 
     @rule(which=fractions, dx=coordinates, dy=coordinates)
     def move_sample(self, which, dx, dy):
-        samples = self.window.samples
+        samples = self.window.model.samples
         if samples.n:
             i = min(int(which * samples.n), samples.n - 1)
-            self.window.edit_samples(samples.shifted_samples([i], dx, dy), "Move sample")
+            self.window.model.edit_samples(samples.shifted_samples([i], dx, dy), "Move sample")
 
     @rule(which=fractions)
     def delete_sample(self, which):
-        samples = self.window.samples
+        samples = self.window.model.samples
         if samples.n:
-            self.window.edit_samples(
+            self.window.model.edit_samples(
                 samples.without_sample(min(int(which * samples.n), samples.n - 1)), "Delete"
             )
 
     @rule()
     def undo(self):
-        self.window.undo_stack.undo()
+        self.window.model.undo_stack.undo()
 
     @rule()
     def redo(self):
-        self.window.undo_stack.redo()
+        self.window.model.undo_stack.redo()
 
     @rule(name=st.sampled_from(["clusters", "xor", "circles", "moons", "spirals", "blobs"]))
     def load_preset(self, name):
@@ -157,17 +156,17 @@ class GuiSession(RuleBasedStateMachine):
     def import_csv(self, points):
         path = Path(self.folder.name) / "samples.csv"
         path.write_text("x,y,label\n" + "".join(f"{x!r},{y!r},{label}\n" for x, y, label in points))
-        self.window.import_csv(str(path))
+        self.window.files.import_csv(str(path))
 
     # --- training ----------------------------------------------------------------------------------------
     @rule()
     def train(self):
-        self.window.controls.train_button.click() if not self.window.is_training else None
+        self.window.controls.train_button.click() if not self.window.training.running else None
         pump(TRAIN_MS)
 
     @rule()
     def pause(self):
-        if self.window.is_training:
+        if self.window.training.running:
             self.window.controls.train_button.click()
 
     @rule()
@@ -194,7 +193,7 @@ class GuiSession(RuleBasedStateMachine):
     # --- looking -----------------------------------------------------------------------------------------
     @rule(where=fractions)
     def scrub(self, where):
-        self.window.scrub_to(int(where * self.window.history.latest_epoch))
+        self.window.model.scrub_to(int(where * self.window.model.history.latest_epoch))
 
     @rule()
     def play(self):
@@ -220,7 +219,7 @@ class GuiSession(RuleBasedStateMachine):
 
     @rule()
     def toggle_regions(self):
-        self.window.regions_action.trigger()
+        self.window.menu_actions.regions_action.trigger()
 
     @rule(which=fractions)
     def toggle_layer_curves(self, which):
@@ -236,9 +235,9 @@ class GuiSession(RuleBasedStateMachine):
 
     @rule(layer=fractions, neuron=fractions)
     def select_neuron(self, layer, neuron):
-        widths = self.window.spec.widths
+        widths = self.window.model.spec.widths
         k = min(int(layer * len(widths)), len(widths) - 1)
-        self.window.select_neuron(k, min(int(neuron * widths[k]), widths[k] - 1))
+        self.window.model.toggle_neuron(k, min(int(neuron * widths[k]), widths[k] - 1))
 
     @precondition(lambda self: self.builds < MAX_BUILDS)
     @rule()
@@ -247,13 +246,14 @@ class GuiSession(RuleBasedStateMachine):
         if Counters.builds >= Counters.max_builds:  # a no-op: a precondition on this would confuse hypothesis
             return
         Counters.builds += 1
-        self.window.build_essence_in_background()  # as Model > Build: the next steps run while it builds
+        # As Model > Build: the next steps run while it builds.
+        self.window.essence_builder.build_in_background()
 
     @rule()
     def save_and_open(self):
         path = str(Path(self.folder.name) / "session.unboxed")
-        if self.window.save_session(path):
-            self.window.open_session(path)
+        if self.window.files.save_session(path):
+            self.window.files.open_session(path)
 
     # --- what must hold after every step -------------------------------------------------------------------
     @invariant()
@@ -262,7 +262,7 @@ class GuiSession(RuleBasedStateMachine):
         Counters.steps += 1
         # What the display timer does (it is stopped in the soak, so that each step draws once): a quick
         # frame, and every SHARP_EVERY steps the sharp one with every side view.
-        self.window.render_frame(preview=Counters.steps % SHARP_EVERY != 0)
+        self.window.frames.render_frame(preview=Counters.steps % SHARP_EVERY != 0)
         pump(0)
         self.window.canvas.refresh(preview=True)  # what a message handled just now (training ended) changed
         self.nothing_escaped_to_the_event_loop()
@@ -278,7 +278,7 @@ class GuiSession(RuleBasedStateMachine):
 
     def displayed_epoch_exists(self):
         window = self.window
-        assert 0 <= window.displayed_epoch <= window.history.latest_epoch
+        assert 0 <= window.model.displayed_epoch <= window.model.history.latest_epoch
 
     def canvas_shows_the_models_samples(self):
         canvas = self.window.canvas
@@ -286,7 +286,7 @@ class GuiSession(RuleBasedStateMachine):
         drawn = np.vstack(
             [np.column_stack(item.getData()) for item in items if len(item.data)] or [np.empty((0, 2))]
         )
-        expected = self.window.samples.points
+        expected = self.window.model.samples.points
         assert len(drawn) == len(expected)
         assert np.array_equal(np.sort(drawn, axis=0), np.sort(expected, axis=0))
 
@@ -294,9 +294,9 @@ class GuiSession(RuleBasedStateMachine):
         from app.core.network import split_params
 
         window = self.window
-        params = window.history.params_at(window.displayed_epoch)
+        params = window.model.history.params_at(window.model.displayed_epoch)
         assert np.array_equal(window.canvas.params, params)
-        weights, biases = split_params(window.spec, params)[0]
+        weights, biases = split_params(window.model.spec, params)[0]
         assert len(window.canvas.neuron_lines) == len(biases)
         for j, line in enumerate(window.canvas.neuron_lines):
             xs, ys = line.getData()
@@ -322,8 +322,8 @@ class GuiSession(RuleBasedStateMachine):
             Counters.short += 1
         self.window.training.stop()
         self.window.timeline.stop_playing()
-        if self.window.essence_job is not None:
-            self.window.essence_job.wait()
+        if self.window.essence_builder.job is not None:
+            self.window.essence_builder.job.wait()
         pump(0)
         self.folder.cleanup()
         faulthandler.cancel_dump_traceback_later()  # hypothesis's own work between sequences is not a step

@@ -127,13 +127,6 @@ class SampleSet:
         i = self._index(index)
         return self._edited(np.delete(self.points, i, axis=0), np.delete(self.labels, i))
 
-    def moved_sample(self, index: int, x: float, y: float) -> SampleSet:
-        i = self._index(index)
-        _check_point(x, y)
-        points = self.points.copy()
-        points[i] = (x, y)
-        return self._edited(points, self.labels)
-
     def cleared(self) -> SampleSet:
         return self._edited(np.empty((0, 2)), np.empty(0, dtype=np.int64))
 

@@ -10,6 +10,10 @@ import math
 
 import numpy as np
 
+# numba freezes LEAKY_SLOPE into the compiled code, and its on-disk cache only notices edits to this file:
+# after changing the slope, touch this file (test_engine holds leaky ReLU to torch, which reads it live).
+from app.core.network import LEAKY_SLOPE
+
 try:
     from numba import njit
 except ImportError:  # pragma: no cover - the torch fallback takes over
@@ -44,7 +48,7 @@ def _act(code, z):
             return 1.0 / (1.0 + math.exp(-z))
         e = math.exp(z)
         return e / (1.0 + e)
-    return z if z > 0.0 else 0.01 * z
+    return z if z > 0.0 else LEAKY_SLOPE * z
 
 
 @_jit
@@ -56,29 +60,7 @@ def _act_slope(code, z, a):
         return 1.0 if z > 0.0 else 0.0
     if code == 2:
         return a * (1.0 - a)
-    return 1.0 if z > 0.0 else 0.01
-
-
-@_jit
-def _forward(params, sizes, w_off, b_off, act, x0, x1, h, z):
-    """Forward one sample; fills h (layer inputs/outputs) and z (pre-activations); returns the logit."""
-    n_layers = sizes.shape[0] - 1
-    h[0, 0] = x0
-    h[0, 1] = x1
-    for layer in range(n_layers):
-        n_in = sizes[layer]
-        n_out = sizes[layer + 1]
-        wo = w_off[layer]
-        bo = b_off[layer]
-        last = layer == n_layers - 1
-        for o in range(n_out):
-            s = params[bo + o]
-            row = wo + o * n_in
-            for i in range(n_in):
-                s += params[row + i] * h[layer, i]
-            z[layer, o] = s
-            h[layer + 1, o] = s if last else _act(act, s)
-    return z[n_layers - 1, 0]
+    return 1.0 if z > 0.0 else LEAKY_SLOPE
 
 
 @_jit

@@ -22,6 +22,14 @@ class Rect:
         if not (self.xmax > self.xmin and self.ymax > self.ymin):
             raise ValueError(f"empty rectangle {self}")
 
+    @classmethod
+    def around(cls, extent: tuple[float, float, float, float], margin: float = 0.1) -> Rect:
+        """The extent (xmin, xmax, ymin, ymax) grown by margin * max(width, height) on every side: the
+        "data frame" that influence maps, region counts and the exported regions look at."""
+        xmin, xmax, ymin, ymax = extent
+        pad = margin * max(xmax - xmin, ymax - ymin)
+        return cls(xmin - pad, xmax + pad, ymin - pad, ymax + pad)
+
     @property
     def width(self) -> float:
         return self.xmax - self.xmin

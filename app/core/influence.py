@@ -58,19 +58,9 @@ def influence(
     spec: NetworkSpec, params: np.ndarray, points: np.ndarray, labels: np.ndarray, include_bias: bool = True
 ) -> list[np.ndarray]:
     """I_ij = || d loss_i / d (W_l[j, :], b_l[j]) || per hidden layer l, each (n_samples, width_l); labels 1 =
-    blue. Without the bias, the norm over the incoming weights only."""
+    blue. Without the bias, the norm over the incoming weights only. For a stack of epochs' parameters
+    (E, P), each (E, n_samples, width_l)."""
     return [np.abs(d) * np.sqrt(q)[..., None] for d, q in _deltas(spec, params, points, labels, include_bias)]
-
-
-def influence_over_epochs(
-    spec: NetworkSpec,
-    params_rows: np.ndarray,
-    points: np.ndarray,
-    labels: np.ndarray,
-    include_bias: bool = True,
-) -> list[np.ndarray]:
-    """`influence` for each row of a stack of parameters (E, P): per hidden layer (E, n_samples, width_l)."""
-    return influence(spec, np.asarray(params_rows).reshape(-1, spec.n_params), points, labels, include_bias)
 
 
 def _squared(

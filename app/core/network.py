@@ -136,10 +136,3 @@ def bce_loss_and_accuracy(
     loss = np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
     accuracy = np.mean((z > 0) == (y > 0.5))
     return float(loss), float(accuracy)
-
-
-def init_params(spec: NetworkSpec, seed: int) -> np.ndarray:
-    """Initial parameters exactly as torch's default nn.Linear init draws them for this seed."""
-    from app.core.torch_model import build_module, module_params
-
-    return module_params(build_module(spec, seed=seed))

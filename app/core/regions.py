@@ -66,9 +66,6 @@ class Regions:
     def count(self) -> int:
         return len(self.patterns)
 
-    def polygon(self, k: int) -> np.ndarray:
-        return self.vertices[self.face_vertices[self.face_offsets[k] : self.face_offsets[k + 1]]]
-
     def flat_faces(self) -> np.ndarray:
         """Faces as one int64 array: for each face its vertex count, then its vertex indices."""
         counts = np.diff(self.face_offsets)

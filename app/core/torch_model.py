@@ -41,6 +41,11 @@ def build_module(spec: NetworkSpec, seed: int | None = None, params: np.ndarray 
     return module
 
 
+def init_params(spec: NetworkSpec, seed: int) -> np.ndarray:
+    """Initial parameters exactly as torch's default nn.Linear init draws them for this seed."""
+    return module_params(build_module(spec, seed=seed))
+
+
 def module_params(module: nn.Module) -> np.ndarray:
     return torch.cat([p.detach().reshape(-1) for p in module.parameters()]).double().cpu().numpy().copy()
 

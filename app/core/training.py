@@ -14,7 +14,7 @@ import numpy as np
 
 from app.core import engine
 from app.core.dataset import SampleSet, test_mask
-from app.core.network import NetworkSpec, init_params
+from app.core.network import NetworkSpec
 
 OPTIMIZERS = ("sgd", "adam")
 BACKENDS = ("engine", "torch", "cuda")  # cuda: the torch loop on a CUDA device
@@ -73,7 +73,6 @@ class EpochChunk:
     accuracy: np.ndarray
     data_version: int
     diverged: bool = False
-    generation: int = 0
     test_loss: np.ndarray | None = None
     test_accuracy: np.ndarray | None = None
 
@@ -172,6 +171,8 @@ class Trainer:
 
     def __post_init__(self) -> None:
         if self.params is None:
+            from app.core.torch_model import init_params  # torch loads only when a network is first made
+
             self.params = init_params(self.spec, self.config.seed)
         self.params = np.array(self.params, dtype=np.float64)
         if self.backend == "auto":

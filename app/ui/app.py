@@ -43,14 +43,14 @@ def train_synchronously(window, epochs: int) -> None:
     """Trains the window's network for `epochs` epochs in this thread (headless use and --epochs)."""
     from app.core.training import train
 
-    problem = window.samples.training_problem(window.config.test_fraction, window.config.seed)
+    model = window.model
+    problem = model.samples.training_problem(model.config.test_fraction, model.config.seed)
     if epochs and problem:
         raise SystemExit(f"unboxed: error: {problem}")
-    for chunk in train(window.trainer, lambda: window.samples, lambda: False, max_epochs=epochs):
-        window.history.append(chunk)
-        window.set_modified()
-    window.go_live()
-    window.refresh_curves()
+    for chunk in train(model.trainer, lambda: model.samples, lambda: False, max_epochs=epochs):
+        model.append(model.generation, chunk)
+    model.go_live()
+    window.frames.refresh_curves()
 
 
 def offer_recovery(window) -> None:
@@ -63,19 +63,19 @@ def offer_recovery(window) -> None:
         "Unboxed did not close normally last time. Recover the session it saved automatically?",
         QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes,
     )  # fmt: skip
-    if answer == QMessageBox.StandardButton.Yes and window.open_session(str(path)):
-        window.session_path = None
-        window.set_modified()
+    if answer == QMessageBox.StandardButton.Yes and window.files.open_session(str(path)):
+        window.files.path = None
+        window.model.set_modified()
         window.show_message("Recovered the automatically saved session. Save it to keep it.")
     path.unlink(missing_ok=True)
 
 
 def run_app(args, spec, samples, headless: bool) -> int:
-    from app.cli import UsageError, export_data
+    from app.core.export_npz import export_data
     from app.core.session import SessionError, load_session
     from app.core.session import save_session as write_session
+    from app.errors import UsageError
     from app.ui.main_window import MainWindow
-    from app.ui.session_files import apply_session, window_session
 
     app = make_application()
     window = MainWindow(samples, spec, TrainConfig(seed=args.seed))
@@ -91,35 +91,38 @@ def run_app(args, spec, samples, headless: bool) -> int:
     if args.session:
         if headless:
             try:
-                apply_session(window, load_session(args.session))
+                window.files.apply_session(load_session(args.session))
             except SessionError as error:
                 close_for_good(app, window)
                 raise UsageError(f"cannot open {args.session}: {error}") from None
         else:
-            window.open_session(args.session)
+            window.files.open_session(args.session)
     train_synchronously(window, args.epochs)
     if args.epoch is not None:
-        if args.epoch > window.history.latest_epoch:  # training diverged before reaching it
+        if args.epoch > window.model.history.latest_epoch:  # training diverged before reaching it
             close_for_good(app, window)
-            raise UsageError(f"--epoch {args.epoch} is beyond the last epoch, {window.history.latest_epoch}")
-        window.scrub_to(args.epoch)
+            raise UsageError(
+                f"--epoch {args.epoch} is beyond the last epoch, {window.model.history.latest_epoch}"
+            )
+        window.model.scrub_to(args.epoch)
     if args.zoom is not None:
         window.canvas.zoom_about_data(args.zoom)
     if args.regions:
-        window.regions_action.setChecked(True)
+        window.menu_actions.regions_action.setChecked(True)
         for _ in range(REGION_COUNT_ROUNDS):  # the region-count plot, filled before the picture is taken
-            window.update_region_counts()
-    if args.essence and not window.build_essence():
+            window.frames.update_region_counts()
+    if args.essence and not window.essence_builder.build():
         close_for_good(app, window)
         raise UsageError(window.message_label.text())
     if args.save:
-        write_session(args.save, window_session(window))
+        write_session(args.save, window.model.to_session(window.view_state()))
     if args.export_data:
-        export_data(args.export_data, window.samples, window.history, window.displayed_epoch,
-                    window.essence, window.comparison, frame=window._data_frame())  # fmt: skip
+        model, built = window.model, window.essence_builder
+        export_data(args.export_data, model.samples, model.history, model.displayed_epoch,
+                    built.essence, built.comparison, frame=model.data_frame())  # fmt: skip
     if args.export:
         window.show()
-        window.draw_for_export()  # settles pending events first
+        window.frames.draw_now()  # settles pending events first
         if not window.grab().save(args.export):
             raise OSError(f"could not save {args.export}")
     if headless:
@@ -134,7 +137,7 @@ def run_app(args, spec, samples, headless: bool) -> int:
 def close_for_good(app: QApplication, window) -> None:
     """Closes and deletes the window while Qt is still whole: Python's shutdown order must not do it.
     Whatever needed saving was settled already (the user closed the window, or asked for files)."""
-    window.modified = False
+    window.model.set_modified(False)
     window.close()
     window.deleteLater()
     app.processEvents()

@@ -1,9 +1,9 @@
-"""The 2-D canvas: samples, the prediction background with its decision contour, and first-layer neuron lines.
-Clicks become sample requests; drawing happens only in refresh(), which the display timer calls."""
+"""The 2-D canvas: samples, the prediction background with its decision contour, the neurons' lines (drawn by
+neuron_lines) and the regions overlay (regions_overlay). Clicks become sample requests; drawing happens only
+in refresh(), which the display timer calls."""
 
 from __future__ import annotations
 
-import functools
 import time
 
 import numpy as np
@@ -13,21 +13,13 @@ from PySide6.QtGui import QCursor, QPainter
 from PySide6.QtWidgets import QGraphicsRectItem, QToolTip
 
 from app.core.dataset import BLUE, RED, SampleSet
-from app.core.fields import neuron_zero_curves, prediction_field
-from app.core.geometry import Rect, clip_line
+from app.core.fields import prediction_field
+from app.core.geometry import Rect
 from app.core.network import NetworkSpec, split_params
-from app.core.regions import (
-    MAX_REGIONS,
-    PIECEWISE_LINEAR,
-    SAMPLED_PIXELS,
-    Regions,
-    affine_text,
-    local_affine,
-    network_regions,
-    pattern_codes,
-    pattern_text,
-)  # fmt: skip
-from app.ui.palette import CLASS_RGB, neuron_rgb, pattern_colours, prediction_lut, slope_colours
+from app.core.regions import Regions
+from app.ui.neuron_lines import NeuronLines
+from app.ui.palette import CLASS_RGB, prediction_lut
+from app.ui.regions_overlay import RegionsOverlay, region_text
 from app.ui.sample_view_box import QtSampleViewBox
 from app.ui.scatter import cached_scatter
 
@@ -38,26 +30,21 @@ PREVIEW_SECONDS = 0.003  # while epochs stream in or the user drags; the sharp p
 PIXEL_SECONDS, PIXEL_SECONDS_PER_PARAM = 2.5e-7, 5e-10  # a background pixel's cost, guessed before measuring
 MIN_CURVE_PIXELS = 32
 CURVE_PIXELS = 160  # grid of the deeper-layer zero-level curves (they are interpolated, so smooth anyway)
-TICK_FRACTION = 0.04  # length of the positive-side tick, as a fraction of the view's width
 HOVER_PIXELS = 6  # how close the cursor must be to a boundary to name it
 MAX_ZOOM = 1e4  # the widest view, relative to the data's extent
 MIN_VIEW_WIDTH = 1e-4  # the narrowest view, in data units
-REGION_ALPHA = 70
-MIN_SAMPLED_PIXELS = 120
 OVERVIEW_DOTS = 5000  # at most this many samples drawn by a canvas that only shows (not edits) them
-REGION_EDGE_PEN = pg.mkPen((40, 40, 40, 150), width=1)
-
-
-@functools.lru_cache(maxsize=512)
-def _pen(colour: tuple[int, ...], width: float) -> pg.QtGui.QPen:
-    """One pen per colour and width, made once: the canvas asks for every line's pen at every frame."""
-    return pg.mkPen(colour, width=width)
 
 
 def _show_dots(item: pg.ScatterPlotItem, points: np.ndarray) -> None:
     """Sets a scatter's points and hides it when there are none (an empty scatter still costs a paint)."""
     item.setData(pos=points)
     item.setVisible(len(points) > 0)
+
+
+def _show_curve(item: pg.PlotCurveItem, points: np.ndarray) -> None:
+    """Sets a curve's NaN-separated (m, 2) points, or clears it when there are none."""
+    item.setData(points[:, 0], points[:, 1]) if len(points) else item.clear()
 
 
 class QtCanvas(pg.PlotWidget):
@@ -88,21 +75,9 @@ class QtCanvas(pg.PlotWidget):
         self.background_image.setLevels((0.0, 1.0))
         self.background_image.setZValue(-10)
         self.addItem(self.background_image)
-        self.region_image = pg.ImageItem(axisOrder="row-major")
-        self.region_image.setZValue(-9)
-        self.region_image.setVisible(False)
-        self.addItem(self.region_image)
-        self.show_regions = False
-        self.regions_fill = "patterns"  # "none", "patterns" (a pale colour per region) or "slope"
-        self.regions: Regions | None = None  # the partition drawn, when the overlay is on
-        self.region_edges = pg.PlotCurveItem(pen=REGION_EDGE_PEN, connect="finite")
-        self.region_edges.setZValue(4)
-        self.region_edges.setVisible(False)
-        self.addItem(self.region_edges)
-        self.regions_note = pg.TextItem(color=(60, 20, 20), fill=(255, 255, 255, 200), anchor=(0, 0))
-        self.regions_note.setZValue(30)
-        self.regions_note.setVisible(False)
-        self.addItem(self.regions_note)
+        self.regions_overlay = RegionsOverlay(self)
+        overlay = self.regions_overlay
+        self.region_image, self.region_edges, self.regions_note = overlay.image, overlay.edges, overlay.note
         self.data_frame = QGraphicsRectItem()
         self.data_frame.setPen(pg.mkPen((90, 90, 90), width=1.2, style=Qt.PenStyle.DashLine, cosmetic=True))
         self.data_frame.setZValue(4)
@@ -111,12 +86,8 @@ class QtCanvas(pg.PlotWidget):
         self.decision_curve = pg.PlotCurveItem(pen=pg.mkPen((40, 40, 40), width=2.5), connect="finite")
         self.decision_curve.setZValue(5)
         self.addItem(self.decision_curve)
-        self.neuron_lines: list[pg.PlotCurveItem] = []
-        self.deep_curves: dict[int, list[pg.PlotCurveItem]] = {}  # hidden layer (>= 1) -> one per neuron
-        self.deep_layers_shown: set[int] = set()
-        self._curve_points: dict[tuple[int, int], np.ndarray] = {}  # (layer, neuron) -> drawn points
+        self.boundaries = NeuronLines(self)  # the neurons' lines and curves
         self.hover_text = ""
-        self.selected: tuple[int, int] | None = None  # (layer, neuron) highlighted; the others fade
         self._seconds_per_pixel = PIXEL_SECONDS
         self.sample_dots = []  # training samples, filled: red, blue
         self.held_out_dots = []  # held-out test samples, hollow: red, blue
@@ -196,10 +167,24 @@ class QtCanvas(pg.PlotWidget):
     def _draw_selection(self, indices: np.ndarray) -> None:
         _show_dots(self.selection_rings, self.samples.points[indices])
 
+    # --- the editing tools (the toolbar's) ---------------------------------------------------------------
+    def set_current_label(self, label: int) -> None:
+        """The class that clicks and the brush add (the other class: right click, or Shift)."""
+        self.view_box.current_label = label
+
+    def set_brush(self, on: bool) -> None:
+        """The toolbar's brush: while on, a drag sprays samples (holding B brushes too)."""
+        self.brush_tool_on = on
+        self.view_box.brush_on = on
+
+    def set_brush_density(self, n: int) -> None:
+        """Samples the brush sprays per mouse move."""
+        self.view_box.brush_density = n
+
     def show_network(self, spec: NetworkSpec, params: np.ndarray) -> None:
         """Marks the network to draw at the next refresh; cheap, so it may be called for every epoch."""
         if spec != self.spec:
-            self.deep_layers_shown = {k for k in self.deep_layers_shown if k < len(spec.widths)}
+            self.boundaries.keep_layers_of(spec)
             # A first guess of the new network's cost, so that the first sharp picture of an 8x64 network
             # keeps to its budget rather than taking a second; measured frames refine it.
             self._seconds_per_pixel = PIXEL_SECONDS + PIXEL_SECONDS_PER_PARAM * spec.n_params
@@ -209,21 +194,34 @@ class QtCanvas(pg.PlotWidget):
 
     def show_layer_curves(self, layer: int, shown: bool) -> None:
         """Shows or hides the zero-level curves of hidden layer `layer` (0-based, >= 1)."""
-        (self.deep_layers_shown.add if shown else self.deep_layers_shown.discard)(layer)
+        (self.boundaries.layers_shown.add if shown else self.boundaries.layers_shown.discard)(layer)
         self._dirty = True
 
     def set_selected(self, selected: tuple[int, int] | None) -> None:
-        self.selected = selected
+        self.boundaries.selected = selected
         self._dirty = True
 
     def neuron_pen(self, layer: int, neuron: int, width: float) -> pg.QtGui.QPen:
         """The neuron's colour; thicker when selected, faded when another neuron is."""
-        r, g, b = neuron_rgb(layer, neuron, self.spec.widths)
-        if self.selected is None:
-            return _pen((r, g, b), width)
-        if self.selected == (layer, neuron):
-            return _pen((r, g, b), 2 * width)
-        return _pen((r, g, b, 60), width)
+        return self.boundaries.pen(self.spec.widths, layer, neuron, width)
+
+    @property
+    def neuron_lines(self) -> list[pg.PlotCurveItem]:
+        return self.boundaries.first_layer
+
+    @property
+    def deep_curves(self) -> dict[int, list[pg.PlotCurveItem]]:
+        """Hidden layer (>= 1) -> its neurons' zero-level curves."""
+        return self.boundaries.deep_curves
+
+    @property
+    def deep_layers_shown(self) -> set[int]:
+        return self.boundaries.layers_shown
+
+    @property
+    def selected(self) -> tuple[int, int] | None:
+        """(layer, neuron) highlighted; the others fade."""
+        return self.boundaries.selected
 
     @property
     def dirty(self) -> bool:
@@ -252,17 +250,31 @@ class QtCanvas(pg.PlotWidget):
         self.view_box.setRange(xRange=(rect.xmin, rect.xmax), yRange=(rect.ymin, rect.ymax), padding=0)
 
     def set_show_regions(self, shown: bool) -> None:
-        self.show_regions = shown
-        self.region_image.setVisible(shown and self.regions_fill != "none")
-        self.region_edges.setVisible(shown)
-        if not shown:
-            self.regions_note.setVisible(False)
-            self.regions = None
+        self.regions_overlay.set_shown(shown)
         self._dirty = True
 
     def set_regions_fill(self, fill: str) -> None:
-        self.regions_fill = fill
-        self.set_show_regions(self.show_regions)
+        """The fill: "none", "patterns" (a pale colour per region) or "slope"."""
+        self.regions_overlay.set_fill(fill)
+        self._dirty = True
+
+    @property
+    def show_regions(self) -> bool:
+        return self.regions_overlay.shown
+
+    @property
+    def regions_fill(self) -> str:
+        return self.regions_overlay.fill
+
+    @property
+    def regions(self) -> Regions | None:
+        """The partition drawn, while the overlay is on."""
+        return self.regions_overlay.regions
+
+    def regions_text(self, x: float, y: float) -> str:
+        """The region under (x, y): its activation pattern, layer by layer, and for piecewise linear networks
+        the output logit's affine function there."""
+        return region_text(self.spec, self.params, x, y)
 
     def event(self, event) -> bool:
         """Pinch on a touchpad zooms about the cursor, like the wheel."""
@@ -306,64 +318,20 @@ class QtCanvas(pg.PlotWidget):
         self._seconds_per_pixel = 0.7 * self._seconds_per_pixel + 0.3 * measured
         self.background_image.setImage(field.values, autoLevels=False, levels=(0.0, 1.0))
         self.background_image.setRect(QRectF(rect.xmin, rect.ymin, rect.width, rect.height))
-        curve = field.decision_curve()
-        self.decision_curve.setData(curve[:, 0], curve[:, 1]) if len(curve) else self.decision_curve.clear()
-        self._draw_first_layer(rect)
-        self._draw_deeper_layers(rect, preview)
+        _show_curve(self.decision_curve, field.decision_curve())
+        self.boundaries.draw_first_layer(self.spec, self.params, rect)
+        # Big networks get a coarser grid (the curves are interpolated on it), within the frame's budget.
+        budget = np.sqrt((PREVIEW_SECONDS if preview else SHARP_SECONDS) / self._seconds_per_pixel)
+        pixels = int(np.clip(budget, MIN_CURVE_PIXELS, CURVE_PIXELS // 2 if preview else CURVE_PIXELS))
+        self.boundaries.draw_deeper_layers(self.spec, self.params, rect, pixels)
         if self.show_regions:
-            self._draw_regions(field)
+            boundary = self.regions_overlay.draw(self.spec, self.params, field)
+            if boundary is not None:
+                _show_curve(self.decision_curve, boundary)
         data = self.data_frame.rect()
         self.data_frame.setVisible(rect.width > 2.5 * max(data.width(), data.height(), 1e-300))
         self.frames_drawn += 1
         return True
-
-    def _draw_regions(self, field) -> None:
-        """The activation-pattern regions of the whole network over the view: their edges, the decision
-        boundary as the exact polyline it is inside them (piecewise linear networks), and a fill."""
-        # Sign-pattern regions (smooth activations) are found on a grid: as fine as the raster, within bounds.
-        pixels = int(np.clip(len(field.xs), MIN_SAMPLED_PIXELS, SAMPLED_PIXELS))
-        self.regions = network_regions(self.spec, self.params, field.rect, pixels=pixels)
-        self.region_edges.setData(self.regions.edges[:, 0], self.regions.edges[:, 1])
-        if self.regions.exact and self.regions.complete:
-            boundary = self.regions.boundary
-            if len(boundary):
-                self.decision_curve.setData(boundary[:, 0], boundary[:, 1])
-            else:
-                self.decision_curve.clear()
-        self.regions_note.setText(self._regions_caption())
-        self.regions_note.setPos(field.rect.xmin, field.rect.ymax)
-        self.regions_note.setVisible(True)
-        if self.regions_fill == "none":
-            return
-        if self.regions_fill == "slope":
-            pixel = (field.rect.width / len(field.xs), field.rect.height / len(field.ys))
-            rgba = slope_colours(field.logits, *pixel)
-        else:
-            codes = pattern_codes(self.spec, self.params, field.xs, field.ys)
-            rgba = pattern_colours(codes >> np.uint64(40), alpha=REGION_ALPHA)
-        self.region_image.setImage(rgba, autoLevels=False)
-        self.region_image.setRect(
-            QRectF(field.rect.xmin, field.rect.ymin, field.rect.width, field.rect.height)
-        )
-
-    def _regions_caption(self) -> str:
-        regions = self.regions
-        if not regions.complete:
-            return f"More than {MAX_REGIONS:,} regions in view: zoom in to see them all"
-        if regions.exact:
-            return f"{regions.count:,} linear regions in view"
-        return (
-            f"{regions.count:,} sign-pattern regions in view ({self.spec.activation} is not linear on them)"
-        )
-
-    def regions_text(self, x: float, y: float) -> str:
-        """The region under (x, y): its activation pattern, layer by layer, and for piecewise linear networks
-        the output logit's affine function there."""
-        pattern, gradient, offset = local_affine(self.spec, self.params, np.array([x, y]))
-        text = f"Region: {pattern_text(pattern, self.spec.widths)}"
-        if self.spec.activation in PIECEWISE_LINEAR:
-            return f"{text}\n{affine_text(gradient, offset)} (the whole network, here)"
-        return f"{text}\n(sign-pattern region: tanh and sigmoid are not linear on it)"
 
     def _raster_size(self, seconds: float | None) -> tuple[int, int]:
         """Pixels of the background raster: the view's aspect, as many as fit the time budget, capped."""
@@ -374,74 +342,13 @@ class QtCanvas(pg.PlotWidget):
         return (int(np.clip(width * scale, MIN_FIELD_PIXELS, MAX_FIELD_PIXELS)),
                 int(np.clip(height * scale, MIN_FIELD_PIXELS, MAX_FIELD_PIXELS)))  # fmt: skip
 
-    def _draw_deeper_layers(self, rect: Rect, preview: bool) -> None:
-        for layer in list(self.deep_curves):
-            if layer not in self.deep_layers_shown or layer >= len(self.spec.widths):
-                for curve in self.deep_curves.pop(layer):
-                    self.removeItem(curve)
-                self._curve_points = {k: v for k, v in self._curve_points.items() if k[0] != layer}
-        # Big networks get a coarser grid (the curves are interpolated on it), within the frame's budget.
-        budget = np.sqrt((PREVIEW_SECONDS if preview else SHARP_SECONDS) / self._seconds_per_pixel)
-        pixels = int(np.clip(budget, MIN_CURVE_PIXELS, CURVE_PIXELS // 2 if preview else CURVE_PIXELS))
-        for layer in sorted(self.deep_layers_shown):
-            curves = self.deep_curves.setdefault(layer, [])
-            width = self.spec.widths[layer]
-            while len(curves) > width:
-                self.removeItem(curves.pop())
-            while len(curves) < width:
-                curve = pg.PlotCurveItem(connect="finite")
-                curve.setZValue(9)
-                self.addItem(curve)
-                curves.append(curve)
-            levels = neuron_zero_curves(self.spec, self.params, rect, pixels, pixels, layer)
-            for j, (curve, points) in enumerate(zip(curves, levels, strict=True)):
-                curve.setPen(self.neuron_pen(layer, j, 2.0))
-                curve.setData(points[:, 0], points[:, 1]) if len(points) else curve.setData([], [])
-                self._curve_points[(layer, j)] = points
-
-    def _draw_first_layer(self, rect: Rect) -> None:
-        weights, biases = split_params(self.spec, self.params)[0]
-        while len(self.neuron_lines) > len(biases):
-            self.removeItem(self.neuron_lines.pop())
-        while len(self.neuron_lines) < len(biases):
-            line = pg.PlotCurveItem(connect="pairs")
-            line.setZValue(10)
-            self.addItem(line)
-            self.neuron_lines.append(line)
-        tick = TICK_FRACTION * rect.width
-        for j, line in enumerate(self.neuron_lines):
-            line.setPen(self.neuron_pen(0, j, 2.5))
-            segment = clip_line(weights[j], biases[j], rect)
-            if segment is None:
-                line.setData([], [])
-                continue
-            # Ticks spread along their lines so that lines crossing near the centre keep distinct marks.
-            along = 0.25 + 0.5 * (j + 0.5) / len(self.neuron_lines)
-            middle = segment[0] + along * (segment[1] - segment[0])
-            normal = weights[j] / np.linalg.norm(weights[j])
-            points = np.vstack([segment, middle, middle + tick * normal])
-            line.setData(points[:, 0], points[:, 1])
-
     # --- hover: name the boundary under the cursor ----------------------------------------------------------
     def boundary_near(self, x: float, y: float) -> tuple[int, int] | None:
         """(layer, neuron) of the drawn boundary within HOVER_PIXELS of the data point (x, y), if any."""
         if self.spec is None or self.params is None:
             return None
-        rect = self.view_rect()
-        reach = HOVER_PIXELS * rect.width / max(self.view_box.width(), 1.0)
-        best, best_distance = None, reach
-        weights, biases = split_params(self.spec, self.params)[0]
-        norms = np.linalg.norm(weights, axis=1)
-        distances = np.abs(weights @ np.array([x, y]) + biases) / np.where(norms > 0, norms, np.inf)
-        j = int(np.argmin(distances))
-        if distances[j] <= best_distance:
-            best, best_distance = (0, j), distances[j]
-        for key, points in self._curve_points.items():
-            if len(points):
-                d = np.nanmin(np.hypot(points[:, 0] - x, points[:, 1] - y))
-                if d < best_distance:
-                    best, best_distance = key, d
-        return best
+        reach = HOVER_PIXELS * self.view_rect().width / max(self.view_box.width(), 1.0)
+        return self.boundaries.near(self.spec, self.params, x, y, reach)
 
     def describe_neuron(self, layer: int, neuron: int) -> str:
         w, b = split_params(self.spec, self.params)[layer]

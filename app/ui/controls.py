@@ -166,6 +166,13 @@ class QtTrainingControls(QWidget):
             self.layer_boxes.append(box)
         self.curves_group.setVisible(n_hidden > 1)
 
+    def show_layer_curves(self, layers: list[int]) -> None:
+        """Checks the curve toggles of the given hidden layers (0-based, from 1 on) and clears the others."""
+        if not isinstance(layers, list):
+            raise TypeError(f"the layers must be a list, not {type(layers).__name__}")
+        for layer, box in enumerate(self.layer_boxes, start=1):
+            box.setChecked(layer in layers)
+
     def set_training(self, running: bool) -> None:
         self.train_button.setText("Pause" if running else "Train")
 

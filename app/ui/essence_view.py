@@ -79,7 +79,7 @@ class QtEssenceCanvas(QtCanvas):
         self.addItem(self.differentia_curve)
         self.differentia_segments: dict[int, np.ndarray] = {}  # differentia -> its drawn [[x0, y0], [x1, y1]]
         self.labels: list[pg.TextItem] = []  # the shown ones
-        self._label_items: list[pg.TextItem] = []  # shown and hidden, reused from frame to frame
+        self.label_items: list[pg.TextItem] = []  # shown and hidden, reused from frame to frame
         self.label_font = QFont()
         self.label_font.setPointSizeF(8.0)
         self.subconcept_dots: list[pg.ScatterPlotItem] = []  # one per subconcept, each with one brush
@@ -166,19 +166,19 @@ class QtEssenceCanvas(QtCanvas):
     def _draw_labels(self, rect: Rect) -> None:
         """Shows the labels placed by _label_places, reusing the label items of the last frame."""
         places = self._label_places(rect) if self.enn is not None else []
-        while len(self._label_items) < len(places):
+        while len(self.label_items) < len(places):
             label = pg.TextItem(color=(25, 25, 25), fill=pg.mkBrush(255, 255, 255, 210), anchor=(0.5, 0.5))
             label.setFont(self.label_font)
             label.setZValue(25)
             self.addItem(label)
-            self._label_items.append(label)
-        for label, (text, position, angle) in zip(self._label_items, places, strict=False):
+            self.label_items.append(label)
+        for label, (text, position, angle) in zip(self.label_items, places, strict=False):
             label.setText(text)
             label.setPos(*position)
             label.setAngle(angle)
-        for i, label in enumerate(self._label_items):
+        for i, label in enumerate(self.label_items):
             label.setVisible(i < len(places))
-        self.labels = self._label_items[: len(places)]
+        self.labels = self.label_items[: len(places)]
 
     def _label_places(self, rect: Rect) -> list[tuple[str, np.ndarray, float]]:
         """(text, position, angle in degrees) of a label along each drawn line naming the two subconcepts it

@@ -127,33 +127,33 @@ def _pil_frame(pixmap: QPixmap) -> Image.Image:
     return rgb.quantize(256, method=Image.Quantize.MAXCOVERAGE)
 
 
-def export_animation(window, path: str, max_frames: int = 300, fps: int = 15,
-                     progress: Callable[[int, int], bool] | None = None) -> bool:  # fmt: skip
-    """Saves the main window's canvas over the recorded epochs (`animation_epochs`) as an animated GIF,
-    looping, `fps` frames per second, at the screen's pixel density. `progress(done, total)` is called after
-    each frame; returning False cancels: nothing is written and False is returned. The file appears only once
-    complete (written beside it under a temporary name, then renamed). The displayed epoch and live mode are
-    restored afterwards. Raises ValueError for a suffix other than .gif, OSError if the file cannot be
-    written."""
+def export_animation(model, render: Callable[[], None], canvas: QWidget, path: str, max_frames: int = 300,
+                     fps: int = 15, progress: Callable[[int, int], bool] | None = None) -> bool:  # fmt: skip
+    """Saves `canvas` over the recorded epochs (`animation_epochs`) as an animated GIF: the session model
+    `model` scrubs to each, `render()` draws it. Looping, `fps` frames per second, at the screen's pixel
+    density. `progress(done, total)` is called after each frame; returning False cancels: nothing is written
+    and False is returned. The file appears only once complete (written beside it under a temporary name, then
+    renamed). The displayed epoch and live mode are restored afterwards. Raises ValueError for a suffix other
+    than .gif, OSError if the file cannot be written."""
     if Path(path).suffix.lower() not in ANIMATION_SUFFIXES:
         raise ValueError("Only .gif animations are supported")
-    epochs = animation_epochs(np.array(window.history.epochs), max_frames)
-    was_live, was_epoch = window.live, window.displayed_epoch
+    epochs = animation_epochs(np.array(model.history.epochs), max_frames)
+    was_live, was_epoch = model.live, model.displayed_epoch
     frames: list[Image.Image] = []
     try:
         for epoch in epochs:
-            window.scrub_to(int(epoch))
-            window.render_frame()
-            pixmap = window.canvas.grab()
+            model.scrub_to(int(epoch))
+            render()
+            pixmap = canvas.grab()
             _stamp_epoch(pixmap, int(epoch))
             frames.append(_pil_frame(pixmap))
             if progress is not None and not progress(len(frames), len(epochs)):
                 return False
     finally:
         if was_live:
-            window.go_live()
+            model.go_live()
         else:
-            window.scrub_to(was_epoch)
+            model.scrub_to(was_epoch)
     target = Path(path)
     temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
     try:
@@ -170,10 +170,11 @@ def export_animation(window, path: str, max_frames: int = 300, fps: int = 15,
     return True
 
 
-def run_animation_export_with_dialog(window, path: str) -> bool:
+def run_animation_export_with_dialog(parent: QWidget, model, render: Callable[[], None], canvas: QWidget,
+                                     path: str) -> bool:  # fmt: skip
     """`export_animation` behind a window-modal progress dialog with a Cancel button; True if it finished.
     Raises what `export_animation` raises."""
-    dialog = QProgressDialog("Exporting animation…", "Cancel", 0, 1, window)
+    dialog = QProgressDialog("Exporting animation…", "Cancel", 0, 1, parent)
     dialog.setWindowTitle("Export animation")
     dialog.setWindowModality(Qt.WindowModality.WindowModal)
     dialog.setMinimumDuration(300)
@@ -188,7 +189,7 @@ def run_animation_export_with_dialog(window, path: str) -> bool:
         return not dialog.wasCanceled()
 
     try:
-        return export_animation(window, path, progress=progress)
+        return export_animation(model, render, canvas, path, progress=progress)
     finally:
         dialog.close()
         dialog.deleteLater()

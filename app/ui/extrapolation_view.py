@@ -41,7 +41,6 @@ class QtExtrapolationView(QWidget):
         column.addWidget(self.canvas, 1)
         self.factor_box.valueChanged.connect(self.frame)
         self.main_view_box.sigRegionChanged.connect(self._rectangle_dragged)
-        self._placing = False
 
     def set_samples(self, samples: SampleSet, held_out: np.ndarray | None = None) -> None:
         self.canvas.set_samples(samples, held_out)
@@ -55,18 +54,15 @@ class QtExtrapolationView(QWidget):
         self.canvas.zoom_about_data(float(self.factor_box.value()))
 
     def show_main_view(self, rect: Rect) -> None:
-        """Draws the main view's rectangle (without echoing a request back)."""
-        self._placing = True
-        self.main_view_box.setPos((rect.xmin, rect.ymin))
-        self.main_view_box.setSize((rect.width, rect.height))
-        self._placing = False
+        """Draws the main view's rectangle. Moved with update=False, the rectangle emits no sigRegionChanged,
+        so no request echoes back; a drag (or setPos with the default update=True) does emit it."""
+        self.main_view_box.setPos((rect.xmin, rect.ymin), update=False)
+        self.main_view_box.setSize((rect.width, rect.height), update=False)
 
     def refresh(self, preview: bool = False) -> bool:
         return self.isVisible() and self.canvas.refresh(preview)
 
     def _rectangle_dragged(self) -> None:
-        if self._placing:
-            return
         x, y = self.main_view_box.pos()
         w, h = self.main_view_box.size()
         self.viewRectRequested.emit(Rect(x, x + w, y, y + h))

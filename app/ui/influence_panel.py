@@ -110,6 +110,13 @@ class QtInfluencePanel(QWidget):
             per_neuron_scale=self.scale_box.isChecked(),
         )
 
+    def set_options(self, options: InfluenceOptions) -> None:
+        """Shows these options in the panel's controls (a session's saved ones)."""
+        self.layer_box.setCurrentIndex(options.layer)
+        self.mode_box.setCurrentIndex(1 if options.accumulated else 0)
+        self.bias_box.setChecked(options.include_bias)
+        self.scale_box.setChecked(options.per_neuron_scale)
+
     def show_state(self, spec: NetworkSpec, history: TrainingHistory, epoch: int, samples: SampleSet,
                    rect: Rect) -> None:  # fmt: skip
         """What to show: cheap, the work happens in refresh()."""

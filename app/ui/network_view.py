@@ -85,7 +85,7 @@ class QtNetworkView(pg.PlotWidget):
         if self.spec is None or spec.layer_sizes != self.spec.layer_sizes:
             self._build(spec)
         self.spec = spec
-        weights = np.nan_to_num(params[self._weight_index])
+        weights = np.nan_to_num(params[self.weight_index])
         self._biases = [params[index] for index in self._bias_index]
         largest = np.max(np.abs(weights), initial=0.0)
         shown = np.arange(len(weights))
@@ -151,7 +151,7 @@ class QtNetworkView(pg.PlotWidget):
             target = np.repeat(first[layer + 1] + np.arange(n_out), n_in)
             edge_x.append(np.column_stack([self.node_xy[source, 0], self.node_xy[target, 0]]))
             edge_y.append(np.column_stack([self.node_xy[source, 1], self.node_xy[target, 1]]))
-        self._weight_index = np.concatenate(weight_index)
+        self.weight_index = np.concatenate(weight_index)  # edge k draws params[weight_index[k]]
         self._bias_index = bias_index[:-1]  # hidden layers only; the output's bias has no tooltip
         self._edge_x, self._edge_y = np.concatenate(edge_x), np.concatenate(edge_y)
         self._smooth_edges = len(self._edge_x) <= SMOOTH_EDGES

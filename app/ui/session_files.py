@@ -1,20 +1,26 @@
-"""The window's state as a Session value and back, the autosave file, and the recent-files list.
-Everything here maps between the Qt window and app.core.session; the file format lives in the core."""
+"""Files: opening and saving sessions (with the views' options), the autosave and the recent-files list,
+CSV import and export, pictures and animations. Each asks for a path, tries, and says what happened."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, QStandardPaths
+from PySide6.QtCore import QObject, QSettings, QStandardPaths, QTimer, Signal
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from app.core.dataset import CsvError, read_csv, write_csv
 from app.core.geometry import Rect
-from app.core.session import Session
-from app.core.training import Trainer
+from app.core.session import SUFFIX, SessionError, load_session, save_session
+from app.ui.controls import position_of_speed
+from app.ui.exports import export_png, export_svg, run_animation_export_with_dialog
+from app.ui.influence_panel import InfluenceOptions
 
 RECENT_LIMIT = 8
 AUTOSAVE_NAME = "autosave.unboxed"
+SESSIONS = f"Unboxed sessions (*{SUFFIX})"
 
 
 def autosave_seconds() -> float:
@@ -37,63 +43,186 @@ def remember_recent(path: str) -> None:
     QSettings().setValue("recent_files", files[:RECENT_LIMIT])
 
 
-def window_session(window) -> Session:
-    """The whole session shown in the window (training must be paused: the trainer is read here)."""
-    rect = window.canvas.view_rect()
-    options = window.influence_panel.options()
-    view = {
-        "displayed_epoch": int(window.displayed_epoch),
-        "live": bool(window.live),
-        "view_rect": [rect.xmin, rect.xmax, rect.ymin, rect.ymax],
-        "selected": list(window.selected) if window.selected else None,
-        "speed": window.controls.speed(),
-        "regions": window.regions_action.isChecked(),
-        "regions_fill": window.canvas.regions_fill,
-        "layer_curves": sorted(window.canvas.deep_layers_shown),
-        "influence": {"layer": options.layer, "accumulated": options.accumulated,
-                      "include_bias": options.include_bias, "per_neuron_scale": options.per_neuron_scale},
-    }  # fmt: skip
-    return Session(window.samples, window.spec, window.config, window.history, window.trainer.state(), view)
+def _reason(error: Exception) -> str:
+    return error.strerror if isinstance(error, OSError) and error.strerror else str(error)
 
 
-def apply_session(window, session: Session) -> None:
-    """Shows a loaded session in the window: data, network, settings, history, and the view as saved.
-    View entries that are missing or malformed fall back to defaults (the core does not check them)."""
-    window.training.stop()
-    window.generation += 1
-    window.spec, window.config = session.spec, session.config
-    window.controls.set_values(session.spec, session.config)
-    window.samples = session.samples
-    window.undo_stack.clear()
-    latest = session.history.latest_epoch
-    if session.trainer is not None and session.trainer.epoch == latest:
-        window.trainer = Trainer.from_state(session.spec, session.config, session.trainer)
-    else:  # no optimizer state, or one that does not match the history: go on from the last recorded epoch
-        params = session.history.params_at(latest).copy()
-        window.trainer = Trainer(session.spec, session.config, params=params, epoch=latest)
-    window.history = session.history
-    window._last_data_version = session.samples.version
-    window.controls.set_layer_count(len(session.spec.widths))
-    window.controls.set_training(False)
-    window._show_samples()
-    view = session.view
-    _try(lambda: window.controls.speed_slider.setValue(_speed_position(view["speed"])))
-    _try(lambda: window.regions_action.setChecked(bool(view["regions"])))
-    _try(lambda: window.set_regions_fill(str(view["regions_fill"])))
-    _try(lambda: _apply_layer_curves(window.controls.layer_boxes, view["layer_curves"]))
-    n_hidden = len(session.spec.widths)
-    _try(lambda: _apply_influence_options(window.influence_panel, view["influence"], n_hidden))
-    if not _try(lambda: window.canvas.set_view_rect(_view_rect(view["view_rect"]))):
-        window.canvas.fit_data()
-    window.selected = None
-    _try(lambda: window.select_neuron(*map(int, view["selected"])) if view["selected"] else None)
-    window.live = bool(view.get("live", True))
-    epoch = view.get("displayed_epoch", window.history.latest_epoch)
-    window.show_epoch(int(epoch) if isinstance(epoch, int) else window.history.latest_epoch)
-    window.refresh_curves()
+class SessionFiles(QObject):
+    """The window's files. `window` is the main window: its model, training control, views and actions."""
+
+    message = Signal(str)
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.model = window.model
+        self.path: str | None = None  # the session file the window shows, if any
+        self.wrote_autosave = False
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setInterval(int(1000 * autosave_seconds()))
+        self.autosave_timer.timeout.connect(self.autosave)
+        self.autosave_timer.start()
+        self.model.modifiedChanged.connect(self._show_title)
+
+    def _ask(self, title: str, path: str | None, save: bool, default: str, pattern: str) -> str | None:
+        """`path`, or one the user picks in a file dialog (None if cancelled)."""
+        if path:
+            return str(path)
+        dialog = QFileDialog.getSaveFileName if save else QFileDialog.getOpenFileName
+        chosen, _ = dialog(self.window, title, default, pattern)
+        return chosen or None
+
+    def _try(self, title: str, verb: str, path: str, action: Callable[[], object], errors=(OSError,),
+             after: str = "") -> bool:  # fmt: skip
+        """Runs `action`; an error is shown in a message box that names the file and the reason."""
+        try:
+            action()
+        except errors as error:
+            QMessageBox.warning(
+                self.window, title, f"Could not {verb} {Path(path).name}: {_reason(error)}{after}"
+            )
+            return False
+        return True
+
+    def _show_title(self, *_args) -> None:
+        modified = self.model.modified
+        if self.path or modified:
+            name = Path(self.path).name if self.path else "untitled"
+            self.window.setWindowTitle(f"Unboxed — {name}{' *' if modified else ''}")
+        else:
+            self.window.setWindowTitle("Unboxed")
+
+    def _saved_as(self, path: str | None) -> None:
+        self.path = path
+        self.model.set_modified(False)
+        self._show_title()
+        if path:
+            remember_recent(path)
+
+    # --- sessions -----------------------------------------------------------------------------------------
+    def open_session(self, path: str | None = None) -> bool:
+        """Opens a saved session; a damaged, foreign or newer file changes nothing and says why."""
+        path = self._ask("Open session", path, False, "", SESSIONS)
+        loaded = []
+        if not path or not self._try("Open session", "open", path, lambda: loaded.append(load_session(path)),
+                                     (OSError, SessionError)):  # fmt: skip
+            return False
+        self.apply_session(loaded[0])
+        self._saved_as(path)
+        self.message.emit(f"Opened {Path(path).name}: {self.model.samples.n} samples, "
+                          f"{self.model.history.latest_epoch} epochs.")  # fmt: skip
+        return True
+
+    def apply_session(self, session) -> None:
+        """Shows a loaded session: the model's state, then the views' options as saved."""
+        self.window.training.stop()
+        self.model.apply(session)
+        self.window.apply_view(session.view)
+
+    def save_session(self, path: str | None = None) -> bool:
+        path = path or self.path
+        if not path:
+            return self.save_session_as()
+        if not self._try("Save session", "save", path, lambda: self.write_session(path),
+                         after=". The previous file is unchanged."):  # fmt: skip
+            return False
+        self._saved_as(path)
+        self.message.emit(f"Saved {Path(path).name}.")
+        return True
+
+    def save_session_as(self) -> bool:
+        path = self._ask("Save session", None, True, f"session{SUFFIX}", SESSIONS)
+        if not path:
+            return False
+        return self.save_session(path if path.endswith(SUFFIX) else path + SUFFIX)
+
+    def write_session(self, path) -> None:
+        """Writes the session; training (if running) stands still meanwhile, since its state is read."""
+        with self.window.training.paused():
+            save_session(path, self.model.to_session(self.window.view_state()))
+
+    def autosave(self) -> None:
+        """Every minute, unsaved work goes to the application-data folder, for recovery after a crash."""
+        if not self.model.modified:
+            return
+        path = autosave_path()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.write_session(path)
+            self.wrote_autosave = True
+        except OSError as error:
+            self.message.emit(f"Autosave failed: {_reason(error)}")
+
+    def fill_recent_menu(self, menu) -> None:
+        menu.clear()
+        for path in recent_files():
+            action = menu.addAction(Path(path).name)
+            action.setToolTip(path)
+            action.triggered.connect(lambda _checked=False, p=path: self.open_session(p))
+        menu.setEnabled(True)
+
+    # --- samples ------------------------------------------------------------------------------------------
+    def import_csv(self, path: str | None = None) -> bool:
+        """Replaces the samples by a CSV file's (undoable); a malformed file changes nothing."""
+        path = self._ask("Import samples", path, False, "", "CSV files (*.csv);;All files (*)")
+        read = []
+        if not path or not self._try(
+            "Import CSV", "import", path, lambda: read.append(read_csv(path)), (OSError, CsvError)
+        ):
+            return False
+        self.model.edit_samples(read[0], f"Import {Path(path).name}")
+        self.window.canvas.fit_data()
+        self.message.emit(f"Imported {read[0].n} samples from {Path(path).name}.")
+        return True
+
+    def export_csv(self, path: str | None = None) -> bool:
+        path = self._ask("Export samples", path, True, "samples.csv", "CSV files (*.csv)")
+        if not path or not self._try(
+            "Export CSV", "write", path, lambda: write_csv(self.model.samples, path)
+        ):
+            return False
+        self.message.emit(f"Wrote {self.model.samples.n} samples to {Path(path).name}.")
+        return True
+
+    # --- pictures -----------------------------------------------------------------------------------------
+    def export_picture(self, widget, kind: str, path: str | None = None) -> bool:
+        """Exports the canvas or the window as a PNG at twice the screen resolution, or as SVG."""
+        pattern = "PNG images (*.png)" if kind == "png" else "SVG drawings (*.svg)"
+        path = self._ask("Export picture", path, True, f"unboxed.{kind}", pattern)
+        if not path:
+            return False
+        self.window.frames.draw_now()
+        if not self._try(
+            "Export picture",
+            "write",
+            path,
+            lambda: (export_png if kind == "png" else export_svg)(widget, path),
+        ):
+            return False
+        self.message.emit(f"Wrote {Path(path).name}.")
+        return True
+
+    def export_animation(self, path: str | None = None) -> bool:
+        """The canvas across the recorded epochs as an animated GIF (at most 300 frames), with progress."""
+        path = self._ask("Export animation", path, True, "training.gif", "GIF (*.gif)")
+        if not path:
+            return False
+        if self.window.training.running:
+            self.window.training.pause()
+        window, done = self.window, []
+
+        def export() -> None:
+            done.append(run_animation_export_with_dialog(window, self.model, window.frames.render_frame,
+                                                         window.canvas, path))  # fmt: skip
+
+        if not self._try("Export animation", "write", path, export, (OSError, ValueError)):
+            return False
+        self.message.emit(f"Wrote {Path(path).name}." if done[0] else "Animation export cancelled.")
+        return done[0]
 
 
-def _view_rect(values) -> Rect:
+# --- the views' options in a session -------------------------------------------------------------------
+def view_rect(values) -> Rect:
     """The saved view rectangle, if the canvas can show it (finite, not empty, not wider than 1e300)."""
     xmin, xmax, ymin, ymax = (float(v) for v in values)
     width, height = xmax - xmin, ymax - ymin
@@ -104,31 +233,20 @@ def _view_rect(values) -> Rect:
     return Rect(xmin, xmax, ymin, ymax)
 
 
-def _apply_layer_curves(boxes, shown) -> None:
-    if not isinstance(shown, list):
-        raise TypeError(f"layer_curves must be a list, not {type(shown).__name__}")
-    for layer, box in enumerate(boxes, start=1):
-        box.setChecked(layer in shown)
-
-
-def _speed_position(speed) -> int:
-    from app.ui.controls import position_of_speed
-
+def speed_position(speed) -> int:
     return position_of_speed(None if speed is None else float(speed))
 
 
-def _apply_influence_options(panel, options: dict, n_hidden: int) -> None:
+def influence_options(options: dict, n_hidden: int) -> InfluenceOptions:
     layer = int(options["layer"])
     if not 0 <= layer < n_hidden:
         raise ValueError(f"no hidden layer {layer} to show influence for")
-    panel.layer_box.setCurrentIndex(layer)
-    panel.mode_box.setCurrentIndex(1 if options["accumulated"] else 0)
-    panel.bias_box.setChecked(bool(options["include_bias"]))
-    panel.scale_box.setChecked(bool(options["per_neuron_scale"]))
+    return InfluenceOptions(layer, bool(options["accumulated"]), bool(options["include_bias"]),
+                            bool(options["per_neuron_scale"]))  # fmt: skip
 
 
-def _try(action) -> bool:
-    """Applies one saved view setting; a hand-edited or foreign value is skipped rather than fatal."""
+def try_option(action) -> bool:
+    """Applies one saved view option; a hand-edited or foreign value is skipped rather than fatal."""
     try:
         action()
     except (KeyError, TypeError, ValueError, IndexError, OverflowError):

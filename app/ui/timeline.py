@@ -1,6 +1,6 @@
 """The epoch timeline: a slider over every recorded epoch with marks where the data changed, the displayed
 epoch as an editable number, Play (with speed and loop) and Live. It only reports what the user asks for;
-the main window owns the displayed epoch and tells the timeline what to show."""
+the session model owns the displayed epoch, and the window tells the timeline what to show."""
 
 from __future__ import annotations
 
@@ -112,7 +112,7 @@ class QtTimeline(QWidget):
         self.slider.endPressed.connect(self._live_clicked)
         self.play_button.toggled.connect(self._play_toggled)
 
-    # --- state in (from the main window); never echoes back as a request ---------------------------------
+    # --- state in (the model's); never echoes back as a request ---------------------------------
     def show_state(self, epoch: int, latest: int, live: bool, data_changes: list[int]) -> None:
         for widget in (self.slider, self.epoch_box):
             widget.blockSignals(True)
@@ -144,13 +144,6 @@ class QtTimeline(QWidget):
         self.stop_playing()
         self.live_button.setChecked(True)
         self.liveRequested.emit()
-
-    def step(self, delta: int) -> None:
-        """Keyboard stepping from anywhere in the window: delta epochs from the displayed one."""
-        self.slider.setValue(self.slider.value() + delta)
-
-    def jump_to_start(self) -> None:
-        self.slider.setValue(0)
 
     def _play_toggled(self, on: bool) -> None:
         self.play_button.setText("Pause" if on else "Play")

@@ -51,9 +51,6 @@ def test_edits_return_new_versions_and_leave_the_original_alone(two):
     removed = added.without_sample(0)
     assert removed.points.tolist() == [[2.0, 3.0], [4.0, 5.0]] and removed.version == 2
 
-    moved = two.moved_sample(1, -1.0, -2.0)
-    assert moved.points[1].tolist() == [-1.0, -2.0] and moved.version == 1
-
     cleared = two.cleared()
     assert cleared.n == 0 and cleared.version == 1
 
@@ -65,7 +62,7 @@ def test_edits_check_indices(two):
     with pytest.raises(IndexError):
         two.without_sample(2)
     with pytest.raises(IndexError):
-        two.moved_sample(-3, 0.0, 0.0)
+        two.without_sample(-3)
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
@@ -73,7 +70,7 @@ def test_non_finite_coordinates_are_rejected(two, bad):
     with pytest.raises(ValueError, match="finite"):
         two.with_sample(bad, 0.0, RED)
     with pytest.raises(ValueError, match="finite"):
-        two.moved_sample(0, 0.0, bad)
+        two.with_sample(0.0, bad, RED)
     with pytest.raises(ValueError, match="finite"):
         SampleSet([[bad, 0.0]], [RED])
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from app.core import engine
-from app.core.network import ACTIVATIONS, NetworkSpec, bce_loss_and_accuracy, init_params
-from app.core.torch_model import build_module, make_optimizer, train_epochs_torch
+from app.core.network import ACTIVATIONS, NetworkSpec, bce_loss_and_accuracy
+from app.core.torch_model import build_module, init_params, make_optimizer, train_epochs_torch
 
 OPTIMIZERS = ("sgd", "adam")
 LEARNING_RATES = {"sgd": 0.1, "adam": 0.01}

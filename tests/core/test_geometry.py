@@ -5,7 +5,8 @@ import pytest
 
 from app.core.fields import prediction_field
 from app.core.geometry import Rect, clip_line, grid_centres, level_curves
-from app.core.network import NetworkSpec, init_params, predict_proba
+from app.core.network import NetworkSpec, predict_proba
+from app.core.torch_model import init_params
 
 
 def random_rect(rng: np.random.Generator, centre: float = 0.0, size: float = 10.0) -> Rect:
@@ -108,6 +109,20 @@ def test_clip_line_with_huge_coordinates():
 def test_rect_rejects_an_empty_rectangle(bounds):
     with pytest.raises(ValueError):
         Rect(*bounds)
+
+
+def test_rect_around_grows_an_extent_by_a_margin_of_its_longer_side():
+    # 4 wide, 2 high: 10% of the width (0.4) on every side, the height's side too
+    assert Rect.around((1.0, 5.0, -1.0, 1.0)) == Rect(0.6, 5.4, -1.4, 1.4)
+    assert Rect.around((0.0, 1.0, 0.0, 3.0), margin=0.5) == Rect(-1.5, 2.5, -1.5, 4.5)
+    assert Rect.around((-2.0, 2.0, -2.0, 2.0), margin=0.0) == Rect(-2.0, 2.0, -2.0, 2.0)
+    # the frame export_data and the window use: the data's extent with a 10% margin
+    points = np.array([[0.3, -7.0], [2.9, 1.5], [1.0, 0.0]])
+    xmin, xmax, ymin, ymax = points[:, 0].min(), points[:, 0].max(), points[:, 1].min(), points[:, 1].max()
+    margin = 0.1 * max(xmax - xmin, ymax - ymin)
+    assert Rect.around((xmin, xmax, ymin, ymax)) == Rect(
+        xmin - margin, xmax + margin, ymin - margin, ymax + margin
+    )
 
 
 def test_grid_centres_are_pixel_centres():

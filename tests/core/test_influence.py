@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from app.core.history import TrainingHistory
-from app.core.influence import AccumulatedInfluence, influence, influence_over_epochs
-from app.core.network import ACTIVATIONS, NetworkSpec, init_params, logits, split_params
-from app.core.torch_model import build_module
+from app.core.influence import AccumulatedInfluence, influence
+from app.core.network import ACTIVATIONS, LEAKY_SLOPE, NetworkSpec, logits, split_params
+from app.core.torch_model import build_module, init_params
 from app.core.training import EpochChunk, TrainConfig, Trainer
 
 SHAPES = [(4,), (4, 4), (3, 5, 2), (8, 8)]
@@ -93,7 +93,7 @@ def test_kinks_follow_torch():
     params = np.array([1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0])  # W1 = I, b1 = 0, w_out = (1, 1)
     x = np.array([[0.0, 2.0], [-1.0, 0.0]])
     y = np.array([1, 0])
-    for activation, slope in [("relu", 0.0), ("leaky_relu", 0.01)]:
+    for activation, slope in [("relu", 0.0), ("leaky_relu", LEAKY_SLOPE)]:
         spec = NetworkSpec((2,), activation)
         module = build_module(spec, params=params)
         xt = torch.tensor(x, requires_grad=False)
@@ -114,17 +114,17 @@ def test_no_samples():
     params = init_params(spec, 0)
     maps = influence(spec, params, np.empty((0, 2)), np.empty(0))
     assert [m.shape for m in maps] == [(0, 3), (0, 5), (0, 2)]
-    stacked = influence_over_epochs(spec, np.stack([params, params]), np.empty((0, 2)), np.empty(0), True)
+    stacked = influence(spec, np.stack([params, params]), np.empty((0, 2)), np.empty(0), True)
     assert [m.shape for m in stacked] == [(2, 0, 3), (2, 0, 5), (2, 0, 2)]
 
 
 @pytest.mark.parametrize("include_bias", [True, False])
-def test_over_epochs_matches_each_row(include_bias):
+def test_a_stack_of_epochs_matches_each_row(include_bias):
     spec = NetworkSpec((3, 5, 2), "sigmoid")
     rng = np.random.default_rng(3)
     rows = rng.normal(size=(6, spec.n_params))
     x, y = rng.normal(size=(30, 2)), rng.integers(0, 2, 30)
-    stacked = influence_over_epochs(spec, rows, x, y, include_bias)
+    stacked = influence(spec, rows, x, y, include_bias)
     assert [s.shape for s in stacked] == [(6, 30, 3), (6, 30, 5), (6, 30, 2)]
     for e, row in enumerate(rows):
         for s, single in zip(stacked, influence(spec, row, x, y, include_bias), strict=True):

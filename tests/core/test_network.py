@@ -10,7 +10,7 @@ import torch
 
 from app.core import network
 from app.core.network import ACTIVATIONS, NetworkSpec, parse_widths
-from app.core.torch_model import build_module, module_params
+from app.core.torch_model import build_module, init_params, module_params
 
 ARCHITECTURES = [(4, 4), (3,), (8, 5, 2)]
 
@@ -120,10 +120,10 @@ def test_predict_proba_saturates_without_overflow():
 @pytest.mark.parametrize("widths", ARCHITECTURES)
 def test_init_params_is_torch_default_init_and_deterministic(widths):
     spec = NetworkSpec(widths)
-    a = network.init_params(spec, 7)
+    a = init_params(spec, 7)
     assert a.shape == (spec.n_params,) and a.dtype == np.float64
-    np.testing.assert_array_equal(a, network.init_params(spec, 7))
-    assert not np.array_equal(a, network.init_params(spec, 8))
+    np.testing.assert_array_equal(a, init_params(spec, 7))
+    assert not np.array_equal(a, init_params(spec, 8))
     np.testing.assert_array_equal(a, module_params(build_module(spec, seed=7)))
     # torch's default nn.Linear init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases
     for (w, b), fan_in in zip(network.split_params(spec, a), spec.layer_sizes[:-1], strict=True):
@@ -135,7 +135,7 @@ def test_init_params_leaves_the_global_torch_generator_alone():
     torch.manual_seed(123)
     expected = torch.rand(3)
     torch.manual_seed(123)
-    network.init_params(NetworkSpec(), 5)
+    init_params(NetworkSpec(), 5)
     torch.testing.assert_close(torch.rand(3), expected)
 
 

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 from app.core.geometry import Rect
-from app.core.network import NetworkSpec, init_params, logits, pre_activations
+from app.core.network import NetworkSpec, logits, pre_activations
 from app.core.regions import local_affine, network_regions, pattern_text
+from app.core.torch_model import init_params
 
 SHAPES = [(3,), (4, 4), (8, 8, 8), (16, 16)]
 RECT = Rect(-3.0, 3.0, -2.0, 2.0)
@@ -14,6 +15,11 @@ RECT = Rect(-3.0, 3.0, -2.0, 2.0)
 
 def signs_at(spec, params, points):
     return np.hstack([z > 0 for z in pre_activations(spec, params, points)[:-1]])
+
+
+def face_polygon(regions, k):
+    """Region k's outline: its vertices in order."""
+    return regions.vertices[regions.face_vertices[regions.face_offsets[k] : regions.face_offsets[k + 1]]]
 
 
 def interior_points(polygon, rng, count=5):
@@ -37,11 +43,11 @@ def test_exact_regions_are_the_linear_pieces(widths, activation):
         params = init_params(spec, seed)
         regions = network_regions(spec, params, RECT)
         assert regions.exact and regions.complete
-        areas = np.array([polygon_area(regions.polygon(k)) for k in range(regions.count)])
+        areas = np.array([polygon_area(face_polygon(regions, k)) for k in range(regions.count)])
         assert np.all(areas > 0)  # counter-clockwise, non-degenerate
         assert areas.sum() == pytest.approx(RECT.width * RECT.height, rel=1e-9)  # they tile the rectangle
         for k in range(regions.count):
-            points = interior_points(regions.polygon(k), rng)
+            points = interior_points(face_polygon(regions, k), rng)
             assert (signs_at(spec, params, points) == regions.patterns[k]).all()
             affine = points @ regions.gradients[k] + regions.offsets[k]
             actual = logits(spec, params, points)
@@ -82,11 +88,11 @@ def test_far_and_near_views_keep_full_precision(rect):
     regions = network_regions(spec, params, rect)
     rng = np.random.default_rng(0)
     for k in range(regions.count):
-        points = interior_points(regions.polygon(k), rng, 3)
+        points = interior_points(face_polygon(regions, k), rng, 3)
         assert (signs_at(spec, params, points) == regions.patterns[k]).all()
         actual = logits(spec, params, points)
         assert np.allclose(points @ regions.gradients[k] + regions.offsets[k], actual, rtol=1e-6, atol=1e-9)
-    assert sum(polygon_area(regions.polygon(k)) for k in range(regions.count)) == pytest.approx(
+    assert sum(polygon_area(face_polygon(regions, k)) for k in range(regions.count)) == pytest.approx(
         rect.width * rect.height, rel=1e-6
     )
 
@@ -130,7 +136,7 @@ def test_flat_faces_lists_each_face_as_count_then_indices():
         k += 1 + flat[k]
     assert len(faces) == regions.count
     for face, expected in zip(faces, range(regions.count), strict=True):
-        assert np.array_equal(regions.vertices[face], regions.polygon(expected))
+        assert np.array_equal(regions.vertices[face], face_polygon(regions, expected))
 
 
 def test_too_many_regions_stop_with_a_flag():

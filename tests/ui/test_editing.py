@@ -12,7 +12,7 @@ from app.core.dataset import BLUE, RED, read_csv
 @pytest.fixture
 def window(shown_window, monkeypatch):
     warnings = []
-    monkeypatch.setattr("app.ui.main_window.QMessageBox.warning", lambda *args: warnings.append(args[2]))
+    monkeypatch.setattr("app.ui.session_files.QMessageBox.warning", lambda *args: warnings.append(args[2]))
     w = shown_window()
     w.warnings = warnings
     return w
@@ -49,19 +49,23 @@ def per_pixel(window) -> float:
 
 
 def test_dragging_a_sample_moves_it_and_undo_redo(qtbot, window):
-    original = window.samples
+    original = window.model.samples
     i = 7
     start = original.points[i]
     drag(qtbot, window, start, start + [0.8, -0.5])
-    assert window.samples.n == original.n
-    np.testing.assert_allclose(window.samples.points[i], start + [0.8, -0.5], atol=3 * per_pixel(window))
+    assert window.model.samples.n == original.n
+    np.testing.assert_allclose(
+        window.model.samples.points[i], start + [0.8, -0.5], atol=3 * per_pixel(window)
+    )
     others = np.delete(np.arange(original.n), i)
-    np.testing.assert_array_equal(window.samples.points[others], original.points[others])
-    assert window.undo_stack.undoText().startswith("Move 1 sample")
-    window.undo_stack.undo()
-    assert window.samples is original
-    window.undo_stack.redo()
-    np.testing.assert_allclose(window.samples.points[i], start + [0.8, -0.5], atol=3 * per_pixel(window))
+    np.testing.assert_array_equal(window.model.samples.points[others], original.points[others])
+    assert window.model.undo_stack.undoText().startswith("Move 1 sample")
+    window.model.undo_stack.undo()
+    assert window.model.samples is original
+    window.model.undo_stack.redo()
+    np.testing.assert_allclose(
+        window.model.samples.points[i], start + [0.8, -0.5], atol=3 * per_pixel(window)
+    )
 
 
 def test_dragging_empty_space_pans(qtbot, window):
@@ -69,27 +73,27 @@ def test_dragging_empty_space_pans(qtbot, window):
     drag(qtbot, window, (3.0, 0.25), (2.0, 0.25))
     after = window.canvas.view_rect()
     assert after.xmin == pytest.approx(before.xmin + 1.0, abs=0.1)
-    assert window.undo_stack.count() == 0
+    assert window.model.undo_stack.count() == 0
 
 
 def test_middle_click_and_delete_key_remove_the_sample_under_the_cursor(qtbot, window):
-    n = window.samples.n
-    target = window.samples.points[3].copy()
+    n = window.model.samples.n
+    target = window.model.samples.points[3].copy()
     qtbot.mouseClick(window.canvas.viewport(), Qt.MouseButton.MiddleButton, pos=pixel(window, *target))
-    assert window.samples.n == n - 1
-    assert not any(np.allclose(p, target) for p in window.samples.points)
-    second = window.samples.points[10].copy()
+    assert window.model.samples.n == n - 1
+    assert not any(np.allclose(p, target) for p in window.model.samples.points)
+    second = window.model.samples.points[10].copy()
     qtbot.mouseMove(window.canvas.viewport(), pixel(window, *second))
     window.canvas.setFocus()
     qtbot.keyClick(window.canvas, Qt.Key.Key_Backspace)
-    assert window.samples.n == n - 2
-    window.undo_stack.undo()
-    window.undo_stack.undo()
-    assert window.samples.n == n
+    assert window.model.samples.n == n - 2
+    window.model.undo_stack.undo()
+    window.model.undo_stack.undo()
+    assert window.model.samples.n == n
 
 
 def test_rubber_band_selects_then_delete_and_group_move(qtbot, window):
-    points = window.samples.points
+    points = window.model.samples.points
     box = (-2.8, 0.9, -1.2, 2.3)  # the upper-left blue cluster
     inside = np.flatnonzero((points[:, 0] > box[0]) & (points[:, 0] < box[2])
                             & (points[:, 1] > box[1]) & (points[:, 1] < box[3]))  # fmt: skip
@@ -99,65 +103,65 @@ def test_rubber_band_selects_then_delete_and_group_move(qtbot, window):
     assert len(window.canvas.selection_rings.data) == len(inside)
     start = points[inside[0]]
     drag(qtbot, window, start, start + [0.0, 0.5])
-    moved = window.samples.points[inside] - points[inside]
+    moved = window.model.samples.points[inside] - points[inside]
     np.testing.assert_allclose(moved, np.tile([0.0, 0.5], (len(inside), 1)), atol=3 * per_pixel(window))
-    n = window.samples.n
+    n = window.model.samples.n
     window.canvas.delete_selected_or_hovered()
-    assert window.samples.n == n - len(inside)
-    window.undo_stack.undo()
-    assert window.samples.n == n
+    assert window.model.samples.n == n - len(inside)
+    window.model.undo_stack.undo()
+    assert window.model.samples.n == n
 
 
 def test_brush_sprays_the_current_colour_and_undoes_in_one_step(qtbot, window):
-    n = window.samples.n
+    n = window.model.samples.n
     window.set_current_label(BLUE)
-    window.brush_action.setChecked(True)
+    window.menu_actions.brush_action.setChecked(True)
     drag(qtbot, window, (-0.5, -2.0), (0.5, -2.0), steps=8)
-    added = window.samples.n - n
+    added = window.model.samples.n - n
     assert added >= 3 * 5
-    assert (window.samples.labels[n:] == BLUE).all()
-    assert window.undo_stack.count() == 1
-    window.undo_stack.undo()
-    assert window.samples.n == n
-    window.brush_action.setChecked(False)
+    assert (window.model.samples.labels[n:] == BLUE).all()
+    assert window.model.undo_stack.count() == 1
+    window.model.undo_stack.undo()
+    assert window.model.samples.n == n
+    window.menu_actions.brush_action.setChecked(False)
 
 
 def test_class_selector_sets_what_a_click_adds(qtbot, window):
     qtbot.keyClick(window, Qt.Key.Key_2)
     qtbot.mouseClick(window.canvas.viewport(), Qt.MouseButton.LeftButton, pos=pixel(window, 0.1, 0.1))
-    assert window.samples.labels[-1] == BLUE
+    assert window.model.samples.labels[-1] == BLUE
     qtbot.mouseClick(window.canvas.viewport(), Qt.MouseButton.RightButton, pos=pixel(window, 0.2, 0.1))
-    assert window.samples.labels[-1] == RED
+    assert window.model.samples.labels[-1] == RED
     qtbot.keyClick(window, Qt.Key.Key_1)
     qtbot.mouseClick(window.canvas.viewport(), Qt.MouseButton.LeftButton, pos=pixel(window, 0.3, 0.1))
-    assert window.samples.labels[-1] == RED
+    assert window.model.samples.labels[-1] == RED
 
 
 def test_clear_and_preset_loads_are_undoable(window):
-    original = window.samples
-    window.edit_samples(window.samples.cleared(), "Clear samples")
-    assert window.samples.n == 0
+    original = window.model.samples
+    window.model.edit_samples(window.model.samples.cleared(), "Clear samples")
+    assert window.model.samples.n == 0
     window.load_preset("moons")
-    assert window.samples.n == 200
-    window.undo_stack.undo()
-    assert window.samples.n == 0
-    window.undo_stack.undo()
-    assert window.samples is original
+    assert window.model.samples.n == 200
+    window.model.undo_stack.undo()
+    assert window.model.samples.n == 0
+    window.model.undo_stack.undo()
+    assert window.model.samples is original
 
 
 def test_csv_import_export_round_trip_and_refusal(tmp_path, window):
     out = tmp_path / "s.csv"
-    assert window.export_csv(str(out))
-    np.testing.assert_array_equal(read_csv(out).points, window.samples.points)
-    original = window.samples
+    assert window.files.export_csv(str(out))
+    np.testing.assert_array_equal(read_csv(out).points, window.model.samples.points)
+    original = window.model.samples
     good = tmp_path / "good.csv"
     good.write_text("x,y,label\n0,0,red\n1,1,blue\n2,0.5,red\n")
-    assert window.import_csv(str(good))
-    assert window.samples.n == 3 and window.samples.labels.tolist() == [RED, BLUE, RED]
-    window.undo_stack.undo()
-    assert window.samples is original
+    assert window.files.import_csv(str(good))
+    assert window.model.samples.n == 3 and window.model.samples.labels.tolist() == [RED, BLUE, RED]
+    window.model.undo_stack.undo()
+    assert window.model.samples is original
     bad = tmp_path / "bad.csv"
     bad.write_text("x,y,label\n0,0,0\n1,nan,1\n")
-    assert not window.import_csv(str(bad))
-    assert window.samples is original
+    assert not window.files.import_csv(str(bad))
+    assert window.model.samples is original
     assert "line 3" in window.warnings[-1]

@@ -205,5 +205,5 @@ def test_labels_of_an_earlier_network_are_not_left_behind(view):
     view.show_essence(circles, samples)
     assert view.refresh() and len(view.canvas.labels) > 4
     _, xor = show(view, "xor")
-    shown = [label for label in view.canvas._label_items if label.isVisible()]
+    shown = [label for label in view.canvas.label_items if label.isVisible()]
     assert shown == view.canvas.labels and len(shown) == xor.n_differentiae

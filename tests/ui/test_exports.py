@@ -83,7 +83,7 @@ def test_animation_epochs_of_a_thinned_history_are_recorded_ones():
 
 
 def test_animation_has_one_frame_per_epoch_and_restores_the_view(window, tmp_path):
-    window.scrub_to(17)
+    window.model.scrub_to(17)
     path = tmp_path / "training.gif"
     calls = []
 
@@ -91,42 +91,60 @@ def test_animation_has_one_frame_per_epoch_and_restores_the_view(window, tmp_pat
         calls.append(done)
         return True
 
-    assert export_animation(window, str(path), fps=10, progress=progress)
-    expected = animation_epochs(window.history.epochs)
+    assert export_animation(
+        window.model, window.frames.render_frame, window.canvas, str(path), fps=10, progress=progress
+    )
+    expected = animation_epochs(window.model.history.epochs)
     with Image.open(path) as gif:
         assert gif.n_frames == len(expected)
         assert gif.size == (window.canvas.width(), window.canvas.height())
         assert gif.info["loop"] == 0 and gif.info["duration"] == 100
     assert calls == list(range(1, len(expected) + 1))
-    assert (window.displayed_epoch, window.live) == (17, False)
-    window.go_live()
-    export_animation(window, str(path), max_frames=5)
-    assert (window.displayed_epoch, window.live) == (60, True)
+    assert (window.model.displayed_epoch, window.model.live) == (17, False)
+    window.model.go_live()
+    export_animation(window.model, window.frames.render_frame, window.canvas, str(path), max_frames=5)
+    assert (window.model.displayed_epoch, window.model.live) == (60, True)
     with Image.open(path) as gif:
         assert gif.n_frames == 5
 
 
 def test_cancelled_animation_leaves_no_file(window, tmp_path):
     path = tmp_path / "training.gif"
-    assert not export_animation(window, str(path), progress=lambda done, total: done < 3)
+    assert not export_animation(
+        window.model,
+        window.frames.render_frame,
+        window.canvas,
+        str(path),
+        progress=lambda done, total: done < 3,
+    )
     assert list(tmp_path.iterdir()) == []
-    assert window.live and window.displayed_epoch == 60
+    assert window.model.live and window.model.displayed_epoch == 60
 
 
 def test_animation_refuses_other_formats(window, tmp_path):
     with pytest.raises(ValueError, match="Only .gif"):
-        export_animation(window, str(tmp_path / "training.mp4"))
+        export_animation(
+            window.model, window.frames.render_frame, window.canvas, str(tmp_path / "training.mp4")
+        )
 
 
 def test_animation_into_a_missing_folder_leaves_the_view_as_it_was(window, tmp_path):
     with pytest.raises(OSError, match="Could not write"):
-        export_animation(window, str(tmp_path / "missing" / "training.gif"), max_frames=3)
-    assert window.live and window.displayed_epoch == 60
+        export_animation(
+            window.model,
+            window.frames.render_frame,
+            window.canvas,
+            str(tmp_path / "missing" / "training.gif"),
+            max_frames=3,
+        )
+    assert window.model.live and window.model.displayed_epoch == 60
 
 
 def test_progress_dialog_exports_and_cancels(window, tmp_path):
     path = tmp_path / "training.gif"
-    assert run_animation_export_with_dialog(window, str(path))
+    assert run_animation_export_with_dialog(
+        window, window.model, window.frames.render_frame, window.canvas, str(path)
+    )
     assert path.exists()
 
     def progress_dialogs():
@@ -143,7 +161,9 @@ def test_progress_dialog_exports_and_cancels(window, tmp_path):
 
     QTimer.singleShot(0, press_cancel)
     path.unlink()
-    assert not run_animation_export_with_dialog(window, str(path))
+    assert not run_animation_export_with_dialog(
+        window, window.model, window.frames.render_frame, window.canvas, str(path)
+    )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -178,12 +198,12 @@ def test_file_export_menu_writes_pictures_from_the_window(tmp_path, qtbot):
     window.show()
     qtbot.waitExposed(window)
     canvas_png, window_png, svg = tmp_path / "c.png", tmp_path / "w.png", tmp_path / "c.svg"
-    assert window.export_picture(window.canvas, "png", str(canvas_png))
-    assert window.export_picture(window, "png", str(window_png))
-    assert window.export_picture(window.canvas, "svg", str(svg))
+    assert window.files.export_picture(window.canvas, "png", str(canvas_png))
+    assert window.files.export_picture(window, "png", str(window_png))
+    assert window.files.export_picture(window.canvas, "svg", str(svg))
     assert QImage(str(canvas_png)).width() == 2 * window.canvas.width()
     assert QImage(str(window_png)).width() == 2 * window.width()
     assert "<svg" in svg.read_text(errors="replace")
-    titles = [a.text() for a in window.export_menu.actions()]
+    titles = [a.text() for a in window.menu_actions.export_menu.actions()]
     assert "Training as animated GIF…" in titles
     window.close()

@@ -11,7 +11,7 @@ from app.ui.influence_panel import MAX_DOT, MIN_DOT, SIZE_STEPS, TITLE_PIXELS
 @pytest.fixture
 def window(shown_window):
     w = shown_window(80)
-    w.influence_panel.refresh()
+    w.frames.render_frame()
     return w
 
 
@@ -25,7 +25,10 @@ def test_one_plot_per_neuron_with_dot_area_proportional_to_influence(window):
     panel = window.influence_panel
     assert len(panel.plots) == 4
     expected = influence(
-        window.spec, window.history.params_at(80), window.samples.points, window.samples.labels
+        window.model.spec,
+        window.model.history.params_at(80),
+        window.model.samples.points,
+        window.model.samples.labels,
     )
     np.testing.assert_allclose(panel.values, expected[0])
     for j in range(4):
@@ -39,35 +42,41 @@ def test_one_plot_per_neuron_with_dot_area_proportional_to_influence(window):
 
 def test_panel_follows_the_displayed_epoch(window):
     panel = window.influence_panel
-    window.scrub_to(5)
-    window.render_frame()
+    window.model.scrub_to(5)
+    window.frames.render_frame()
     early = panel.values.copy()
     expected = influence(
-        window.spec, window.history.params_at(5), window.samples.points, window.samples.labels
+        window.model.spec,
+        window.model.history.params_at(5),
+        window.model.samples.points,
+        window.model.samples.labels,
     )
     np.testing.assert_allclose(early, expected[0])
-    window.scrub_to(70)
-    window.render_frame()
+    window.model.scrub_to(70)
+    window.frames.render_frame()
     assert not np.allclose(early, panel.values)
 
 
 def test_options_layer_accumulated_bias_and_scale(window):
     panel = window.influence_panel
-    points, labels = window.samples.points, window.samples.labels
+    points, labels = window.model.samples.points, window.model.samples.labels
     panel.layer_box.setCurrentIndex(1)
     np.testing.assert_allclose(
-        panel.values, influence(window.spec, window.history.params_at(80), points, labels)[1]
+        panel.values, influence(window.model.spec, window.model.history.params_at(80), points, labels)[1]
     )
     panel.bias_box.setChecked(False)
-    no_bias = influence(window.spec, window.history.params_at(80), points, labels, include_bias=False)[1]
+    no_bias = influence(
+        window.model.spec, window.model.history.params_at(80), points, labels, include_bias=False
+    )[1]
     np.testing.assert_allclose(panel.values, no_bias)
     panel.bias_box.setChecked(True)
     panel.layer_box.setCurrentIndex(0)
-    window.scrub_to(30)
-    window.render_frame()
+    window.model.scrub_to(30)
+    window.frames.render_frame()
     panel.mode_box.setCurrentIndex(1)
     squares = sum(
-        influence(window.spec, window.history.params_at(e), points, labels)[0] ** 2 for e in range(31)
+        influence(window.model.spec, window.model.history.params_at(e), points, labels)[0] ** 2
+        for e in range(31)
     )
     np.testing.assert_allclose(panel.values, np.sqrt(squares), rtol=1e-9)
     panel.mode_box.setCurrentIndex(0)
@@ -84,21 +93,21 @@ def test_clicking_a_small_plot_selects_the_neuron_everywhere(qtbot, window):
     centre = box.mapViewToScene(box.viewRect().center())
     qtbot.mouseClick(panel.plots_widget.viewport(), Qt.MouseButton.LeftButton,
                      pos=panel.plots_widget.mapFromScene(centre))  # fmt: skip
-    assert window.selected == (0, 2)
+    assert window.model.selected == (0, 2)
     assert window.canvas.selected == (0, 2) and panel.selected == (0, 2)
     window.canvas.refresh()
     widths = [line.opts["pen"].widthF() for line in window.canvas.neuron_lines]
     assert widths[2] > max(widths[:2] + widths[3:])
     assert window.canvas.neuron_lines[0].opts["pen"].color().alpha() < 255
-    window.select_neuron(0, 2)  # clicking it again clears
-    assert window.selected is None and window.canvas.selected is None
+    window.model.toggle_neuron(0, 2)  # clicking it again clears
+    assert window.model.selected is None and window.canvas.selected is None
 
 
 def test_hovering_a_sample_describes_its_influence_on_every_neuron(window):
     panel = window.influence_panel
     i = int(np.argmax(panel.values[:, 1]))
     box = panel.plots[1]
-    scene = box.mapViewToScene(QPointF(*window.samples.points[i]))
+    scene = box.mapViewToScene(QPointF(*window.model.samples.points[i]))
     assert panel.sample_near(1, scene) == i
     text = panel.describe_sample(i)
     for j in range(4):
@@ -108,8 +117,8 @@ def test_hovering_a_sample_describes_its_influence_on_every_neuron(window):
 
 def test_held_out_samples_are_not_in_the_influence_maps(qtbot, window):
     window.controls.test_fraction_box.setValue(0.25)
-    window.render_frame()
-    training_part = window.samples.split(0.25, window.config.seed)[0]
+    window.frames.render_frame()
+    training_part = window.model.samples.split(0.25, window.model.config.seed)[0]
     assert window.influence_panel.values.shape == (training_part.n, 4)
 
 
@@ -118,7 +127,8 @@ def test_a_large_sample_set_draws_only_the_most_influential_dots(qtbot):
     from app.core.dataset import SampleSet
     from app.core.geometry import Rect
     from app.core.history import TrainingHistory
-    from app.core.network import NetworkSpec, init_params
+    from app.core.network import NetworkSpec
+    from app.core.torch_model import init_params
     from app.ui.influence_panel import MAX_DOTS, QtInfluencePanel
 
     rng = np.random.default_rng(0)
@@ -143,7 +153,8 @@ def test_a_wide_layer_redraws_a_few_maps_per_streaming_frame_and_all_when_sharp(
     from app.core.dataset import make_preset
     from app.core.geometry import Rect
     from app.core.history import TrainingHistory
-    from app.core.network import NetworkSpec, init_params
+    from app.core.network import NetworkSpec
+    from app.core.torch_model import init_params
 
     spec = NetworkSpec((20,))
     panel = module.QtInfluencePanel()
@@ -182,10 +193,9 @@ def test_while_training_the_window_redraws_a_wide_layer_in_turn_even_in_sharp_fr
     """An 8x64 network's 64 maps at once held the window ~0.1 s at every frame without a new epoch."""
     import app.ui.influence_panel as module
     from app.core.network import NetworkSpec
-    from app.ui.main_window import MainWindow
 
     window = shown_window(0, spec=NetworkSpec((20,)))
-    window.display_timer.stop()
+    window.frames.stop()
     monkeypatch.setattr(module, "PREVIEW_INTERVAL_S", 0.0)
     drawn = []
     real = module.QtInfluencePanel._draw
@@ -194,13 +204,13 @@ def test_while_training_the_window_redraws_a_wide_layer_in_turn_even_in_sharp_fr
 
     def display_tick():
         window.influence_panel.show_state(*window.influence_panel._state)  # something new to show
-        window._next_frame_at = 0.0
-        window._draw()
+        window.frames.next_frame_at = 0.0
+        window.frames.tick()
         return drawn[-1]
 
-    window.render_frame()
+    window.frames.render_frame()
     assert not window.canvas.dirty  # nothing changes on the canvas: the display tick draws a sharp frame
-    monkeypatch.setattr(MainWindow, "is_training", property(lambda self: True))
+    window.frames.training = True  # as while training
     assert len(display_tick()) == module.MAPS_PER_PREVIEW
-    monkeypatch.setattr(MainWindow, "is_training", property(lambda self: False))
+    window.frames.training = False
     assert display_tick() == list(range(20))  # once training stops, the sharp frame draws every map

@@ -30,7 +30,7 @@ def click(qtbot, window, x, y, button=Qt.MouseButton.LeftButton, modifier=Qt.Key
 
 def test_opens_with_title_and_default_samples(window):
     assert window.windowTitle() == "Unboxed"
-    n = window.samples.n
+    n = window.model.samples.n
     assert n == make_preset("clusters").n > 0
     shown = sum(len(dots.data) for dots in window.canvas.sample_dots)
     assert shown == n
@@ -45,31 +45,31 @@ def test_opens_with_title_and_default_samples(window):
     ],
 )
 def test_click_adds_sample_of_class_at_point(qtbot, window, button, modifier, label):
-    before = window.samples.n
+    before = window.model.samples.n
     click(qtbot, window, 0.7, -0.4, button, modifier)
-    assert window.samples.n == before + 1
-    assert window.samples.labels[-1] == label
-    np.testing.assert_allclose(window.samples.points[-1], [0.7, -0.4], atol=2 * data_per_pixel(window))
+    assert window.model.samples.n == before + 1
+    assert window.model.samples.labels[-1] == label
+    np.testing.assert_allclose(window.model.samples.points[-1], [0.7, -0.4], atol=2 * data_per_pixel(window))
     dots = window.canvas.sample_dots[label]
     shown = np.column_stack([dots.data["x"], dots.data["y"]])
-    assert np.isclose(shown, window.samples.points[-1]).all(axis=1).any()
-    assert len(dots.data) == int(np.sum(window.samples.labels == label))
+    assert np.isclose(shown, window.model.samples.points[-1]).all(axis=1).any()
+    assert len(dots.data) == int(np.sum(window.model.samples.labels == label))
 
 
 def test_train_advances_epochs_and_pause_stops(qtbot, window):
     qtbot.mouseClick(window.controls.train_button, Qt.MouseButton.LeftButton)
-    assert window.is_training
+    assert window.training.running
     assert window.controls.train_button.text() == "Pause"
-    qtbot.waitUntil(lambda: window.history.latest_epoch > 50, timeout=20000)
-    qtbot.waitUntil(lambda: window.displayed_epoch > 0, timeout=2000)
-    assert window.epoch_label.text().startswith(f"Epoch {window.displayed_epoch} ")
+    qtbot.waitUntil(lambda: window.model.history.latest_epoch > 50, timeout=20000)
+    qtbot.waitUntil(lambda: window.model.displayed_epoch > 0, timeout=2000)
+    assert window.epoch_label.text().startswith(f"Epoch {window.model.displayed_epoch} ")
     assert "loss" in window.epoch_label.text() and "accuracy" in window.epoch_label.text()
     qtbot.mouseClick(window.controls.train_button, Qt.MouseButton.LeftButton)
-    assert not window.is_training
+    assert not window.training.running
     qtbot.wait(50)  # late chunks of the paused run arrive
-    stopped_at = window.history.latest_epoch
+    stopped_at = window.model.history.latest_epoch
     qtbot.wait(200)
-    assert window.history.latest_epoch == stopped_at
+    assert window.model.history.latest_epoch == stopped_at
     assert window.controls.train_button.text() == "Train"
 
 
@@ -77,39 +77,39 @@ def test_space_toggles_training(qtbot, window):
     window.activateWindow()
     window.setFocus()
     qtbot.keyClick(window, Qt.Key.Key_Space)
-    assert window.is_training
+    assert window.training.running
     qtbot.keyClick(window, Qt.Key.Key_Space)
-    assert not window.is_training
+    assert not window.training.running
 
 
 def test_sample_added_while_training_is_used_without_restart(qtbot, window):
-    window.start_training()
-    qtbot.waitUntil(lambda: window.history.latest_epoch > 5, timeout=20000)
-    epoch_before = window.history.latest_epoch
+    window.training.start()
+    qtbot.waitUntil(lambda: window.model.history.latest_epoch > 5, timeout=20000)
+    epoch_before = window.model.history.latest_epoch
     click(qtbot, window, 0.0, 0.0)
-    qtbot.waitUntil(lambda: len(window.history.data_changes) == 1, timeout=5000)
-    assert window.history.data_changes[0] > epoch_before
-    assert window.history.epochs[0] == 0  # same run: no reset happened
-    window.pause_training()
+    qtbot.waitUntil(lambda: len(window.model.history.data_changes) == 1, timeout=5000)
+    assert window.model.history.data_changes[0] > epoch_before
+    assert window.model.history.epochs[0] == 0  # same run: no reset happened
+    window.training.pause()
 
 
 def test_reset_goes_back_to_epoch_zero(qtbot, window):
-    window.start_training()
-    qtbot.waitUntil(lambda: window.history.latest_epoch > 20, timeout=20000)
-    initial = window.history.params_at(0).copy()
+    window.training.start()
+    qtbot.waitUntil(lambda: window.model.history.latest_epoch > 20, timeout=20000)
+    initial = window.model.history.params_at(0).copy()
     qtbot.mouseClick(window.controls.reset_button, Qt.MouseButton.LeftButton)
-    assert not window.is_training
-    assert window.history.latest_epoch == 0 and window.displayed_epoch == 0
-    np.testing.assert_array_equal(window.history.params_at(0), initial)  # same seed, same start
+    assert not window.training.running
+    assert window.model.history.latest_epoch == 0 and window.model.displayed_epoch == 0
+    np.testing.assert_array_equal(window.model.history.params_at(0), initial)  # same seed, same start
     qtbot.wait(100)
-    assert window.history.latest_epoch == 0  # late chunks of the old run were dropped
+    assert window.model.history.latest_epoch == 0  # late chunks of the old run were dropped
 
 
 def test_changing_architecture_resets_with_message(qtbot, window):
     window.controls.layers_edit.setText("3,5,2")
     window.controls.layers_edit.editingFinished.emit()
-    assert window.spec.widths == (3, 5, 2)
-    assert window.history.latest_epoch == 0
+    assert window.model.spec.widths == (3, 5, 2)
+    assert window.model.history.latest_epoch == 0
     assert "restarted" in window.message_label.text()
     window.canvas.refresh()
     assert len(window.canvas.neuron_lines) == 3
@@ -118,7 +118,7 @@ def test_changing_architecture_resets_with_message(qtbot, window):
 def test_malformed_layers_are_refused_with_reason(window):
     window.controls.layers_edit.setText("4,x")
     window.controls.layers_edit.editingFinished.emit()
-    assert window.spec.widths == (4, 4)
+    assert window.model.spec.widths == (4, 4)
     assert window.controls.layers_error.isVisibleTo(window.controls)
     assert "whole numbers" in window.controls.layers_error.text()
 
@@ -127,9 +127,9 @@ def test_settings_change_training_config(window):
     window.controls.learning_rate_box.setValue(0.1)
     window.controls.batch_box.setValue(10)
     window.controls.optimizer_box.setCurrentIndex(0)
-    assert window.config.learning_rate == 0.1
-    assert window.config.batch_size == 10 and window.config.optimizer == "sgd"
-    assert window.trainer.config == window.config
+    assert window.model.config.learning_rate == 0.1
+    assert window.model.config.batch_size == 10 and window.model.config.optimizer == "sgd"
+    assert window.model.trainer.config == window.model.config
 
 
 @pytest.mark.parametrize(
@@ -137,9 +137,9 @@ def test_settings_change_training_config(window):
     [(SampleSet.empty(), "empty"), (SampleSet(np.array([[0.0, 0.0]]), np.array([RED])), "blue")],
 )
 def test_no_training_without_two_classes(qtbot, window, samples, reason):
-    window.set_samples(samples)
+    window.model.set_samples(samples)
     qtbot.mouseClick(window.controls.train_button, Qt.MouseButton.LeftButton)
-    assert not window.is_training
+    assert not window.training.running
     assert reason in window.message_label.text()
 
 
@@ -147,23 +147,23 @@ def test_diverging_learning_rate_stops_with_message_and_reset_recovers(qtbot, wi
     window.controls.activation_box.setCurrentIndex(3)  # leaky ReLU
     window.controls.optimizer_box.setCurrentIndex(0)  # SGD
     window.controls.learning_rate_box.setValue(1000.0)
-    window.start_training()
-    qtbot.waitUntil(lambda: not window.is_training, timeout=20000)
+    window.training.start()
+    qtbot.waitUntil(lambda: not window.training.running, timeout=20000)
     assert "diverged" in window.message_label.text()
-    kept = window.history.latest_epoch
-    assert np.all(np.isfinite(window.history.params)) and np.all(np.isfinite(window.history.loss))
-    qtbot.waitUntil(lambda: window.displayed_epoch == kept, timeout=2000)
+    kept = window.model.history.latest_epoch
+    assert np.all(np.isfinite(window.model.history.params)) and np.all(np.isfinite(window.model.history.loss))
+    qtbot.waitUntil(lambda: window.model.displayed_epoch == kept, timeout=2000)
     window.controls.learning_rate_box.setValue(0.03)
-    window.reset()
-    window.start_training()
-    qtbot.waitUntil(lambda: window.history.latest_epoch > 20, timeout=20000)
-    window.pause_training()
-    assert np.all(np.isfinite(window.history.loss))
+    window.training.reset()
+    window.training.start()
+    qtbot.waitUntil(lambda: window.model.history.latest_epoch > 20, timeout=20000)
+    window.training.pause()
+    assert np.all(np.isfinite(window.model.history.loss))
 
 
 def test_far_away_sample_is_accepted_and_drawn(qtbot, window):
     window.add_sample(1e6, -1e6, BLUE)
-    assert window.samples.points[-1].tolist() == [1e6, -1e6]
+    assert window.model.samples.points[-1].tolist() == [1e6, -1e6]
     window.canvas.fit_data()
     window.canvas.refresh()
     rect = window.canvas.view_rect()
@@ -175,8 +175,8 @@ def test_closing_during_training_leaves_no_thread(qtbot):
     w = MainWindow()
     qtbot.addWidget(w)
     w.show()
-    w.start_training()
-    qtbot.waitUntil(lambda: w.history.latest_epoch > 5, timeout=20000)
+    w.training.start()
+    qtbot.waitUntil(lambda: w.model.history.latest_epoch > 5, timeout=20000)
     w.close()
     assert not w.training.running
 
@@ -185,7 +185,7 @@ def test_canvas_draws_one_line_per_first_layer_neuron(qtbot, window):
     window.canvas.refresh()
     assert len(window.canvas.neuron_lines) == 4
     rect = window.canvas.view_rect()
-    w, b = window.history.params_at(0)[:8].reshape(4, 2), window.history.params_at(0)[8:12]
+    w, b = window.model.history.params_at(0)[:8].reshape(4, 2), window.model.history.params_at(0)[8:12]
     for j, line in enumerate(window.canvas.neuron_lines):
         xs, ys = line.getData()
         if len(xs) == 0:
@@ -201,14 +201,14 @@ def test_speed_slider_limits_training_rate(qtbot, window):
     assert speed_of_position(0) == 1.0 and speed_of_position(20) == 100.0
     window.controls.speed_slider.setValue(position_of_speed(10.0))
     assert window.controls.speed_label.text() == "10 epochs/s"
-    assert window.training.max_rate == 10.0
-    window.start_training()
-    qtbot.waitUntil(lambda: window.history.latest_epoch >= 2, timeout=5000)
-    assert window.training.worker._max_rate == 10.0
+    assert window.training.thread.max_rate == 10.0
+    window.training.start()
+    qtbot.waitUntil(lambda: window.model.history.latest_epoch >= 2, timeout=5000)
+    assert window.training.thread.worker.max_rate == 10.0
     window.controls.speed_slider.setValue(window.controls.speed_slider.maximum())
-    assert window.controls.speed_label.text() == "max" and window.training.worker._max_rate is None
-    qtbot.waitUntil(lambda: window.history.latest_epoch > 500, timeout=20000)
-    window.pause_training()
+    assert window.controls.speed_label.text() == "max" and window.training.thread.worker.max_rate is None
+    qtbot.waitUntil(lambda: window.model.history.latest_epoch > 500, timeout=20000)
+    window.training.pause()
 
 
 def test_training_waits_for_the_engine_with_a_preparing_message(qtbot, window, monkeypatch):
@@ -222,9 +222,9 @@ def test_training_waits_for_the_engine_with_a_preparing_message(qtbot, window, m
         messages.append(text),
         real(text),
     )
-    window.start_training()
-    qtbot.waitUntil(lambda: window.history.latest_epoch > 3, timeout=10000)
-    window.pause_training()
+    window.training.start()
+    qtbot.waitUntil(lambda: window.model.history.latest_epoch > 3, timeout=10000)
+    window.training.pause()
     assert any(m.startswith("Preparing the training engine") for m in messages)
     assert compiled["done"]
 
@@ -233,14 +233,14 @@ def test_test_fraction_holds_samples_out_draws_them_hollow_and_plots_test_metric
     from app.ui.app import train_synchronously
 
     window.controls.test_fraction_box.setValue(0.3)
-    assert window.config.test_fraction == 0.3
+    assert window.model.config.test_fraction == 0.3
     hollow = sum(len(d.data) for d in window.canvas.held_out_dots)
     filled = sum(len(d.data) for d in window.canvas.sample_dots)
-    assert hollow + filled == window.samples.n
-    assert abs(hollow - 0.3 * window.samples.n) <= 1
-    window.reset()
+    assert hollow + filled == window.model.samples.n
+    assert abs(hollow - 0.3 * window.model.samples.n) <= 1
+    window.training.reset()
     train_synchronously(window, 60)
-    assert np.isfinite(window.history.test_loss).all()
+    assert np.isfinite(window.model.history.test_loss).all()
     assert "test accuracy" in window.epoch_label.text()
     xs, _ = window.loss_plot.curves["test loss"].getData()
     assert xs is not None and len(xs) > 0
@@ -251,30 +251,30 @@ def test_test_fraction_holds_samples_out_draws_them_hollow_and_plots_test_metric
 def test_after_a_long_frame_the_display_leaves_the_event_loop_as_long_free(shown_window, monkeypatch):
     from types import SimpleNamespace
 
-    import app.ui.main_window as module
+    import app.ui.frame_scheduler as module
 
     window = shown_window(0)
-    window.display_timer.stop()
+    window.frames.stop()
     now = [10.0]
     monkeypatch.setattr(module, "time", SimpleNamespace(perf_counter=lambda: now[0]))
-    real = window.render_frame
+    real = window.frames.render_frame
 
     def slow_frame(**options):  # a frame that takes 0.2 s
         real(**options)
         now[0] += 0.2
 
-    monkeypatch.setattr(window, "render_frame", slow_frame)
-    window._next_frame_at = 0.0
-    ticks = window._display_ticks
-    window._draw()
-    assert window._display_ticks == ticks + 1
-    assert window._next_frame_at == pytest.approx(10.2 + module.FRAME_REST * 0.2)
+    monkeypatch.setattr(window.frames, "render_frame", slow_frame)
+    window.frames.next_frame_at = 0.0
+    ticks = window.frames.ticks
+    window.frames.tick()
+    assert window.frames.ticks == ticks + 1
+    assert window.frames.next_frame_at == pytest.approx(10.2 + module.FRAME_REST * 0.2)
     now[0] = 10.3
-    window._draw()  # too soon: no frame
-    assert window._display_ticks == ticks + 1
+    window.frames.tick()  # too soon: no frame
+    assert window.frames.ticks == ticks + 1
     now[0] = 10.2 + module.FRAME_REST * 0.2 + 0.01
-    window._draw()
-    assert window._display_ticks == ticks + 2
+    window.frames.tick()
+    assert window.frames.ticks == ticks + 2
 
 
 @pytest.mark.parametrize("seconds, expected", [
@@ -288,10 +288,10 @@ def test_while_changes_stream_in_slow_views_share_the_display_ticks(
 ):
     from types import SimpleNamespace
 
-    import app.ui.main_window as module
+    import app.ui.frame_scheduler as module
 
     window = shown_window(0)
-    window.display_timer.stop()
+    window.frames.stop()
     now, drawn = [10.0], []
     monkeypatch.setattr(module, "time", SimpleNamespace(perf_counter=lambda: now[0]))
 
@@ -307,7 +307,7 @@ def test_while_changes_stream_in_slow_views_share_the_display_ticks(
     monkeypatch.setattr(window.extrapolation, "refresh", drawing("extrapolation"))
     monkeypatch.setattr(window.influence_panel, "refresh", drawing("influence"))
     for _ in range(3):
-        window._draw_preview()
+        window.frames.draw_preview()
     assert drawn == expected
 
 
@@ -315,7 +315,8 @@ def test_a_big_networks_first_picture_keeps_to_the_time_budget(shown_window):
     """The first sharp background of an 8x64 network took a second: its pixels were budgeted with the
     default network's cost per pixel until a frame had been measured."""
     import app.ui.canvas as canvas_module
-    from app.core.network import NetworkSpec, init_params
+    from app.core.network import NetworkSpec
+    from app.core.torch_model import init_params
 
     window = shown_window(0)
     canvas = window.canvas
@@ -337,7 +338,7 @@ def test_sample_dots_repaint_from_a_cache_and_exports_still_draw_them(shown_wind
     window = shown_window(0)
     for dots in (*window.canvas.sample_dots, *window.canvas.held_out_dots):
         assert dots.cacheMode() == QGraphicsItem.CacheMode.DeviceCoordinateCache
-    points, labels = window.samples.points, window.samples.labels
+    points, labels = window.model.samples.points, window.model.samples.labels
     reds, blues = points[labels == RED], points[labels == BLUE]
     loneliest = reds[np.argmax([np.min(np.hypot(*(blues - red).T)) for red in reds])]  # no blue dot over it
     for picture in (window.canvas.viewport().grab().toImage(), window.canvas.viewport().grab().toImage()):
@@ -364,15 +365,16 @@ def test_a_change_that_restarts_training_lets_the_old_runs_last_messages_meet_th
         finished = Signal(int, str)
 
     sender = Queued()
-    sender.finished.connect(window._on_training_finished, Qt.ConnectionType.QueuedConnection)
-    window.start_training()
-    sender.finished.emit(window.generation, "")  # as if the old run had just ended: queued, not yet delivered
-    window._side_views_at, window._side_views_pending = 0.0, None  # the side views are due for a redraw
+    sender.finished.connect(window.training.on_finished, Qt.ConnectionType.QueuedConnection)
+    window.training.start()
+    sender.finished.emit(
+        window.model.generation, ""
+    )  # as if the old run had just ended: queued, not yet delivered
     if change == "architecture":
-        window.set_spec(NetworkSpec((7, 6, 4, 10)))
-        assert window.history.params_at(0).shape == (window.spec.n_params,)
+        window.training.set_spec(NetworkSpec((7, 6, 4, 10)))
+        assert window.model.history.params_at(0).shape == (window.model.spec.n_params,)
     else:
-        window.set_config(replace(window.config, seed=window.config.seed + 1))
-    window.render_frame()  # draws every view of the new run without an error (pytest-qt fails on one)
-    assert window.history.latest_epoch <= 1 and window.is_training
+        window.training.set_config(replace(window.model.config, seed=window.model.config.seed + 1))
+    window.frames.render_frame()  # draws every view of the new run without an error (pytest-qt fails on one)
+    assert window.model.history.latest_epoch <= 1 and window.training.running
     window.training.stop()

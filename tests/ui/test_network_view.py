@@ -55,7 +55,7 @@ def test_a_big_network_shows_its_strongest_weights(view):
     spec = NetworkSpec((64,) * 8)
     params = random_params(spec) * 1e-3
     view.show_network(spec, params)
-    strong = np.random.default_rng(1).choice(view._weight_index, MAX_EDGES, replace=False)
+    strong = np.random.default_rng(1).choice(view.weight_index, MAX_EDGES, replace=False)
     params[strong] = np.where(np.arange(MAX_EDGES) % 2, 1.0, -1.0)
     view.show_network(spec, params)
     top = WIDTH_BUCKETS - 1

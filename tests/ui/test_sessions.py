@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def make_window(qtbot, monkeypatch):
     warnings = []
-    monkeypatch.setattr("app.ui.main_window.QMessageBox.warning", lambda *args: warnings.append(args[2]))
+    monkeypatch.setattr("app.ui.session_files.QMessageBox.warning", lambda *args: warnings.append(args[2]))
 
     def make():
         w = MainWindow()
@@ -42,29 +42,31 @@ def test_save_and_open_reproduce_the_session(tmp_path, make_window):
     first.add_sample(0.3, 0.4, 1)
     train_synchronously(first, 30)
     first.controls.layer_boxes[0].setChecked(True)
-    first.regions_action.setChecked(True)
+    first.menu_actions.regions_action.setChecked(True)
     first.set_regions_fill("slope")
-    first.scrub_to(40)
+    first.model.scrub_to(40)
     first.canvas.zoom(3.0)
-    first.select_neuron(0, 2)
+    first.model.toggle_neuron(0, 2)
     first.influence_panel.mode_box.setCurrentIndex(1)
     path = tmp_path / "s.unboxed"
-    assert first.save_session(str(path))
-    assert not first.modified and first.windowTitle() == "Unboxed — s.unboxed"
+    assert first.files.save_session(str(path))
+    assert not first.model.modified and first.windowTitle() == "Unboxed — s.unboxed"
     assert str(path.resolve()) in recent_files()
 
     second = make_window()
-    assert second.open_session(str(path))
+    assert second.files.open_session(str(path))
     for name in ("epochs", "params", "loss", "accuracy", "test_loss", "test_accuracy"):
-        assert np.array_equal(getattr(second.history, name), getattr(first.history, name), equal_nan=True), (
-            name
-        )
-    assert second.history.data_changes == first.history.data_changes
-    np.testing.assert_array_equal(second.samples.points, first.samples.points)
-    assert second.config == first.config and second.spec == first.spec
-    assert second.displayed_epoch == 40 and not second.live
-    assert second.selected == (0, 2) and second.regions_action.isChecked()
-    assert second.canvas.regions_fill == "slope" and second.region_fill_actions["slope"].isChecked()
+        assert np.array_equal(
+            getattr(second.model.history, name), getattr(first.model.history, name), equal_nan=True
+        ), name
+    assert second.model.history.data_changes == first.model.history.data_changes
+    np.testing.assert_array_equal(second.model.samples.points, first.model.samples.points)
+    assert second.model.config == first.model.config and second.model.spec == first.model.spec
+    assert second.model.displayed_epoch == 40 and not second.model.live
+    assert second.model.selected == (0, 2) and second.menu_actions.regions_action.isChecked()
+    assert (
+        second.canvas.regions_fill == "slope" and second.menu_actions.region_fill_actions["slope"].isChecked()
+    )
     assert 1 in second.canvas.deep_layers_shown
     assert second.influence_panel.options().accumulated
     a, b = first.canvas.view_rect(), second.canvas.view_rect()
@@ -72,33 +74,33 @@ def test_save_and_open_reproduce_the_session(tmp_path, make_window):
     # training goes on from exactly where it stopped
     train_synchronously(first, 5)
     train_synchronously(second, 5)
-    np.testing.assert_array_equal(first.history.params[-1], second.history.params[-1])
+    np.testing.assert_array_equal(first.model.history.params[-1], second.model.history.params[-1])
 
 
 def test_a_damaged_file_changes_nothing_and_says_why(tmp_path, make_window):
     window = make_window()
-    before = (window.samples, window.history)
+    before = (window.model.samples, window.model.history)
     bad = tmp_path / "bad.unboxed"
     bad.write_bytes(b"PK\x03\x04 not really a zip")
-    assert not window.open_session(str(bad))
-    assert (window.samples, window.history) == before
+    assert not window.files.open_session(str(bad))
+    assert (window.model.samples, window.model.history) == before
     assert "damaged" in window.warnings[-1]
 
 
 def test_a_failed_save_keeps_the_previous_file_and_the_unsaved_mark(tmp_path, make_window, monkeypatch):
     window = make_window()
     path = tmp_path / "s.unboxed"
-    assert window.save_session(str(path))
+    assert window.files.save_session(str(path))
     saved = path.read_bytes()
     window.add_sample(0.0, 0.0, 0)
 
     def full_disk(*args):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("app.ui.main_window.write_session", full_disk)
-    assert not window.save_session(str(path))
+    monkeypatch.setattr("app.ui.session_files.save_session", full_disk)
+    assert not window.files.save_session(str(path))
     assert "No space left on device" in window.warnings[-1]
-    assert path.read_bytes() == saved and window.modified
+    assert path.read_bytes() == saved and window.model.modified
 
 
 @pytest.mark.parametrize(("answer", "closes"), [("Cancel", False), ("Discard", True)])
@@ -110,20 +112,20 @@ def test_closing_with_unsaved_changes_asks_first(make_window, monkeypatch, answe
     monkeypatch.setattr(QMessageBox, "question", lambda *args, **kwargs: asked.append(args) or button)
     window.close()
     assert asked and window.isVisible() == (not closes)
-    window.modified = False
+    window.model.set_modified(False)
 
 
 def test_autosave_then_recovery_offer(make_window, monkeypatch):
     window = make_window()
     train_synchronously(window, 25)
-    window.autosave()
+    window.files.autosave()
     assert autosave_path().is_file()
     assert load_session(autosave_path()).history.latest_epoch == 25
-    window.modified = False
+    window.model.set_modified(False)
     monkeypatch.setattr(QMessageBox, "question", lambda *args, **kwargs: QMessageBox.StandardButton.Yes)
     fresh = make_window()
     offer_recovery(fresh)
-    assert fresh.history.latest_epoch == 25 and fresh.modified and fresh.session_path is None
+    assert fresh.model.history.latest_epoch == 25 and fresh.model.modified and fresh.files.path is None
     assert not autosave_path().exists()
 
 
@@ -152,13 +154,13 @@ def test_the_last_settings_come_back_at_the_next_plain_start(make_window):
     first.controls.layers_edit.editingFinished.emit()
     first.controls.learning_rate_box.setValue(0.1)
     first.controls.optimizer_box.setCurrentIndex(0)
-    first.modified = False
+    first.model.set_modified(False)
     first.close()
     second = make_window()
     second.restore_settings()
-    assert second.spec.widths == (6, 3)
-    assert second.config.learning_rate == 0.1 and second.config.optimizer == "sgd"
-    assert second.controls.layers_edit.text() == "6,3" and second.history.latest_epoch == 0
+    assert second.model.spec.widths == (6, 3)
+    assert second.model.config.learning_rate == 0.1 and second.model.config.optimizer == "sgd"
+    assert second.controls.layers_edit.text() == "6,3" and second.model.history.latest_epoch == 0
 
 
 def test_saving_while_training_writes_a_history_that_agrees_with_the_trainer(qtbot, tmp_path, make_window):
@@ -167,17 +169,17 @@ def test_saving_while_training_writes_a_history_that_agrees_with_the_trainer(qtb
     follow epoch 183")."""
     window = make_window()
     window.controls.speed_slider.setValue(window.controls.speed_slider.maximum())
-    window.start_training()
-    qtbot.waitUntil(lambda: window.history.latest_epoch > 50, timeout=10000)
+    window.training.start()
+    qtbot.waitUntil(lambda: window.model.history.latest_epoch > 50, timeout=10000)
     path = tmp_path / "running.unboxed"
-    assert window.save_session(str(path))
+    assert window.files.save_session(str(path))
     saved = load_session(path)
     assert saved.trainer.epoch == saved.history.latest_epoch
     window.training.stop()
-    assert window.open_session(str(path))
-    latest = window.history.latest_epoch
-    window.start_training()
-    qtbot.waitUntil(lambda: window.history.latest_epoch > latest + 20, timeout=10000)  # it goes on
+    assert window.files.open_session(str(path))
+    latest = window.model.history.latest_epoch
+    window.training.start()
+    qtbot.waitUntil(lambda: window.model.history.latest_epoch > latest + 20, timeout=10000)  # it goes on
     window.training.stop()
 
 
@@ -185,18 +187,17 @@ def test_a_session_whose_trainer_disagrees_with_its_history_resumes_from_the_his
     from dataclasses import replace
 
     from app.core.session import save_session
-    from app.ui.session_files import window_session
 
     window = make_window()
     train_synchronously(window, 30)
-    session = window_session(window)
+    session = window.model.to_session(window.view_state())
     ahead = replace(session, trainer=replace(session.trainer, epoch=session.trainer.epoch + 6))
     path = tmp_path / "ahead.unboxed"
     save_session(path, ahead)
-    assert window.open_session(str(path))
-    assert window.trainer.epoch == window.history.latest_epoch == 30
+    assert window.files.open_session(str(path))
+    assert window.model.trainer.epoch == window.model.history.latest_epoch == 30
     train_synchronously(window, 5)
-    assert window.history.latest_epoch == 35
+    assert window.model.history.latest_epoch == 35
 
 
 @pytest.mark.parametrize(
@@ -215,15 +216,14 @@ def test_a_malformed_view_entry_falls_back_and_the_session_opens(tmp_path, make_
     from dataclasses import replace
 
     from app.core.session import save_session
-    from app.ui.session_files import window_session
 
     window = make_window()
     train_synchronously(window, 10)
-    session = window_session(window)
+    session = window.model.to_session(window.view_state())
     path = tmp_path / "odd-view.unboxed"
     save_session(path, replace(session, view={**session.view, **edit}))
-    assert window.open_session(str(path))
-    window.render_frame()
+    assert window.files.open_session(str(path))
+    window.frames.render_frame()
     rect = window.canvas.view_rect()
     assert np.isfinite([rect.xmin, rect.xmax, rect.ymin, rect.ymax]).all() and rect.width > 0
-    assert window.history.latest_epoch == 10
+    assert window.model.history.latest_epoch == 10

@@ -33,7 +33,7 @@ def drawn_line_ends(window, j):
 
 def assert_lines_match_epoch(window, epoch):
     window.canvas.refresh()
-    w, b = split_params(window.spec, window.history.params_at(epoch))[0]
+    w, b = split_params(window.model.spec, window.model.history.params_at(epoch))[0]
     scale = max(1.0, window.canvas.view_rect().width)
     for j in range(len(b)):
         ends = drawn_line_ends(window, j)
@@ -42,16 +42,16 @@ def assert_lines_match_epoch(window, epoch):
 
 def test_dragging_the_handle_scrubs_and_redraws_that_epoch(qtbot, trained):
     slider = trained.timeline.slider
-    assert trained.live and slider.value() == EPOCHS
+    assert trained.model.live and slider.value() == EPOCHS
     start = handle_centre(slider)
     target = QPoint(slider.width() // 3, start.y())
     qtbot.mousePress(slider, Qt.MouseButton.LeftButton, pos=start)
     for x in np.linspace(start.x(), target.x(), 8).astype(int):
         qtbot.mouseMove(slider, QPoint(int(x), start.y()))
     qtbot.mouseRelease(slider, Qt.MouseButton.LeftButton, pos=target)
-    epoch = trained.displayed_epoch
+    epoch = trained.model.displayed_epoch
     assert 0 < epoch < EPOCHS * 0.6
-    assert not trained.live and not trained.timeline.live_button.isChecked()
+    assert not trained.model.live and not trained.timeline.live_button.isChecked()
     assert trained.timeline.epoch_box.value() == epoch
     assert trained.epoch_label.text().startswith(f"Epoch {epoch} ")
     assert_lines_match_epoch(trained, epoch)
@@ -59,16 +59,16 @@ def test_dragging_the_handle_scrubs_and_redraws_that_epoch(qtbot, trained):
 
 
 def test_keys_step_page_and_jump(qtbot, trained):
-    trained.scrub_to(50)
+    trained.model.scrub_to(50)
     trained.activateWindow()
     trained.canvas.setFocus()
     for key, expected in ((Qt.Key.Key_Right, 51), (Qt.Key.Key_Left, 50), (Qt.Key.Key_PageDown, 60),
                           (Qt.Key.Key_PageUp, 50), (Qt.Key.Key_Home, 0)):  # fmt: skip
         qtbot.keyClick(trained.canvas, key)
-        assert trained.displayed_epoch == expected, key
+        assert trained.model.displayed_epoch == expected, key
         assert_lines_match_epoch(trained, expected)
     qtbot.keyClick(trained.canvas, Qt.Key.Key_End)
-    assert trained.live and trained.displayed_epoch == EPOCHS
+    assert trained.model.live and trained.model.displayed_epoch == EPOCHS
 
 
 def test_typed_epoch_and_loss_plot_click_jump(qtbot, trained):
@@ -76,22 +76,22 @@ def test_typed_epoch_and_loss_plot_click_jump(qtbot, trained):
     box.lineEdit().selectAll()
     qtbot.keyClicks(box.lineEdit(), "33")
     qtbot.keyClick(box.lineEdit(), Qt.Key.Key_Return)
-    assert trained.displayed_epoch == 33 and trained.timeline.slider.value() == 33
+    assert trained.model.displayed_epoch == 33 and trained.timeline.slider.value() == 33
     plot = trained.loss_plot.accuracy_plot.getViewBox()
     scene_point = plot.mapViewToScene(QPointF(90, 0.5))
     qtbot.mouseClick(trained.loss_plot.viewport(), Qt.MouseButton.LeftButton,
                      pos=trained.loss_plot.mapFromScene(scene_point))  # fmt: skip
-    assert abs(trained.displayed_epoch - 90) <= 2
-    qtbot.waitUntil(lambda: trained.loss_plot.cursor_epoch == trained.displayed_epoch, timeout=2000)
+    assert abs(trained.model.displayed_epoch - 90) <= 2
+    qtbot.waitUntil(lambda: trained.loss_plot.cursor_epoch == trained.model.displayed_epoch, timeout=2000)
 
 
 def test_play_replays_to_the_end_and_stops(qtbot, trained):
-    trained.scrub_to(0)
+    trained.model.scrub_to(0)
     trained.timeline.play_speed.setValue(2000)
     qtbot.mouseClick(trained.timeline.play_button, Qt.MouseButton.LeftButton)
     assert trained.timeline.playing
     qtbot.waitUntil(lambda: not trained.timeline.playing, timeout=5000)
-    assert trained.displayed_epoch == EPOCHS
+    assert trained.model.displayed_epoch == EPOCHS
 
 
 def test_play_loops_when_asked(qtbot, trained):
@@ -99,7 +99,7 @@ def test_play_loops_when_asked(qtbot, trained):
     trained.timeline.play_speed.setValue(600)
     seen = []
     trained.timeline.epochRequested.connect(seen.append)
-    trained.scrub_to(0)
+    trained.model.scrub_to(0)
     trained.timeline.play_button.setChecked(True)
     qtbot.waitUntil(
         lambda: len(seen) > 5 and any(b < a for a, b in zip(seen, seen[1:], strict=False)), timeout=5000
@@ -112,17 +112,18 @@ def test_live_follows_training_and_a_drag_leaves_it(qtbot):
     w = MainWindow()
     qtbot.addWidget(w)
     w.show()
-    w.start_training()
-    qtbot.waitUntil(lambda: w.displayed_epoch > 20, timeout=20000)
-    assert w.live
+    w.training.start()
+    qtbot.waitUntil(lambda: w.model.displayed_epoch > 20, timeout=20000)
+    assert w.model.live
     w.timeline.slider.setValue(5)  # the user's drag ends here
-    assert not w.live and w.displayed_epoch == 5
+    assert not w.model.live and w.model.displayed_epoch == 5
     qtbot.wait(200)
-    assert w.displayed_epoch == 5 and w.history.latest_epoch > 20  # training went on underneath
+    assert w.model.displayed_epoch == 5 and w.model.history.latest_epoch > 20  # training went on underneath
     qtbot.mouseClick(w.timeline.live_button, Qt.MouseButton.LeftButton)
-    assert w.live
+    assert w.model.live
     qtbot.waitUntil(
-        lambda: w.displayed_epoch == w.history.latest_epoch and w.displayed_epoch > 25, timeout=5000
+        lambda: w.model.displayed_epoch == w.model.history.latest_epoch and w.model.displayed_epoch > 25,
+        timeout=5000,
     )
     w.close()
 
@@ -131,33 +132,33 @@ def test_data_change_while_scrubbed_back_resumes_live_and_is_marked(qtbot):
     w = MainWindow()
     qtbot.addWidget(w)
     w.show()
-    w.start_training()
-    qtbot.waitUntil(lambda: w.history.latest_epoch > 10, timeout=20000)
-    w.scrub_to(3)
+    w.training.start()
+    qtbot.waitUntil(lambda: w.model.history.latest_epoch > 10, timeout=20000)
+    w.model.scrub_to(3)
     w.add_sample(0.1, 0.2, 1)
-    assert w.live
-    qtbot.waitUntil(lambda: len(w.history.data_changes) == 1, timeout=5000)
-    qtbot.waitUntil(lambda: w.timeline.slider.marks == w.history.data_changes, timeout=2000)
+    assert w.model.live
+    qtbot.waitUntil(lambda: len(w.model.history.data_changes) == 1, timeout=5000)
+    qtbot.waitUntil(lambda: w.timeline.slider.marks == w.model.history.data_changes, timeout=2000)
     w.close()
 
 
 def test_deeper_layer_curves_are_zero_levels_of_that_epoch(qtbot, trained):
-    trained.scrub_to(60)
+    trained.model.scrub_to(60)
     box = trained.controls.layer_boxes[0]
     box.setChecked(True)
     trained.canvas.refresh()
     curves = trained.canvas.deep_curves[1]
     assert len(curves) == 4
-    params = trained.history.params_at(60)
+    params = trained.model.history.params_at(60)
     checked = 0
     for j, curve in enumerate(curves):
         xs, ys = curve.getData()
         finite = np.isfinite(xs)
         if not finite.any():
             continue
-        z = np.array([layer_field(trained.spec, params, np.array([x]), np.array([y]), 1)[0, 0, j]
+        z = np.array([layer_field(trained.model.spec, params, np.array([x]), np.array([y]), 1)[0, 0, j]
                       for x, y in zip(xs[finite][::7], ys[finite][::7], strict=True)])  # fmt: skip
-        slope_scale = np.abs(split_params(trained.spec, params)[1][0][j]).sum() + 1.0
+        slope_scale = np.abs(split_params(trained.model.spec, params)[1][0][j]).sum() + 1.0
         step = trained.canvas.view_rect().width / 160
         assert np.abs(z).max() < slope_scale * step, j
         checked += 1
@@ -169,9 +170,9 @@ def test_deeper_layer_curves_are_zero_levels_of_that_epoch(qtbot, trained):
 
 def test_layer_toggles_follow_the_architecture(qtbot, trained):
     assert len(trained.controls.layer_boxes) == 1
-    trained.set_spec(NetworkSpec((3, 5, 2)))
+    trained.training.set_spec(NetworkSpec((3, 5, 2)))
     assert [b.text() for b in trained.controls.layer_boxes] == ["Layer 2 curves", "Layer 3 curves"]
-    trained.set_spec(NetworkSpec((6,)))
+    trained.training.set_spec(NetworkSpec((6,)))
     assert trained.controls.layer_boxes == [] and not trained.controls.curves_group.isVisibleTo(trained)
 
 
@@ -188,7 +189,7 @@ def test_hovering_a_line_names_its_neuron(qtbot, trained):
         return trained.canvas.hover_text.startswith("L1 N3: weights (")
 
     qtbot.waitUntil(hover_names_the_neuron, timeout=3000)
-    w, b = split_params(trained.spec, trained.history.params_at(trained.displayed_epoch))[0]
+    w, b = split_params(trained.model.spec, trained.model.history.params_at(trained.model.displayed_epoch))[0]
     assert f"bias {b[2]:.3g}" in trained.canvas.hover_text
     far = trained.canvas.view_rect()
     assert trained.canvas.boundary_near(far.xmax + 1e6, far.ymax + 1e6) is None
@@ -201,6 +202,6 @@ def test_loss_plot_frames_its_curves_without_auto_range(trained):
     (x0, x1), (y0, y1) = plot.getViewBox().viewRange()
     assert not any(plot.getViewBox().autoRangeEnabled())
     assert x0 <= 0 and x1 >= EPOCHS
-    logs = np.log10(trained.history.loss)
+    logs = np.log10(trained.model.history.loss)
     assert y0 <= logs.min() and y1 >= logs.max()
     assert y1 - y0 < 2 * (logs.max() - logs.min()) + 0.1  # framed, not lost in a huge range

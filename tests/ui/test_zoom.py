@@ -16,7 +16,7 @@ def window(shown_window):
 
 
 def data_extent(window):
-    xmin, xmax, ymin, ymax = window.samples.extent()
+    xmin, xmax, ymin, ymax = window.model.samples.extent()
     return max(xmax - xmin, ymax - ymin), np.array([(xmin + xmax) / 2, (ymin + ymax) / 2])
 
 
@@ -76,7 +76,7 @@ def test_background_equals_the_network_at_pixel_centres(window, zoom):
     xs, ys = grid_centres(view, nx, ny)
     rng = np.random.default_rng(1)
     iy, ix = rng.integers(0, ny, 200), rng.integers(0, nx, 200)
-    expected = predict_proba(window.spec, window.canvas.params, np.column_stack([xs[ix], ys[iy]]))
+    expected = predict_proba(window.model.spec, window.canvas.params, np.column_stack([xs[ix], ys[iy]]))
     np.testing.assert_allclose(values[iy, ix], expected, atol=1e-6)
 
 
@@ -94,7 +94,7 @@ def test_far_field_colour_follows_the_sign_of_the_output(window):
         patch = values[max(iy - 2, 0) : iy + 3, max(ix - 2, 0) : ix + 3]
         if patch.min() < 0.5 < patch.max():
             continue  # on a boundary at this resolution
-        z = logits(window.spec, window.canvas.params, point[None, :])[0]
+        z = logits(window.model.spec, window.canvas.params, point[None, :])[0]
         assert (values[iy, ix] > 0.5) == (z > 0), angle
         checked += 1
     assert checked > 50
@@ -124,26 +124,26 @@ def test_extrapolation_view_shows_the_main_view_and_moves_it(qtbot, window):
     moved = window.canvas.view_rect()
     assert moved.xmin == pytest.approx(fitted.xmin + 30.0) and moved.ymin == pytest.approx(fitted.ymin - 10.0)
     frames = view.canvas.frames_drawn
-    window.show_epoch(50)
-    window.render_frame()  # a sharp frame brings the side views up to the displayed epoch
-    assert np.array_equal(view.canvas.params, window.history.params_at(50))
+    window.model.show_epoch(50)
+    window.frames.render_frame()  # a sharp frame brings the side views up to the displayed epoch
+    assert np.array_equal(view.canvas.params, window.model.history.params_at(50))
     assert view.canvas.frames_drawn > frames
 
 
 def test_regions_overlay_colours_cells_and_hover_names_neurons_on(qtbot, window):
-    window.regions_action.setChecked(True)
+    window.menu_actions.regions_action.setChecked(True)
     window.canvas.redraw()
     window.canvas.refresh()
     rgba = window.canvas.region_image.image
     assert rgba.shape[-1] == 4 and window.canvas.region_image.isVisible()
     assert len(np.unique(rgba.reshape(-1, 4), axis=0)) >= 4  # several cells, several colours
-    w, b = split_params(window.spec, window.canvas.params)[0]
+    w, b = split_params(window.model.spec, window.canvas.params)[0]
     point = np.array([0.3, -1.2])
     on = w @ point + b > 0
     text = window.canvas.regions_text(*point)
     first_layer = text.split("·")[0].split("L1 ")[1].strip()
     assert first_layer == "".join("1" if o else "0" for o in on)
-    window.regions_action.setChecked(False)
+    window.menu_actions.regions_action.setChecked(False)
     assert not window.canvas.region_image.isVisible()
 
 
@@ -153,7 +153,7 @@ def test_the_extrapolation_overview_draws_an_even_sample_of_a_very_large_set(qtb
 
     rng = np.random.default_rng(0)
     n = 3 * OVERVIEW_DOTS
-    window.set_samples(SampleSet(rng.normal(size=(n, 2)), rng.integers(0, 2, n)))
+    window.model.set_samples(SampleSet(rng.normal(size=(n, 2)), rng.integers(0, 2, n)))
     main = sum(len(dots.data) for dots in window.canvas.sample_dots)
     overview = sum(len(dots.data) for dots in window.extrapolation.canvas.sample_dots)
     assert main == n and 0.9 * OVERVIEW_DOTS <= overview <= OVERVIEW_DOTS
@@ -166,11 +166,11 @@ def test_samples_almost_on_one_point_keep_a_view_to_draw(window, scale):
     from app.core.dataset import SampleSet
     from app.ui.canvas import MIN_VIEW_WIDTH
 
-    window.set_samples(SampleSet(np.array([[0.0, 0.0], [3.3 * scale, 1.1 * scale]]), np.array([0, 1])))
+    window.model.set_samples(SampleSet(np.array([[0.0, 0.0], [3.3 * scale, 1.1 * scale]]), np.array([0, 1])))
     for canvas in (window.canvas, window.extrapolation.canvas):
         rect = canvas.view_rect()
         assert rect.width >= MIN_VIEW_WIDTH * 0.99 and rect.height >= MIN_VIEW_WIDTH * 0.99
     window.canvas.zoom(1e6)  # as far out as the limits go
     assert window.canvas.view_rect().width >= MIN_VIEW_WIDTH
-    window.render_frame()
+    window.frames.render_frame()
     assert sum(len(dots.data) for dots in window.canvas.sample_dots) == 2

@@ -1,0 +1,49 @@
+"""The --export-data file: samples, every epoch's parameters and metrics, influence, activation regions and
+the interpretable network's arrays in one NumPy .npz archive."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from app.core.dataset import SampleSet
+from app.core.geometry import Rect
+from app.core.influence import influence
+from app.core.network import named_params
+from app.core.regions import network_regions
+
+
+def export_data(
+    path: str,
+    samples: SampleSet,
+    history,
+    epoch: int,
+    essence=None,
+    comparison=None,
+    frame: Rect | None = None,
+) -> None:
+    """NPZ: points, labels, and per epoch (rows) every parameter tensor by torch name, loss and accuracy;
+    each sample's influence on every hidden neuron at `epoch` (`influence/layerK`, (n, width)); and the
+    activation regions at `epoch` over `frame` (default: the data's extent with a 10% margin)."""
+    arrays = {"points": samples.points, "labels": samples.labels, "epochs": history.epochs,
+              "loss": history.loss, "accuracy": history.accuracy,
+              "test_loss": history.test_loss, "test_accuracy": history.test_accuracy}  # fmt: skip
+    arrays.update(named_params(history.spec, history.params))
+    per_layer = influence(history.spec, history.params_at(epoch), samples.points, samples.labels)
+    arrays.update({f"influence/layer{k + 1}": values for k, values in enumerate(per_layer)})
+    arrays["influence_epoch"] = np.array(epoch)
+    if frame is None:
+        frame = Rect.around(samples.extent())
+    regions = network_regions(history.spec, history.params_at(epoch), frame)
+    arrays.update({"regions/vertices": regions.vertices, "regions/faces": regions.flat_faces(),
+                   "regions/patterns": regions.patterns, "regions/gradients": regions.gradients,
+                   "regions/offsets": regions.offsets, "regions/exact": np.array(regions.exact),
+                   "regions/complete": np.array(regions.complete),
+                   "regions/rect": np.array([frame.xmin, frame.xmax, frame.ymin, frame.ymax])})  # fmt: skip
+    if regions.labels is not None:
+        arrays.update({"regions/labels": regions.labels, "regions/xs": regions.xs, "regions/ys": regions.ys})
+    if essence is not None:
+        arrays.update(essence.to_arrays())
+        for name, value in vars(comparison).items():
+            arrays[f"comparison/{name}"] = np.array(np.nan if value is None else value, dtype=float)
+    with open(path, "wb") as handle:
+        np.savez(handle, **arrays)

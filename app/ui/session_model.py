@@ -1,0 +1,194 @@
+"""The session model: the one owner of the samples, the network and training settings, the current run
+(trainer, history, generation), the displayed epoch, live mode, the selected neuron and the undo history.
+Views and controllers read it and change it through its methods; its signals say what changed."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoCommand, QUndoStack
+
+from app.core.dataset import SampleSet, test_mask
+from app.core.geometry import Rect
+from app.core.history import TrainingHistory
+from app.core.network import NetworkSpec, bce_loss_and_accuracy
+from app.core.session import Session
+from app.core.training import EpochChunk, TrainConfig, Trainer
+
+
+class SamplesCommand(QUndoCommand):
+    """One undoable edit of the samples: the samples before and after (immutable values)."""
+
+    def __init__(self, model: SessionModel, before: SampleSet, after: SampleSet, description: str):
+        super().__init__(description)
+        self.model, self.before, self.after = model, before, after
+
+    def redo(self) -> None:
+        self.model.set_samples(self.after)
+
+    def undo(self) -> None:
+        self.model.set_samples(self.before)
+
+
+class SessionModel(QObject):
+    samplesChanged = Signal()  # new samples, or a new split into training and held-out samples
+    runReset = Signal()  # a new run: new network, seed or weights, or an opened session; history from scratch
+    historyGrew = Signal()  # epochs were appended to the history
+    epochChanged = Signal(int, bool)  # the displayed epoch, live (following the newest epoch)
+    selectionChanged = Signal(object)  # the selected hidden neuron (layer, neuron), or None
+    modifiedChanged = Signal(bool)  # unsaved changes, or none
+
+    def __init__(self, samples: SampleSet, spec: NetworkSpec, config: TrainConfig, parent=None):
+        super().__init__(parent)
+        self.samples, self.spec, self.config = samples, spec, config
+        self.undo_stack = QUndoStack(self)
+        self.generation = 0  # counts runs: a late result of an earlier run is recognised and dropped
+        self.displayed_epoch = 0
+        self.live = True
+        self.selected: tuple[int, int] | None = None
+        self.modified = False
+        self.trainer, self.history, self.data_version = self._fresh_run()
+
+    # --- samples --------------------------------------------------------------------------------------
+    def edit_samples(self, samples: SampleSet, description: str) -> None:
+        """Every edit of the samples goes through here, so that each one can be undone."""
+        self.undo_stack.push(SamplesCommand(self, self.samples, samples, description))
+        self.set_modified()
+
+    def set_samples(self, samples: SampleSet) -> None:
+        """New samples (undo and redo call this): training, if running, goes on with them."""
+        self.samples = samples
+        self.samplesChanged.emit()
+
+    def split(self) -> tuple[SampleSet, SampleSet]:
+        """(training samples, held-out samples) by the test fraction and seed."""
+        return self.samples.split(self.config.test_fraction, self.config.seed)
+
+    def held_out_mask(self) -> np.ndarray:
+        return test_mask(self.samples.n, self.config.test_fraction, self.config.seed)
+
+    def data_frame(self) -> Rect:
+        """The data's extent with a 10% margin: what the influence maps and the region count look at."""
+        return Rect.around(self.samples.extent())
+
+    # --- settings and runs --------------------------------------------------------------------------------
+    def new_run(self, spec: NetworkSpec | None = None, config: TrainConfig | None = None) -> None:
+        """Fresh weights for the (new) network and seed; the history restarts at epoch 0, shown live.
+        Training must be stopped first (TrainingControl does)."""
+        self.spec, self.config = spec or self.spec, config or self.config
+        self.trainer, self.history, self.data_version = self._fresh_run()
+        self._start_run(displayed=0, live=True, selected=None)
+
+    def set_config(self, config: TrainConfig) -> None:
+        """Settings that apply from the next epoch (not the seed: that is a new run)."""
+        split_changed = (config.test_fraction, config.seed) != (self.config.test_fraction, self.config.seed)
+        self.config = config
+        self.set_modified()
+        if split_changed:
+            self.samplesChanged.emit()
+
+    def append(self, generation: int, chunk: EpochChunk) -> None:
+        """Epochs trained by the run `generation` (those of an earlier run are dropped)."""
+        if generation != self.generation:
+            return
+        if chunk.data_version != self.data_version:
+            self.history.mark_data_change(chunk.first_epoch)
+            self.data_version = chunk.data_version
+        self.history.append(chunk)
+        self.set_modified()
+        self.historyGrew.emit()
+
+    def metrics(self, params: np.ndarray) -> tuple[tuple[float, float], tuple[float, float]]:
+        """(loss, accuracy) on the training part and on the held-out part (NaN where a part is empty)."""
+        return tuple(bce_loss_and_accuracy(self.spec, params, p.points, p.labels) for p in self.split())
+
+    def _fresh_run(self) -> tuple[Trainer, TrainingHistory, int]:
+        trainer = Trainer(self.spec, self.config)
+        (loss, accuracy), (test_loss, test_accuracy) = self.metrics(trainer.params)
+        history = TrainingHistory(self.spec, trainer.params, loss, accuracy,
+                                  initial_test_loss=test_loss, initial_test_acc=test_accuracy)  # fmt: skip
+        return trainer, history, self.samples.version
+
+    def _start_run(self, displayed: int, live: bool, selected: tuple[int, int] | None) -> None:
+        self.generation += 1
+        self.live, self.displayed_epoch = live, max(0, min(int(displayed), self.history.latest_epoch))
+        self.runReset.emit()
+        self.samplesChanged.emit()
+        self.select_neuron(selected)
+        self.show_epoch(self.displayed_epoch)
+
+    # --- the displayed epoch --------------------------------------------------------------------------
+    def show_epoch(self, epoch: int) -> None:
+        """Displays `epoch` (clipped to the recorded ones) without changing live mode."""
+        self.displayed_epoch = max(0, min(int(epoch), self.history.latest_epoch))
+        self.epochChanged.emit(self.displayed_epoch, self.live)
+
+    def scrub_to(self, epoch: int) -> None:
+        """The user picked an epoch (timeline, keys, loss plot, Play): leave live mode and show it."""
+        self.live = False
+        self.show_epoch(epoch)
+
+    def step(self, delta: int) -> None:
+        """Keyboard stepping: delta epochs from the displayed one."""
+        self.scrub_to(self.displayed_epoch + delta)
+
+    def go_live(self) -> None:
+        self.live = True
+        self.show_epoch(self.history.latest_epoch)
+
+    def follow_history(self) -> None:
+        """After new epochs: live shows the newest, otherwise the same epoch (its timeline grew)."""
+        self.show_epoch(self.history.latest_epoch if self.live else self.displayed_epoch)
+
+    def displayed_params(self) -> np.ndarray:
+        return self.history.params_at(self.displayed_epoch)
+
+    # --- selection and modified state ---------------------------------------------------------------------
+    def select_neuron(self, selected: tuple[int, int] | None) -> None:
+        """Selects a hidden neuron everywhere (None, or one the network does not have, clears it)."""
+        if selected is not None:
+            layer, neuron = selected
+            if not (0 <= layer < len(self.spec.widths) and 0 <= neuron < self.spec.widths[layer]):
+                selected = None
+        if selected != self.selected:
+            self.selected = selected
+            self.selectionChanged.emit(selected)
+
+    def toggle_neuron(self, layer: int, neuron: int) -> None:
+        """A click on a neuron selects it; a click on the selected one clears the selection."""
+        self.select_neuron(None if self.selected == (layer, neuron) else (layer, neuron))
+
+    def set_modified(self, modified: bool = True) -> None:
+        if modified != self.modified:
+            self.modified = modified
+            self.modifiedChanged.emit(modified)
+
+    # --- sessions -----------------------------------------------------------------------------------------
+    def to_session(self, view: dict) -> Session:
+        """The whole session, with the views' options in `view` (training must be paused: the trainer is
+        read here)."""
+        view = {**view, "displayed_epoch": int(self.displayed_epoch), "live": bool(self.live),
+                "selected": list(self.selected) if self.selected else None}  # fmt: skip
+        return Session(self.samples, self.spec, self.config, self.history, self.trainer.state(), view)
+
+    def apply(self, session: Session) -> None:
+        """Everything of a loaded session at once: samples, settings, history (training goes on from its last
+        epoch), displayed epoch, live mode, selection. Training must be stopped first."""
+        latest = session.history.latest_epoch
+        if session.trainer is not None and session.trainer.epoch == latest:
+            trainer = Trainer.from_state(session.spec, session.config, session.trainer)
+        else:  # no optimizer state, or one that does not match the history: go on from the last kept epoch
+            params = session.history.params_at(latest).copy()
+            trainer = Trainer(session.spec, session.config, params=params, epoch=latest)
+        self.samples, self.spec, self.config = session.samples, session.spec, session.config
+        self.trainer, self.history, self.data_version = trainer, session.history, session.samples.version
+        self.undo_stack.clear()
+        view = session.view
+        epoch = view.get("displayed_epoch", latest)
+        selected = view.get("selected")
+        try:
+            selected = (int(selected[0]), int(selected[1])) if selected else None
+        except (TypeError, ValueError, IndexError, KeyError):
+            selected = None
+        self._start_run(displayed=epoch if isinstance(epoch, int) else latest,
+                        live=bool(view.get("live", True)), selected=selected)  # fmt: skip

@@ -1,0 +1,150 @@
+"""Training control: owns the training thread; starts, pauses and resets training, and applies network and
+training settings to the session model. `runningChanged` is the one source of the Train/Pause state."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from PySide6.QtCore import QObject, Signal
+
+from app.core.network import ACTIVATION_LABELS, NetworkSpec
+from app.core.training import EpochChunk, TrainConfig
+from app.ui.session_model import SessionModel
+from app.worker import TrainingThread
+
+
+class TrainingControl(QObject):
+    runningChanged = Signal(bool)  # training started or stopped, whatever the cause
+    message = Signal(str)  # what the user should read in the status line
+
+    def __init__(self, model: SessionModel, parent=None):
+        super().__init__(parent)
+        self.model = model
+        self.thread = TrainingThread(self.on_chunk, self.on_finished, self.on_preparing, self.on_notice)
+        self._preparing = False
+        self._stopping = False  # set while this object stops the thread: its end is no news
+        model.samplesChanged.connect(self._samples_changed)
+
+    @property
+    def running(self) -> bool:
+        return self.thread.running
+
+    def set_max_rate(self, epochs_per_second: float | None) -> None:
+        self.thread.set_max_rate(epochs_per_second)
+
+    # --- start and stop -----------------------------------------------------------------------------------
+    def toggle(self) -> None:
+        if self.running:
+            self.pause()
+        else:
+            self.start()
+
+    def start(self) -> bool:
+        model = self.model
+        problem = model.samples.training_problem(model.config.test_fraction, model.config.seed)
+        if problem:
+            self.message.emit(problem)
+            return False
+        model.trainer.set_config(model.config)
+        self._start_thread()
+        self.message.emit("Training…")
+        return True
+
+    def pause(self) -> None:
+        self.stop()
+        self.model.follow_history()
+        self.message.emit("Paused. Press Train (or Space) to resume.")
+
+    def stop(self) -> None:
+        """Stops training (if running) and delivers every epoch it trained; says so through runningChanged."""
+        was_running = self.running
+        self._stop_thread()
+        if was_running:
+            self.runningChanged.emit(False)
+
+    @contextmanager
+    def paused(self):
+        """Training stands still inside (a session is being written: the trainer is read) and goes on after,
+        without a change of the Train/Pause state."""
+        was_running = self.running
+        self._stop_thread()
+        try:
+            yield
+        finally:
+            if was_running:
+                self._start_thread()
+
+    def _start_thread(self) -> None:
+        self.thread.start(self.model.trainer, self.model.samples, self.model.generation)
+        self.runningChanged.emit(True)
+
+    def _stop_thread(self) -> None:
+        self._stopping = True
+        try:
+            self.thread.stop()
+        finally:
+            self._stopping = False
+
+    # --- settings and runs --------------------------------------------------------------------------------
+    def reset(self) -> None:
+        self.restart_run("Reset to epoch 0 with fresh initial weights.", resume=False)
+        self.model.set_modified()
+
+    def set_spec(self, spec: NetworkSpec) -> None:
+        self.model.set_modified()
+        shape = "-".join(str(s) for s in spec.layer_sizes)
+        self.restart_run(f"Network changed to {shape} ({ACTIVATION_LABELS[spec.activation]}): training "
+                         "restarted from new initial weights.", spec=spec)  # fmt: skip
+
+    def set_config(self, config: TrainConfig) -> None:
+        """A new seed restarts the run; the other settings apply from the next epoch."""
+        if config.seed != self.model.config.seed:
+            self.model.set_modified()
+            self.restart_run(f"Seed changed to {config.seed}: training restarted from new initial weights.",
+                             config=config)  # fmt: skip
+            return
+        self.model.set_config(config)
+        self.thread.set_config(config)
+        if not self.running:
+            self.model.trainer.set_config(config)
+
+    def restart_run(self, message: str, spec: NetworkSpec | None = None, config: TrainConfig | None = None,
+                    resume: bool = True) -> None:  # fmt: skip
+        """Fresh weights, history from epoch 0, and training again if it was on (when `resume`). Training
+        stops before anything changes: stopping delivers the old run's queued epochs and end of training,
+        which must meet the old settings."""
+        was_running = self.running
+        self.stop()
+        self.model.new_run(spec, config)
+        self.message.emit(message)
+        if was_running and resume:
+            self.start()
+
+    # --- what the training thread reports (queued into the GUI thread) ----------------------------------
+    def _samples_changed(self) -> None:
+        self.thread.set_samples(self.model.samples)
+        if self.running and not self.model.live:
+            self.model.go_live()
+
+    def on_preparing(self) -> None:
+        self._preparing = True
+        self.message.emit("Preparing the training engine… (compiling, only the first time)")
+
+    def on_notice(self, text: str) -> None:
+        self._preparing = False  # the notice says what happened to the engine; it stays on the status line
+        self.message.emit(text)
+
+    def on_chunk(self, generation: int, chunk: EpochChunk) -> None:
+        self.model.append(generation, chunk)
+        if self._preparing and generation == self.model.generation:
+            self._preparing = False
+            self.message.emit("Training…")
+
+    def on_finished(self, generation: int, reason: str) -> None:
+        if generation != self.model.generation or self._stopping:
+            return
+        self._stop_thread()
+        self.runningChanged.emit(False)
+        self.model.follow_history()
+        if reason:
+            self.message.emit(reason)

@@ -206,7 +206,7 @@ class TrainingHistory:
         history = cls.__new__(cls)
         history.spec = spec
         history.max_rows = max_rows
-        history._size = rows
+        history._size = rows  # noqa: SLF001 - a constructor of its own class, bypassing __init__
         for name, a in checked.items():
             setattr(history, "_" + name, a)
         history.data_changes = changes

@@ -85,7 +85,7 @@ class QtInfluencePanel(QWidget):
         column.addWidget(self.plots_widget, 1)
 
         self.plots: list[pg.ViewBox] = []  # one small map per neuron of the shown layer
-        self._items: list[dict] = []
+        self.map_items: list[dict] = []
         self.values: np.ndarray = np.zeros((0, 0))  # (n_samples, n_neurons) of the shown layer
         self.sizes: np.ndarray = np.zeros((0, 0))  # the dot diameters drawn for them
         self.selected: tuple[int, int] | None = None
@@ -188,7 +188,7 @@ class QtInfluencePanel(QWidget):
         for box in self.plots:
             grid.removeItem(box)
             self.plots_widget.scene().removeItem(box)
-        self.plots, self._items = [], []
+        self.plots, self.map_items = [], []
         columns = 2 if count <= 8 else 4
         for k in range(count):
             box = pg.ViewBox(lockAspect=True, enableMouse=False, enableMenu=False)
@@ -201,8 +201,8 @@ class QtInfluencePanel(QWidget):
             for item in (image, boundary, *dots, title):
                 box.addItem(item)
             self.plots.append(box)
-            self._items.append({"image": image, "boundary": boundary, "dots": dots, "title_item": title})
-            box.sigResized.connect(lambda box, items=self._items[-1]: _frame(box, items))
+            self.map_items.append({"image": image, "boundary": boundary, "dots": dots, "title_item": title})
+            box.sigResized.connect(lambda box, items=self.map_items[-1]: _frame(box, items))
         grid.activate()
 
     def _draw(self, spec, params, layer, samples, rect, options, maps) -> None:
@@ -215,7 +215,7 @@ class QtInfluencePanel(QWidget):
         self.sizes = np.zeros_like(self.values)
         of_class = [samples.labels == c for c in (RED, BLUE)]
         weights, biases = split_params(spec, params)[layer]
-        for j, (plot, items) in enumerate(zip(self.plots, self._items, strict=True)):
+        for j, (plot, items) in enumerate(zip(self.plots, self.map_items, strict=True)):
             column = self.values[:, j] if self.values.size else np.zeros(samples.n)
             neuron_scale = float(column.max()) if options.per_neuron_scale and column.size else scale
             self.sizes[:, j] = dot_sizes(column, neuron_scale)

@@ -265,7 +265,7 @@ def test_accumulated_while_dragging_and_after_prepare():
     fresh = AccumulatedInfluence(spec, every=32)
     while not fresh.prepare(history, x, y, seconds=0.001):
         pass
-    assert len(fresh._sums) == 400 // 32 + 1  # every checkpoint the history holds, nothing built by at()
+    assert len(fresh._sums) == 400 // 32 + 1  # noqa: SLF001 - every checkpoint the history holds, nothing built by at()
     for epoch in rng.permutation(401)[:20].tolist():
         assert_same(fresh.at(history, x, y, epoch), [e[epoch] for e in expected])
     result = fresh.at(history, x, y, 300)

@@ -16,7 +16,7 @@ def window(shown_window):
 
 
 def dot_sizes(panel, j):
-    drawn = np.concatenate([dots.data["size"] for dots in panel._items[j]["dots"]])
+    drawn = np.concatenate([dots.data["size"] for dots in panel.map_items[j]["dots"]])
     assert sorted(drawn) == sorted(panel.sizes[:, j])
     return panel.sizes[:, j]
 
@@ -140,7 +140,7 @@ def test_a_large_sample_set_draws_only_the_most_influential_dots(qtbot):
     history = TrainingHistory(spec, init_params(spec, 0), 0.7, 0.5)
     panel.show_state(spec, history, 0, samples, Rect(-4, 4, -4, 4))
     assert panel.refresh()
-    for j, items in enumerate(panel._items):
+    for j, items in enumerate(panel.map_items):
         drawn = np.concatenate([dots.data["size"] for dots in items["dots"]])
         assert len(drawn) == MAX_DOTS
         assert drawn.min() >= np.sort(panel.sizes[:, j])[-MAX_DOTS] - 1e-9  # the largest ones
@@ -164,7 +164,7 @@ def test_a_wide_layer_redraws_a_few_maps_per_streaming_frame_and_all_when_sharp(
     samples = make_preset("xor")
     panel.show_state(spec, history, 0, samples, Rect(-3, 3, -3, 3))
     drawn = []
-    real = module.QtInfluencePanel._draw
+    real = module.QtInfluencePanel._draw  # noqa: SLF001 - records which maps a frame draws
     monkeypatch.setattr(module.QtInfluencePanel, "_draw",
                         lambda self, *args: (drawn.append(list(args[-1])), real(self, *args)))  # fmt: skip
     monkeypatch.setattr(module, "PREVIEW_INTERVAL_S", 0.0)
@@ -176,7 +176,7 @@ def test_a_wide_layer_redraws_a_few_maps_per_streaming_frame_and_all_when_sharp(
 
 def test_each_maps_name_sits_just_above_its_picture(window):
     panel = window.influence_panel
-    for box, items in zip(panel.plots, panel._items, strict=True):
+    for box, items in zip(panel.plots, panel.map_items, strict=True):
         rect = items["rect"]
         (_, _), (ymin, ytop) = box.viewRange()
         title = items["title_item"]
@@ -198,12 +198,12 @@ def test_while_training_the_window_redraws_a_wide_layer_in_turn_even_in_sharp_fr
     window.frames.stop()
     monkeypatch.setattr(module, "PREVIEW_INTERVAL_S", 0.0)
     drawn = []
-    real = module.QtInfluencePanel._draw
+    real = module.QtInfluencePanel._draw  # noqa: SLF001 - records which maps a frame draws
     monkeypatch.setattr(module.QtInfluencePanel, "_draw",
                         lambda self, *args: (drawn.append(list(args[-1])), real(self, *args)))  # fmt: skip
 
     def display_tick():
-        window.influence_panel.show_state(*window.influence_panel._state)  # something new to show
+        window.frames.show_influence()  # something new to show
         window.frames.next_frame_at = 0.0
         window.frames.tick()
         return drawn[-1]

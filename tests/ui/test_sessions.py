@@ -227,3 +227,28 @@ def test_a_malformed_view_entry_falls_back_and_the_session_opens(tmp_path, make_
     rect = window.canvas.view_rect()
     assert np.isfinite([rect.xmin, rect.xmax, rect.ymin, rect.ymax]).all() and rect.width > 0
     assert window.model.history.latest_epoch == 10
+
+
+def test_saving_and_autosaving_while_training_leave_the_train_button_saying_pause(
+    qtbot, tmp_path, make_window
+):
+    """Found in review: a save (Ctrl+S) or the autosave stopped and restarted the training thread, and the end
+    of the stopped thread set the button back to "Train" while training went on; a click then paused."""
+    from PySide6.QtCore import Qt
+
+    window = make_window()
+    button = window.controls.train_button
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.model.history.latest_epoch > 5, timeout=20000)
+    assert button.text() == "Pause"
+    assert window.files.save_session(str(tmp_path / "first.unboxed"))  # names the file Ctrl+S saves to
+    qtbot.waitUntil(lambda: window.model.modified, timeout=5000)  # training goes on: new epochs
+    qtbot.keyClick(window, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)  # File > Save
+    assert not window.model.modified and window.training.running and button.text() == "Pause"
+    qtbot.waitUntil(lambda: window.model.modified, timeout=5000)
+    window.files.autosave()  # as the one-minute timer does
+    assert window.files.wrote_autosave and window.training.running and button.text() == "Pause"
+    latest = window.model.history.latest_epoch
+    qtbot.waitUntil(lambda: window.model.history.latest_epoch > latest, timeout=5000)  # still training
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert not window.training.running and button.text() == "Train"

@@ -8,8 +8,14 @@ import sys
 from pathlib import Path
 
 from app.core.dataset import DEFAULT_PRESET, PRESETS, CsvError, SampleSet, make_preset, read_csv
+from app.core.export_npz import SUFFIXES as EXPORT_NPZ_SUFFIXES
 from app.core.network import ACTIVATIONS, NetworkSpec, parse_widths
+from app.core.output_file import OutputRefused, check_output
+from app.core.session import SUFFIX
+from app.core.training import MAX_EPOCH
 from app.errors import UsageError
+
+MAX_SEED = 2**31 - 1  # what the window's seed box holds
 
 
 class _Parser(argparse.ArgumentParser):
@@ -63,12 +69,16 @@ def _samples(args) -> SampleSet:
         raise UsageError(str(error)) from None
 
 
-def _check_writable(path: str | None) -> None:
+def _check_output(option: str, path: str | None, suffixes: tuple[str, ...], inputs: tuple) -> None:
+    """An output the options ask for: a file name with the format's suffix, in a writable folder, that is
+    none of the inputs (the session opened, the CSV read) and no other output."""
     if path is None:
         return
-    folder = Path(path).resolve().parent
-    if not folder.is_dir():
-        raise UsageError(f"cannot write {path}: the folder {folder} does not exist")
+    try:
+        check_output(path, suffixes, inputs)
+    except OutputRefused as error:
+        raise UsageError(f"{option} {path!r}: {error}") from None
+    folder = Path(path).absolute().parent
     if not os.access(folder, os.W_OK) or (Path(path).exists() and not os.access(path, os.W_OK)):
         raise UsageError(f"cannot write {path}: permission denied")
 
@@ -81,16 +91,23 @@ def parse(argv: list[str]):
         spec = NetworkSpec(widths, args.activation)
     except ValueError as error:
         raise UsageError(f"--layers/--activation: {error}") from None
-    if args.epochs < 0:
-        raise UsageError("--epochs must not be negative")
+    if not 0 <= args.epochs <= MAX_EPOCH:
+        raise UsageError(f"--epochs must be between 0 and {MAX_EPOCH:,}")
+    if not 0 <= args.seed <= MAX_SEED:
+        raise UsageError(f"--seed must be a whole number from 0 to {MAX_SEED:,}")
+    if args.epoch is not None and args.epoch < 0:
+        raise UsageError(f"--epoch {args.epoch} must not be negative")
     if args.zoom is not None and not 1e-3 <= args.zoom <= 1e4:
         raise UsageError(f"--zoom {args.zoom} is outside 0.001 to 10000")
     if args.epoch is not None and not args.session and not 0 <= args.epoch <= args.epochs:
         raise UsageError(f"--epoch {args.epoch} is outside the trained epochs 0 to {args.epochs}")
     if args.session and not Path(args.session).is_file():
         raise UsageError(f"cannot open {args.session}: no such file")
-    for path in (args.export, args.export_data, args.save):
-        _check_writable(path)
+    outputs = (("--export", args.export, (".png",)), ("--export-data", args.export_data, EXPORT_NPZ_SUFFIXES),
+               ("--save", args.save, (SUFFIX,)))  # fmt: skip
+    for k, (option, path, suffixes) in enumerate(outputs):
+        others = tuple(other for _, other, _ in outputs[k + 1 :])
+        _check_output(option, path, suffixes, (args.session, args.data, *others))
     return args, spec, _samples(args)
 
 
@@ -113,3 +130,6 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as error:
         print(f"unboxed: error: cannot write output: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl+C: every output is written whole or not at all, so nothing is torn
+        print("unboxed: interrupted (a file is written whole or not at all)", file=sys.stderr)
+        return 130

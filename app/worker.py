@@ -11,7 +11,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QThread, Signa
 
 from app.core import engine
 from app.core.dataset import SampleSet
-from app.core.training import TrainConfig, Trainer, train
+from app.core.training import MAX_EPOCH, TrainConfig, Trainer, train
 
 # Every QThread this module started, so tests can fail when one is left running.
 started_threads: weakref.WeakSet[QThread] = weakref.WeakSet()
@@ -69,6 +69,8 @@ class TrainingWorker(QObject):
             if not reason and not self._stop.is_set():
                 config = self._trainer.config
                 reason = self._samples.training_problem(config.test_fraction, config.seed) or ""
+                if not reason and self._trainer.epoch >= MAX_EPOCH:
+                    reason = f"Training stopped at epoch {MAX_EPOCH:,}, the last the timeline can show."
         except Exception as error:  # noqa: BLE001 - reported to the user, never lost in the thread
             reason = f"Training stopped: {type(error).__name__}: {error}"
         self.finished.emit(self._generation, reason)

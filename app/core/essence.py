@@ -44,6 +44,7 @@ from app.core.dataset import CLASS_NAMES, SampleSet
 # block around each fit would swap the process-wide filters under other threads' feet (builds run in a
 # background thread), and filtering by message spares importing scikit-learn before its first use.
 SVM_STOPPED_EARLY = r"Solver terminated early"
+MAX_PER_CLASS = 8000  # Ward clustering of a class holds n^2/2 distances: 256 MB at 8,000 samples
 warnings.filterwarnings("ignore", message=SVM_STOPPED_EARLY)
 
 Predictor = Callable[[np.ndarray], np.ndarray]
@@ -208,6 +209,8 @@ def _check_samples(samples: SampleSet) -> None:
     counts = np.bincount(samples.labels, minlength=len(CLASS_NAMES))
     if samples.n == 0 or (counts == 0).any():
         raise EssenceError("The interpretable network needs samples of both classes.")
+    if counts.max() > MAX_PER_CLASS:  # refused before the clustering allocates what cannot be had
+        raise EssenceError(f"The interpretable network takes {MAX_PER_CLASS:,} samples a class at most.")
     order = np.lexsort((samples.points[:, 1], samples.points[:, 0]))
     sorted_points = samples.points[order]
     same = (sorted_points[1:] == sorted_points[:-1]).all(axis=1)

@@ -9,7 +9,10 @@ from app.core.dataset import SampleSet
 from app.core.geometry import Rect
 from app.core.influence import influence
 from app.core.network import named_params
+from app.core.output_file import write_atomically
 from app.core.regions import network_regions
+
+SUFFIXES = (".npz",)
 
 
 def export_data(
@@ -45,5 +48,4 @@ def export_data(
         arrays.update(essence.to_arrays())
         for name, value in vars(comparison).items():
             arrays[f"comparison/{name}"] = np.array(np.nan if value is None else value, dtype=float)
-    with open(path, "wb") as handle:
-        np.savez(handle, **arrays)
+    write_atomically(path, lambda handle: np.savez(handle, **arrays), SUFFIXES)

@@ -36,8 +36,7 @@ class TrainingHistory:
         initial_test_acc: float = float("nan"),
     ):
         self.spec = spec
-        row_bytes = 8 * (spec.n_params + 5)  # epoch, parameters, loss, accuracy, test loss, test accuracy
-        self.max_rows = max(MIN_ROWS, budget_bytes // row_bytes)
+        self.max_rows = default_max_rows(spec, budget_bytes)
         self._size = 0
         capacity = min(1024, self.max_rows)
         self._epochs = np.empty(capacity, dtype=np.int64)
@@ -214,6 +213,24 @@ class TrainingHistory:
         history.stride = stride
         return history
 
+    def fit_budget(self, budget_bytes: int | None = None) -> bool:
+        """Brings a restored history (whose max_rows came from a file) back within what a new history of its
+        network gets from `budget_bytes` (DEFAULT_BUDGET_BYTES when None): max_rows lowered to that, or to
+        what its kept data-change epochs need, and the rows thinned as appending would and the arrays cut to
+        them when more are held. True when anything changed. A history grown by append() never needs this:
+        thinning grows max_rows only to 2 * protected rows + 2, which stays at or below 4 * (kept data
+        changes) + 8 (protected rows: epoch 0, the kept data changes and the newest max_rows // 4)."""
+        changes = int(np.isin(self.epochs, self.data_changes).sum())
+        limit = max(default_max_rows(self.spec, budget_bytes), 4 * changes + 8)
+        if self.max_rows <= limit:
+            return False
+        self.max_rows = limit
+        if self._size > limit:
+            self._thin()
+            for name in _ROW_ARRAYS:  # release the rows thinned away
+                setattr(self, name, getattr(self, name)[: self._size].copy())
+        return True
+
     def _thin(self) -> None:
         """Widens the spacing kept among older epochs (all but the newest quarter of the budget, which stays
         dense) until at most half the budget is used; older epochs stay evenly spread over the whole run, and
@@ -255,6 +272,14 @@ class TrainingHistory:
         self._test_loss[s] = test_loss
         self._test_accuracy[s] = test_accuracy
         self._size += k
+
+
+def default_max_rows(spec: NetworkSpec, budget_bytes: int | None = None) -> int:
+    """The rows a new history of `spec` keeps within `budget_bytes` (DEFAULT_BUDGET_BYTES when None): one
+    row is the epoch, the parameters, loss, accuracy, test loss and test accuracy; never fewer than
+    MIN_ROWS."""
+    budget = DEFAULT_BUDGET_BYTES if budget_bytes is None else budget_bytes
+    return max(MIN_ROWS, budget // (8 * (spec.n_params + 5)))
 
 
 def _whole(value: object, name: str) -> int:

@@ -60,6 +60,8 @@ def parse_widths(text: str) -> tuple[int, ...]:
     if not parts:
         raise ValueError("give the hidden layer widths as numbers separated by commas, e.g. 4,4")
     try:
+        if not all(p.isascii() and p.isdigit() for p in parts):  # int() also takes "٤" and "+4"
+            raise ValueError
         widths = tuple(int(p) for p in parts)
     except ValueError:
         raise ValueError(f"layer widths must be whole numbers separated by commas, not {text!r}") from None

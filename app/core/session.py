@@ -18,20 +18,23 @@ and leaves no temporary file behind.
 
 Opening checks everything and raises SessionError, with a message for the user, for any content that is not
 a session this version can read. Only OSError from opening or reading the file itself (missing file, no
-permission, I/O error) passes through as OSError.
+permission, I/O error) passes through as OSError. A hostile file's cost is bounded before it is spent (entry
+count, compression methods, declared sizes, each .npy header before its data, reads of bounded size: see the
+MAX_ constants), and every value must be one the window can show and train with (SETTING_LIMITS, MAX_EPOCH);
+the history's budget is recomputed for its network (TrainingHistory.fit_budget).
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import heapq
 import io
 import json
 import lzma
 import math
 import os
 import struct
-import tempfile
 import warnings
 import zipfile
 import zlib
@@ -42,7 +45,8 @@ import numpy as np
 from app.core.dataset import SampleSet
 from app.core.history import ARRAY_NAMES, TrainingHistory
 from app.core.network import NetworkSpec
-from app.core.training import TrainConfig, TrainerState
+from app.core.output_file import write_atomically
+from app.core.training import MAX_EPOCH, TrainConfig, TrainerState
 
 FORMAT_VERSION = 1
 SUFFIX = ".unboxed"
@@ -50,7 +54,26 @@ APP_NAME = "Unboxed"
 MANIFEST = "manifest.json"
 MAX_FILE_BYTES = 2**32  # larger files are refused before reading them into memory
 MAX_ENTRY_BYTES = 2**32  # an archive entry claiming more is refused before decompressing it
+# The sum of the entries' declared sizes, checked before decompressing; what is allocated follows the bytes
+# really decompressed (reads of READ_BYTES; deflate expands at most ~1032-fold, bzip2 and LZMA are refused).
+MAX_TOTAL_BYTES = 2**32
+MAX_MANIFEST_BYTES = 16 * 2**20  # a manifest is a few kB; its data-change list can reach a few MB
+MAX_ENTRIES = 64  # a session has 12 at most; a few more are named as unexpected
+MAX_DIRECTORY_BYTES = 2**16  # the zip's central directory: ~1 kB for a session
+NPY_HEADER_BYTES = 2**14  # an array's header is read from this much of its entry (numpy allows 10,000 bytes)
+READ_BYTES = 2**20  # one read of an entry decompresses at most this much
+COMPRESSION_NAMES = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "LZMA"}  # read: stored and deflated only
+LISTED_NAMES, NAME_CHARS = 5, 60  # names listed in a message, characters shown of each
 MAX_WHOLE = 2**62  # the largest count or number a manifest may hold (numpy int64 must hold it)
+# The settings the window's boxes hold (app/ui/controls.py): name: (lowest, highest, decimals). A box clips a
+# value beyond (or overflows past int32) and rounds more decimals, changing training at the next edit: refuse.
+SETTING_LIMITS = {
+    "learning_rate": (1e-5, 1e6, 5),
+    "batch_size": (0, 100_000, 0),
+    "l2": (0.0, 10.0, 5),
+    "test_fraction": (0.0, 0.9, 2),
+    "seed": (0, 2**31 - 1, 0),
+}
 
 # Entries stored as they are: deflate shrinks the parameter history by only ~10% (float noise), at ~30 MB/s.
 STORED = {"history/params.npy"}
@@ -72,7 +95,7 @@ HISTORY_ARRAYS = {
 TRAINER_ARRAYS = {f"trainer/{name}.npy": ("f", 1) for name in ("params", "adam_m", "adam_v")}
 
 # What reading damaged bytes can raise, anywhere from the zip layer to numpy (all data is in memory, so an
-# OSError here comes from the data, e.g. a bz2 stream, not from the disk).
+# OSError here comes from the data, not from the disk; NotImplementedError, from zipfile, is a RuntimeError).
 _DAMAGE_ERRORS = (
     zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, lzma.LZMAError, struct.error, EOFError, KeyError,
     IndexError, ValueError, TypeError, OverflowError, RuntimeError, OSError,
@@ -113,30 +136,19 @@ def save_session(path: str | os.PathLike[str], session: Session) -> None:
     """Writes the session to `path` atomically (see the module docstring). Raises OSError when the file
     cannot be written (the previous file, if any, stays as it was), ValueError or TypeError when the view
     is not JSON-able (before touching the disk)."""
-    path = os.fspath(path)
     manifest = json.dumps(_manifest(session), allow_nan=False, default=_json_number).encode()
     arrays = _arrays(session)
-    folder = os.path.dirname(os.path.abspath(path))
-    mode = _file_mode(path)
-    tmp = tempfile.NamedTemporaryFile(delete=False, dir=folder, prefix=".unboxed-", suffix=".tmp")
-    try:
-        with tmp:
-            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-                archive.writestr(MANIFEST, manifest)
-                for name, array in arrays.items():
-                    buffer = io.BytesIO()
-                    np.save(buffer, array, allow_pickle=False)
-                    kind = zipfile.ZIP_STORED if name in STORED else None  # None: the archive's, deflate
-                    archive.writestr(name, buffer.getbuffer(), compress_type=kind)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.chmod(tmp.name, mode)
-        os.replace(tmp.name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp.name)
-        raise
-    _sync_folder(folder)
+
+    def write(file) -> None:
+        with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+            archive.writestr(MANIFEST, manifest)
+            for name, array in arrays.items():
+                buffer = io.BytesIO()
+                np.save(buffer, array, allow_pickle=False)
+                kind = zipfile.ZIP_STORED if name in STORED else None  # None: the archive's, deflate
+                archive.writestr(name, buffer.getbuffer(), compress_type=kind)
+
+    write_atomically(path, write)
 
 
 def _manifest(session: Session) -> dict:
@@ -172,26 +184,6 @@ def _json_number(value: object) -> int | float:
     raise TypeError(f"{type(value).__name__} cannot be saved in a session (not JSON)")
 
 
-def _file_mode(path: str) -> int:
-    """The permissions to give the new file: the old file's, else what a newly created file gets (tempfile
-    creates its files readable by their owner only)."""
-    with contextlib.suppress(OSError):
-        return os.stat(path).st_mode & 0o7777
-    umask = os.umask(0o022)  # reading the umask means setting it; set it straight back
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def _sync_folder(folder: str) -> None:
-    """Makes the rename durable where the platform allows syncing a folder (best effort)."""
-    with contextlib.suppress(OSError, AttributeError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 # --- opening -----------------------------------------------------------------------------------------------
 
 
@@ -211,25 +203,91 @@ def load_session(path: str | os.PathLike[str]) -> Session:
 
 
 def _read(data: bytes) -> Session:
+    _check_directory(data)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         infos = archive.infolist()
+        if len(infos) > MAX_ENTRIES:  # the end record understated them
+            raise SessionError(f"The file holds {len(infos):,} entries, too many for an Unboxed session.")
         names = [info.filename for info in infos]
         if MANIFEST not in names or len(set(names)) != len(names):
             raise SessionError(DAMAGED)
-        if any(info.file_size > MAX_ENTRY_BYTES for info in infos):
-            raise SessionError("The file holds an entry too large for an Unboxed session.")
-        manifest = _parse_manifest(archive.read(MANIFEST))
+        _check_entries(infos)
+        with archive.open(MANIFEST) as stream:
+            manifest = _parse_manifest(_read_into(bytearray(), stream, archive.getinfo(MANIFEST).file_size))
         expected = (
             SAMPLE_ARRAYS | HISTORY_ARRAYS | (TRAINER_ARRAYS if manifest["trainer"] is not None else {})
         )
         if set(names) != {MANIFEST, *expected}:
-            missing, extra = sorted(set(expected) - set(names)), sorted(set(names) - {MANIFEST, *expected})
+            missing, extra = set(expected) - set(names), set(names) - {MANIFEST, *expected}
             raise SessionError(
-                f"The session file is invalid: missing entries {missing or 'none'}, "
-                f"unexpected entries {extra or 'none'}."
+                f"The session file is invalid: missing entries {_listed(missing)}, "
+                f"unexpected entries {_listed(extra)}."
             )
         arrays = {name: _read_array(archive, name, *form) for name, form in expected.items()}
     return _build(manifest, arrays)
+
+
+def _check_directory(data: bytes) -> None:
+    """Refuses an archive whose end record declares more entries or a larger central directory than a
+    session has, before zipfile reads that directory. The record is found where zipfile looks for it: the
+    last 22 bytes, else the last signature within a comment's reach; zip64's right before it."""
+    end = len(data) - 22
+    if end < 0 or data[end : end + 4] != b"PK\x05\x06" or data[-2:] != b"\0\0":
+        end = data.rfind(b"PK\x05\x06", max(0, len(data) - 22 - 2**16))
+    if end < 0 or end + 22 > len(data):
+        raise SessionError(DAMAGED)
+    count, size = struct.unpack_from("<HL", data, end + 10)
+    zip64 = end - 76  # its record (56 bytes) and locator (20 bytes) lie right before the end record
+    if zip64 >= 0 and data[zip64 : zip64 + 4] + data[end - 20 : end - 16] == b"PK\x06\x06PK\x06\x07":
+        count, size = struct.unpack_from("<QQ", data, zip64 + 32)
+    if count > MAX_ENTRIES or size > MAX_DIRECTORY_BYTES:
+        raise SessionError(f"The file lists {count:,} entries in {size:,} bytes, too many for a session.")
+
+
+def _check_entries(infos: list[zipfile.ZipInfo]) -> None:
+    """Compression methods and declared sizes, before anything is decompressed."""
+    for info in infos:
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            method = COMPRESSION_NAMES.get(info.compress_type, "another method")
+            raise SessionError(
+                f"The file holds {_listed([info.filename])} compressed with {method}: Unboxed reads stored "
+                "and deflated entries only (the ones it writes)."
+            )
+        limit = MAX_MANIFEST_BYTES if info.filename == MANIFEST else MAX_ENTRY_BYTES
+        if info.file_size > limit:
+            raise SessionError(
+                f"The file's entry {_listed([info.filename])} is too large for an Unboxed session "
+                f"({info.file_size:,} bytes uncompressed, at most {limit:,})."
+            )
+    total = sum(info.file_size for info in infos)
+    if total > MAX_TOTAL_BYTES:
+        raise SessionError(
+            f"The file's entries are too large for an Unboxed session ({total:,} bytes uncompressed, "
+            f"at most {MAX_TOTAL_BYTES:,})."
+        )
+
+
+def _listed(names, empty: str = "none") -> str:
+    """At most LISTED_NAMES of `names` (the first in order), each cut to NAME_CHARS characters, for a
+    message: a hostile file can hold thousands of long names."""
+    names = list(names)
+    first = heapq.nsmallest(LISTED_NAMES, map(str, names))
+    shown = [name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 3] + "..." for name in first]
+    more = f" and {len(names) - len(shown):,} more" if len(names) > len(shown) else ""
+    return f"{shown}{more}" if names else empty
+
+
+def _read_into(buffer: bytearray, stream: io.BufferedIOBase, size: int) -> bytearray:
+    """`buffer` with the next `size` bytes of the open entry `stream` appended, in reads of at most
+    READ_BYTES each (one read(-1) would decompress up to 2 GiB before cutting the output to the declared
+    size); an entry that ends first is damaged."""
+    end = len(buffer) + size
+    while len(buffer) < end:
+        chunk = stream.read(min(READ_BYTES, end - len(buffer)))
+        if not chunk:
+            raise SessionError(DAMAGED)
+        buffer += chunk
+    return buffer
 
 
 def _parse_manifest(raw: bytes) -> dict:
@@ -239,7 +297,7 @@ def _parse_manifest(raw: bytes) -> dict:
     if not isinstance(manifest, dict) or manifest.get("app") != APP_NAME:
         raise SessionError(DAMAGED)
     version = manifest.get("format")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= MAX_WHOLE:
         raise SessionError(DAMAGED)
     if version > FORMAT_VERSION:
         raise SessionError(
@@ -277,10 +335,10 @@ def _finite_float(text: str) -> float:
 
 def _check_keys(mapping: dict, keys: set[str], where: str) -> None:
     if set(mapping) != keys:
-        missing, extra = sorted(keys - set(mapping)), sorted(set(mapping) - keys)
+        missing, extra = keys - set(mapping), set(mapping) - keys
         raise SessionError(
-            f"The session file is invalid: the {where} lacks {missing or 'nothing'} and has unknown "
-            f"{extra or 'nothing'}."
+            f"The session file is invalid: the {where} lacks {_listed(missing, 'nothing')} and has unknown "
+            f"{_listed(extra, 'nothing')}."
         )
 
 
@@ -312,30 +370,36 @@ def _check_type(value: object, kind: type, what: str) -> None:
 
 def _read_array(archive: zipfile.ZipFile, name: str, kind: str, ndim: int) -> np.ndarray:
     """One .npy entry, checked to be `ndim`-dimensional 8-byte numbers of `kind` ('f' float, 'i' integer)
-    whose header matches its size, as a native-order C-contiguous array."""
-    raw = archive.read(name)
-    header = io.BytesIO(raw)
-    try:
-        shape, dtype = _npy_header(header)
-    except Exception as e:  # numpy parses the header with ast/tokenize: any error means a damaged header
-        raise SessionError(f"The session file is invalid: {name} is not a readable array.") from e
-    if dtype.kind != kind or dtype.itemsize != 8 or len(shape) != ndim:
-        raise SessionError(f"The session file is invalid: {name} holds {dtype} of {len(shape)} dimension(s).")
-    if math.prod(shape) * 8 != len(raw) - header.tell():
-        raise SessionError(DAMAGED)
-    array = np.load(io.BytesIO(raw), allow_pickle=False)
+    whose header (read first, from the entry's start) implies the entry's declared size, before the data is
+    read; as a native-order C-contiguous array."""
+    size = archive.getinfo(name).file_size
+    with archive.open(name) as stream:
+        raw = _read_into(bytearray(), stream, min(size, NPY_HEADER_BYTES))
+        header = io.BytesIO(raw)
+        try:
+            shape, fortran_order, dtype = _npy_header(header)
+        except Exception as e:  # numpy parses the header with ast/tokenize: any error means a damaged header
+            raise SessionError(f"The session file is invalid: {name} is not a readable array.") from e
+        if dtype.kind != kind or dtype.itemsize != 8 or len(shape) != ndim:
+            raise SessionError(
+                f"The session file is invalid: {name} holds {dtype} of {len(shape)} dimension(s)."
+            )
+        if header.tell() + math.prod(shape) * 8 != size:
+            raise SessionError(DAMAGED)
+        _read_into(raw, stream, size - len(raw))
+    array = np.frombuffer(raw, dtype=dtype, offset=header.tell())
+    array = array.reshape(shape[::-1]).T if fortran_order else array.reshape(shape)
     return np.ascontiguousarray(array, dtype=np.float64 if kind == "f" else np.int64)
 
 
-def _npy_header(header: io.BytesIO) -> tuple[tuple[int, ...], np.dtype]:
-    """(shape, dtype) from a .npy header (formats 1.0 and 2.0, as np.save writes), leaving `header` at the
-    data; numpy's own parser, with its warnings about odd headers silenced."""
+def _npy_header(header: io.BytesIO) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """(shape, fortran_order, dtype) from a .npy header (formats 1.0 and 2.0, as np.save writes), leaving
+    `header` at the data; numpy's own parser, with its warnings about odd headers silenced."""
     version = np.lib.format.read_magic(header)
     read = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}[version]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        shape, _, dtype = read(header)
-    return shape, dtype
+        return read(header)
 
 
 def _build(manifest: dict, arrays: dict[str, np.ndarray]) -> Session:
@@ -343,9 +407,8 @@ def _build(manifest: dict, arrays: dict[str, np.ndarray]) -> Session:
     with _invalid("The session's network is invalid"):
         spec = NetworkSpec(tuple(manifest["spec"]["widths"]), manifest["spec"]["activation"])
     config_fields = {key: manifest["config"][key] for key in CONFIG_TYPES}
-    if not 0 <= config_fields["seed"] < 2**63:
-        raise SessionError(f"The session's training settings are invalid: the seed {config_fields['seed']}.")
     with _invalid("The session's training settings are invalid"):
+        _check_settings(config_fields)
         config = TrainConfig(**config_fields)
     with _invalid("The session's samples are invalid"):
         if manifest["samples"]["version"] < 0:
@@ -357,9 +420,18 @@ def _build(manifest: dict, arrays: dict[str, np.ndarray]) -> Session:
         history = TrainingHistory.from_arrays(
             spec, {name: arrays[f"history/{name}.npy"] for name in ARRAY_NAMES}, **manifest["history"]
         )
+        latest = history.latest_epoch
+        if latest > MAX_EPOCH:
+            raise ValueError(f"it reaches epoch {latest:,}, beyond {MAX_EPOCH:,}, the timeline's last")
+        beyond = [epoch for epoch in history.data_changes if epoch > latest + 1]
+        if beyond:
+            raise ValueError(f"a data change at epoch {beyond[0]:,} lies beyond its last epoch, {latest:,}")
+    history.fit_budget()  # max_rows as a new history of this network gets, not as the file says
     trainer = None
     if manifest["trainer"] is not None:
         with _invalid("The session's trainer state is invalid"):
+            if manifest["trainer"]["epoch"] > MAX_EPOCH:
+                raise ValueError(f"its epoch {manifest['trainer']['epoch']:,} is beyond {MAX_EPOCH:,}")
             trainer = TrainerState(
                 *(arrays[f"trainer/{name}.npy"] for name in ("params", "adam_m", "adam_v")),
                 **manifest["trainer"],
@@ -369,12 +441,24 @@ def _build(manifest: dict, arrays: dict[str, np.ndarray]) -> Session:
     return Session(samples, spec, config, history, trainer, manifest["view"])
 
 
+def _check_settings(config: dict) -> None:
+    """ValueError naming the first setting that its box in the window cannot hold exactly (SETTING_LIMITS)."""
+    for name, (lowest, highest, decimals) in SETTING_LIMITS.items():
+        value, words = config[name], name.replace("_", " ")
+        if not lowest <= value <= highest:
+            raise ValueError(f"the {words} {value} is outside {lowest:,} to {highest:,}")
+        if round(value, decimals) != value:
+            raise ValueError(f"the {words} {value} has more than {decimals} decimals")
+
+
 @contextlib.contextmanager
 def _invalid(prefix: str):
-    """Turns a ValueError from building an object into a SessionError: "<prefix>: <reason>."."""
+    """Turns a ValueError from building an object into a SessionError: "<prefix>: <reason>.", the reason cut
+    short (it can quote a value of the file, e.g. an optimizer name of megabytes)."""
     try:
         yield
     except SessionError:
         raise
     except ValueError as e:
-        raise SessionError(f"{prefix}: {e}.") from e
+        reason = str(e) if len(str(e)) <= 200 else f"{str(e)[:200]}..."
+        raise SessionError(f"{prefix}: {reason}.") from e

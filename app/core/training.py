@@ -29,6 +29,7 @@ def default_backend() -> str:
 
 
 OPTIMIZER_LABELS = {"sgd": "SGD", "adam": "Adam"}
+MAX_EPOCH = 2**31 - 1  # training stops there: the timeline's slider and epoch box hold int32
 ENGINE_FALLBACK = "The compiled engine failed ({}); training goes on with torch."
 
 
@@ -354,8 +355,10 @@ def train(
     or training diverged. `wait(seconds)` paces a limited speed; pass a stop-aware one (Event.wait)."""
     fastest = 1
     trained = 0
+    left = MAX_EPOCH - trainer.epoch
+    max_epochs = left if max_epochs is None else min(max_epochs, left)
     anchor = (time.perf_counter(), 0, None)  # time, epochs trained, rate: where the current pace started
-    while not should_stop() and (max_epochs is None or trained < max_epochs):
+    while not should_stop() and trained < max_epochs:
         samples = get_samples()
         if samples.training_problem(trainer.config.test_fraction, trainer.config.seed):
             return
@@ -370,8 +373,7 @@ def train(
                 wait(delay)
                 if should_stop():
                     return
-        if max_epochs is not None:
-            chunk = min(chunk, max_epochs - trained)
+        chunk = min(chunk, max_epochs - trained)
         started = time.perf_counter()
         first = trainer.epoch + 1
         params, loss, acc, diverged = trainer.run(samples, chunk)

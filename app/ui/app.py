@@ -44,9 +44,6 @@ def train_synchronously(window, epochs: int) -> None:
     from app.core.training import train
 
     model = window.model
-    problem = model.samples.training_problem(model.config.test_fraction, model.config.seed)
-    if epochs and problem:
-        raise SystemExit(f"unboxed: error: {problem}")
     for chunk in train(model.trainer, lambda: model.samples, lambda: False, max_epochs=epochs):
         model.append(model.generation, chunk)
     model.go_live()
@@ -71,14 +68,25 @@ def offer_recovery(window) -> None:
 
 
 def run_app(args, spec, samples, headless: bool) -> int:
-    from app.core.export_npz import export_data
-    from app.core.session import SessionError, load_session
-    from app.core.session import save_session as write_session
-    from app.errors import UsageError
+    """Opens the window with what the command line asks, trains, writes the files asked for; then closes
+    (headless) or runs until the user closes the window. The window closes cleanly on every way out (an error,
+    Ctrl+C): no thread is left for Qt to destroy."""
     from app.ui.main_window import MainWindow
 
     app = make_application()
     window = MainWindow(samples, spec, TrainConfig(seed=args.seed))
+    try:
+        return _run(app, window, args, headless)
+    finally:
+        close_for_good(app, window)
+
+
+def _run(app: QApplication, window, args, headless: bool) -> int:
+    from app.core.export_npz import export_data
+    from app.core.session import SessionError, load_session, save_session
+    from app.errors import UsageError
+    from app.ui.exports import save_png
+
     if headless:  # laid out at its real size, so views saved or exported match what a person sees
         window.show()
         app.processEvents()
@@ -93,18 +101,18 @@ def run_app(args, spec, samples, headless: bool) -> int:
             try:
                 window.files.apply_session(load_session(args.session))
             except SessionError as error:
-                close_for_good(app, window)
                 raise UsageError(f"cannot open {args.session}: {error}") from None
         else:
             window.files.open_session(args.session)
+    model = window.model
+    problem = model.samples.training_problem(model.config.test_fraction, model.config.seed)
+    if args.epochs and problem:
+        raise UsageError(problem)
     train_synchronously(window, args.epochs)
     if args.epoch is not None:
-        if args.epoch > window.model.history.latest_epoch:  # training diverged before reaching it
-            close_for_good(app, window)
-            raise UsageError(
-                f"--epoch {args.epoch} is beyond the last epoch, {window.model.history.latest_epoch}"
-            )
-        window.model.scrub_to(args.epoch)
+        if args.epoch > model.history.latest_epoch:  # training diverged before reaching it
+            raise UsageError(f"--epoch {args.epoch} is beyond the last epoch, {model.history.latest_epoch}")
+        model.scrub_to(args.epoch)
     if args.zoom is not None:
         window.canvas.zoom_about_data(args.zoom)
     if args.regions:
@@ -112,26 +120,21 @@ def run_app(args, spec, samples, headless: bool) -> int:
         for _ in range(REGION_COUNT_ROUNDS):  # the region-count plot, filled before the picture is taken
             window.frames.update_region_counts()
     if args.essence and not window.essence_builder.build():
-        close_for_good(app, window)
         raise UsageError(window.message_label.text())
     if args.save:
-        write_session(args.save, window.model.to_session(window.view_state()))
+        save_session(args.save, model.to_session(window.view_state()))
     if args.export_data:
-        model, built = window.model, window.essence_builder
+        built = window.essence_builder
         export_data(args.export_data, model.samples, model.history, model.displayed_epoch,
                     built.essence, built.comparison, frame=model.data_frame())  # fmt: skip
     if args.export:
         window.show()
         window.frames.draw_now()  # settles pending events first
-        if not window.grab().save(args.export):
-            raise OSError(f"could not save {args.export}")
+        save_png(window.grab(), args.export)
     if headless:
-        close_for_good(app, window)
         return 0
     window.show()
-    code = app.exec()
-    close_for_good(app, window)
-    return code
+    return app.exec()
 
 
 def close_for_good(app: QApplication, window) -> None:

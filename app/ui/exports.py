@@ -3,8 +3,6 @@ recorded epochs as an animated GIF. Each writes the whole file or raises OSError
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,14 +13,32 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPixmap
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QApplication, QProgressDialog, QWidget
 
+from app.core.output_file import write_atomically, write_bytes_atomically
+
 ANIMATION_SUFFIXES = (".gif",)  # .mp4 would need imageio-ffmpeg, which is not a dependency
 
 
-def _write_bytes(path: str, data: bytes) -> None:
+def _write_bytes(path: str, data: bytes, suffixes: tuple[str, ...]) -> None:
     try:
-        Path(path).write_bytes(data)
+        write_bytes_atomically(path, data, suffixes)
     except OSError as error:
         raise OSError(f"Could not write {path}: {error.strerror or error}") from error
+
+
+def png_bytes(pixmap: QPixmap) -> bytes:
+    """The pixmap encoded as PNG; OSError if Qt cannot encode it."""
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not pixmap.save(buffer, "PNG"):
+        raise OSError(f"Could not encode a {pixmap.width()}×{pixmap.height()} picture as PNG")
+    buffer.close()
+    return data.data()
+
+
+def save_png(pixmap: QPixmap, path: str) -> None:
+    """Writes the pixmap as a PNG file (atomically; the name must end in .png)."""
+    _write_bytes(path, png_bytes(pixmap), (".png",))
 
 
 def export_png(widget: QWidget, path: str, scale: float = 2.0) -> None:
@@ -35,13 +51,7 @@ def export_png(widget: QWidget, path: str, scale: float = 2.0) -> None:
     painter = QPainter(pixmap)
     QWidget.render(widget, painter, QPoint())  # QGraphicsView.render would draw the scene only
     painter.end()
-    data = QByteArray()
-    buffer = QBuffer(data)
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    if not pixmap.save(buffer, "PNG"):
-        raise OSError(f"Could not encode {widget.width()}×{widget.height()} × {scale} as PNG for {path}")
-    buffer.close()
-    _write_bytes(path, data.data())
+    save_png(pixmap, path)
 
 
 def export_svg(widget: QWidget, path: str, title: str = "Unboxed") -> None:
@@ -60,7 +70,7 @@ def export_svg(widget: QWidget, path: str, title: str = "Unboxed") -> None:
     QWidget.render(widget, painter, QPoint())  # QGraphicsView.render would draw the scene only
     painter.end()
     buffer.close()
-    _write_bytes(path, data.data())
+    _write_bytes(path, data.data(), (".svg",))
 
 
 def _distinct(ordered: np.ndarray) -> np.ndarray:
@@ -154,19 +164,15 @@ def export_animation(model, render: Callable[[], None], canvas: QWidget, path: s
             model.go_live()
         else:
             model.scrub_to(was_epoch)
-    target = Path(path)
-    temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+
+    def write(file) -> None:
+        frames[0].save(file, format="GIF", save_all=True, append_images=frames[1:],
+                       duration=round(1000 / fps), loop=0, optimize=False)  # fmt: skip
+
     try:
-        with open(temporary, "xb") as file:
-            frames[0].save(file, format="GIF", save_all=True, append_images=frames[1:],
-                           duration=round(1000 / fps), loop=0, optimize=False)  # fmt: skip
-        os.replace(temporary, target)
+        write_atomically(path, write, ANIMATION_SUFFIXES)
     except OSError as error:
-        temporary.unlink(missing_ok=True)
         raise OSError(f"Could not write {path}: {error.strerror or error}") from error
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
     return True
 
 

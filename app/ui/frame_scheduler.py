@@ -56,6 +56,7 @@ class FrameScheduler(QObject):
         model.historyGrew.connect(self._history_grew)
         model.runReset.connect(self._run_reset)
         model.samplesChanged.connect(self.show_influence)
+        model.splitChanged.connect(self.show_influence)
         self.timer = QTimer(self)
         self.timer.setInterval(DISPLAY_INTERVAL_MS)
         self.timer.timeout.connect(self.tick)
@@ -71,6 +72,7 @@ class FrameScheduler(QObject):
     def _run_reset(self) -> None:
         self.region_counts = None
         self._side_views_pending = None
+        self._side_views_epoch = -1  # a new run at the same epoch number is still new to the side views
         self.refresh_curves()
 
     def tick(self) -> None:
@@ -134,9 +136,10 @@ class FrameScheduler(QObject):
         """Draws every view at the displayed epoch now (not at the next tick), the canvases at full
         resolution: the same picture whatever the machine's speed (exports). Layouts and resizes still pending
         are settled first: settling them later changes a view, which the display then redraws as a preview."""
-        QApplication.sendPostedEvents()
-        QApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)  # no clicks here
-        self.render_frame()
+        for _ in range(2):  # drawing a view can post a layout (a legend grown a line): round two settles it
+            QApplication.sendPostedEvents()
+            QApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)  # no clicks here
+            self.render_frame()
         self.views.canvas.render_full()
         if self.views.extrapolation.isVisible():
             self.views.extrapolation.canvas.render_full()

@@ -67,7 +67,17 @@ class QtLossPlot(pg.GraphicsLayoutWidget):
         self.cursors.append(cursor)
         self.regions_plot.setToolTip("Activation regions in the data's extent (10% margin) over the epochs")
         self.set_regions_shown(False)
-        self._marks: list[pg.InfiniteLine] = []
+        # The data-change marks: one item of vertical segments, at most one per pixel column, redrawn when the
+        # marks, the view's range or its size change (one line item per mark cost seconds at 10,000 marks).
+        self.mark_curve = pg.PlotCurveItem(pen=MARK_PEN, connect="pairs", skipFiniteCheck=True)
+        self.accuracy_plot.addItem(self.mark_curve, ignoreBounds=True)
+        self._mark_source: tuple[int, ...] = ()  # the epochs as last given, to tell what changed
+        self._mark_epochs = np.empty(0)  # the same, as an array
+        self._marks_version = 0  # counts the changes of _mark_epochs
+        self._marks_drawn_for = None  # what the shown segments were computed from
+        box = self.accuracy_plot.getViewBox()
+        box.sigRangeChanged.connect(self._draw_marks)
+        box.sigResized.connect(self._draw_marks)
         self.scene().sigMouseClicked.connect(self._on_click)
 
     def set_history(self, epochs: np.ndarray, loss: np.ndarray, accuracy: np.ndarray,
@@ -84,9 +94,10 @@ class QtLossPlot(pg.GraphicsLayoutWidget):
                 self.curves[name].setData(epochs, shown)
             else:
                 self.curves[name].setData([], [])
+        self._set_marks(data_changes)  # before the range, whose change draws them
         self.loss_plot.setXRange(0, max(1, int(epochs[-1])), padding=0.02)
         self._set_loss_range(loss if not has_test else np.concatenate([loss, test_loss]))
-        self._set_marks(data_changes)
+        self._draw_marks()  # when the range stayed
 
     def _set_loss_range(self, values: np.ndarray) -> None:
         shown = np.log10(np.maximum(values[np.isfinite(values)], 1e-12))
@@ -118,15 +129,32 @@ class QtLossPlot(pg.GraphicsLayoutWidget):
         return self.cursors[0].value()
 
     def _set_marks(self, epochs: tuple[int, ...]) -> None:
-        if [m.value() for m in self._marks] == list(epochs):
+        """Takes the epochs (in any order; _draw_marks draws them): usually the same as last time, or those
+        with new ones at the end."""
+        epochs = tuple(epochs)  # no copy when given a tuple
+        old = self._mark_source
+        n = len(old)
+        if len(epochs) > n and epochs[:n] == old:  # cheap: the same int objects compare by identity
+            self._mark_epochs = np.concatenate([self._mark_epochs, np.array(epochs[n:], dtype=float)])
+        elif len(epochs) != n or epochs != old:
+            self._mark_epochs = np.array(epochs, dtype=float)
+        else:
             return
-        for mark in self._marks:
-            self.accuracy_plot.removeItem(mark)
-        self._marks = []
-        for epoch in epochs:
-            mark = pg.InfiniteLine(pos=epoch, angle=90, pen=MARK_PEN, movable=False)
-            self.accuracy_plot.addItem(mark)
-            self._marks.append(mark)
+        self._mark_source = epochs
+        self._marks_version += 1
+
+    def _draw_marks(self, *_) -> None:
+        box = self.accuracy_plot.getViewBox()
+        (x0, x1), (y0, y1) = box.viewRange()
+        pixels = int(box.width())
+        key = (self._marks_version, x0, x1, y0, y1, pixels)
+        if key == self._marks_drawn_for:
+            return
+        self._marks_drawn_for = key
+        shown = marks_in_pixels(self._mark_epochs, x0, x1, pixels)
+        margin = y1 - y0  # the segments reach past the view, which clips them, as an infinite line would
+        ys = np.tile([y0 - margin, y1 + margin], len(shown))
+        self.mark_curve.setData(np.repeat(shown, 2), ys)
 
     def _on_click(self, event) -> None:
         for plot in (self.loss_plot, self.accuracy_plot, self.regions_plot):
@@ -136,3 +164,15 @@ class QtLossPlot(pg.GraphicsLayoutWidget):
                 event.accept()
                 self.epochRequested.emit(max(0, int(round(x))))
                 return
+
+
+def marks_in_pixels(epochs: np.ndarray, x0: float, x1: float, pixels: int) -> np.ndarray:
+    """The marks worth drawing across `pixels` columns showing epochs x0 to x1: those in the range, at most
+    one per column (any one of those in it: they would paint the same pixels). O(n), no sort, any order."""
+    inside = epochs[(epochs >= x0) & (epochs <= x1)]
+    if pixels < 1 or x1 <= x0 or not len(inside):
+        return inside[:0]
+    columns = ((inside - x0) * (pixels / (x1 - x0))).astype(np.int64)  # 0 to pixels
+    chosen = np.full(pixels + 1, np.nan)
+    chosen[columns] = inside
+    return chosen[~np.isnan(chosen)]

@@ -75,6 +75,7 @@ class MainWindow(QMainWindow):
         self._run_reset()
         self._show_samples()
         self.canvas.fit_data()
+        self.frames.refresh_curves()
         self.model.show_epoch(0)
 
     def _build_views(self) -> None:
@@ -133,6 +134,7 @@ class MainWindow(QMainWindow):
         """Gestures to the model and controllers; the model's and controllers' signals to the views."""
         model, training = self.model, self.training
         model.samplesChanged.connect(self._show_samples)
+        model.splitChanged.connect(self._show_samples)
         model.runReset.connect(self._run_reset)
         model.epochChanged.connect(self._show_epoch)
         model.selectionChanged.connect(self._show_selection)
@@ -324,8 +326,9 @@ class MainWindow(QMainWindow):
         """Starts with the settings the last window closed with; unreadable ones are ignored."""
         try:
             last = json.loads(QSettings().value("settings/last", "") or "{}")
-            spec = NetworkSpec(tuple(int(w) for w in last["spec"]["widths"]), str(last["spec"]["activation"]))
-            config = TrainConfig(**{f.name: type(getattr(TrainConfig(), f.name))(last["config"][f.name])
+            spec_values, config_values = last.get("spec", last), last.get("config", last)  # flat: older
+            spec = NetworkSpec(tuple(int(w) for w in spec_values["widths"]), str(spec_values["activation"]))
+            config = TrainConfig(**{f.name: type(getattr(TrainConfig(), f.name))(config_values[f.name])
                                     for f in fields(TrainConfig)})  # fmt: skip
             speed = None if last["speed"] is None else float(last["speed"])
         except (KeyError, TypeError, ValueError):

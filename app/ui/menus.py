@@ -147,7 +147,7 @@ def build_menus(window) -> Actions:
     for key, step in ((Qt.Key.Key_Left, -1), (Qt.Key.Key_Right, 1), (Qt.Key.Key_PageUp, -10),
                       (Qt.Key.Key_PageDown, 10)):  # fmt: skip
         QShortcut(QKeySequence(key), window, lambda d=step: model.step(d))
-    QShortcut(QKeySequence(Qt.Key.Key_Home), window, lambda: model.scrub_to(0))
+    QShortcut(QKeySequence(Qt.Key.Key_Home), window, lambda: model.step(-model.displayed_epoch))
     QShortcut(QKeySequence(Qt.Key.Key_End), window, window.timeline.go_live)
     return Actions(recent_menu, export_menu, class_actions, brush_action, density_box, regions_action,
                    region_fill_actions, essence_action)  # fmt: skip

@@ -70,6 +70,8 @@ class SessionFiles(QObject):
             return str(path)
         dialog = QFileDialog.getSaveFileName if save else QFileDialog.getOpenFileName
         chosen, _ = dialog(self.window, title, default, pattern)
+        if chosen and save and not Path(chosen).suffix:  # "picture" means picture.png, as the dialog offers
+            chosen += Path(default).suffix
         return chosen or None
 
     def _try(self, title: str, verb: str, path: str, action: Callable[[], object], errors=(OSError,),
@@ -134,7 +136,7 @@ class SessionFiles(QObject):
         path = self._ask("Save session", None, True, f"session{SUFFIX}", SESSIONS)
         if not path:
             return False
-        return self.save_session(path if path.endswith(SUFFIX) else path + SUFFIX)
+        return self.save_session(path if path.endswith(SUFFIX) else path + SUFFIX)  # never over a CSV
 
     def write_session(self, path) -> None:
         """Writes the session; training (if running) stands still meanwhile, since its state is read."""

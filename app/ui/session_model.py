@@ -1,6 +1,5 @@
-"""The session model: the one owner of the samples, the network and training settings, the current run
-(trainer, history, generation), the displayed epoch, live mode, the selected neuron and the undo history.
-Views and controllers read it and change it through its methods; its signals say what changed."""
+"""The session model: the one owner of the samples, settings, run (trainer, history), displayed epoch, live
+mode, selected neuron and undo history. Views read it; its methods change it; its signals say what changed."""
 
 from __future__ import annotations
 
@@ -31,7 +30,8 @@ class SamplesCommand(QUndoCommand):
 
 
 class SessionModel(QObject):
-    samplesChanged = Signal()  # new samples, or a new split into training and held-out samples
+    samplesChanged = Signal()  # new samples
+    splitChanged = Signal()  # the same samples split anew into training and held-out ones
     runReset = Signal()  # a new run: new network, seed or weights, or an opened session; history from scratch
     historyGrew = Signal()  # epochs were appended to the history
     epochChanged = Signal(int, bool)  # the displayed epoch, live (following the newest epoch)
@@ -85,7 +85,7 @@ class SessionModel(QObject):
         self.config = config
         self.set_modified()
         if split_changed:
-            self.samplesChanged.emit()
+            self.splitChanged.emit()
 
     def append(self, generation: int, chunk: EpochChunk) -> None:
         """Epochs trained by the run `generation` (those of an earlier run are dropped)."""
@@ -129,8 +129,11 @@ class SessionModel(QObject):
         self.show_epoch(epoch)
 
     def step(self, delta: int) -> None:
-        """Keyboard stepping: delta epochs from the displayed one."""
-        self.scrub_to(self.displayed_epoch + delta)
+        """Keyboard stepping: delta epochs from the displayed one (nothing at either end, not even leaving
+        live mode)."""
+        target = max(0, min(self.displayed_epoch + delta, self.history.latest_epoch))
+        if target != self.displayed_epoch:
+            self.scrub_to(target)
 
     def go_live(self) -> None:
         self.live = True

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt, QTimer, Signal
+import numpy as np
+from PySide6.QtCore import QLine, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -32,13 +33,46 @@ class QtEpochSlider(QSlider):
     def __init__(self, parent=None):
         super().__init__(Qt.Orientation.Horizontal, parent)
         self.marks: list[int] = []
+        self._mark_array = np.empty(0)  # the same, as an array to paint from
         self.setPageStep(10)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
     def set_marks(self, epochs: list[int]) -> None:
-        if epochs != self.marks:
+        """Takes the epochs (in any order): usually the same as last time, or those with new ones at the end.
+        The comparisons are cheap even for a million marks: lists compare the length first, and the same int
+        objects by identity."""
+        n = len(self.marks)
+        if len(epochs) > n and epochs[:n] == self.marks:
+            added = list(epochs[n:])
+            self._mark_array = np.concatenate([self._mark_array, np.array(added, dtype=float)])
+            self.marks.extend(added)
+        elif epochs != self.marks:
+            self._mark_array = np.array(epochs, dtype=float)
             self.marks = list(epochs)
-            self.update()
+        else:
+            return
+        self.update()
+
+    def mark_columns(self) -> np.ndarray:
+        """The distinct pixel columns the marks fall on, in order: what paintEvent draws, one line each, so
+        that its cost is bounded by the width whatever the number of marks."""
+        if not len(self._mark_array) or self.maximum() <= self.minimum():
+            return np.empty(0, dtype=np.int64)
+        groove, handle = self._groove_and_handle()
+        pixels_per_epoch = (groove.width() - handle.width()) / (self.maximum() - self.minimum())
+        xs = groove.x() + handle.width() / 2 + pixels_per_epoch * (self._mark_array - self.minimum())
+        xs = xs[(xs >= 0) & (xs < self.width())].astype(np.int64)
+        drawn = np.zeros(max(self.width(), 1), dtype=bool)
+        drawn[xs] = True
+        return np.flatnonzero(drawn)
+
+    def _groove_and_handle(self):
+        option = QStyleOptionSlider()
+        self.initStyleOption(option)
+        control = QStyle.ComplexControl.CC_Slider
+        groove = self.style().subControlRect(control, option, QStyle.SubControl.SC_SliderGroove, self)
+        handle = self.style().subControlRect(control, option, QStyle.SubControl.SC_SliderHandle, self)
+        return groove, handle
 
     def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_End:
@@ -48,20 +82,14 @@ class QtEpochSlider(QSlider):
 
     def paintEvent(self, event) -> None:
         super().paintEvent(event)
-        if not self.marks or self.maximum() <= self.minimum():
+        columns = self.mark_columns()
+        if not len(columns):
             return
-        option = QStyleOptionSlider()
-        self.initStyleOption(option)
-        groove = self.style().subControlRect(QStyle.ComplexControl.CC_Slider, option,
-                                             QStyle.SubControl.SC_SliderGroove, self)  # fmt: skip
-        handle = self.style().subControlRect(QStyle.ComplexControl.CC_Slider, option,
-                                             QStyle.SubControl.SC_SliderHandle, self)  # fmt: skip
-        pixels_per_epoch = (groove.width() - handle.width()) / (self.maximum() - self.minimum())
+        groove, _ = self._groove_and_handle()
+        top, bottom = groove.top() - 3, groove.bottom() + 3
         painter = QPainter(self)
         painter.setPen(QPen(QColor(200, 120, 0), 2))
-        for epoch in self.marks:
-            x = groove.x() + handle.width() / 2 + pixels_per_epoch * (epoch - self.minimum())
-            painter.drawLine(int(x), groove.top() - 3, int(x), groove.bottom() + 3)
+        painter.drawLines([QLine(x, top, x, bottom) for x in columns.tolist()])
         painter.end()
 
 

@@ -22,7 +22,8 @@ class TrainingControl(QObject):
         self.model = model
         self.thread = TrainingThread(self.on_chunk, self.on_finished, self.on_preparing, self.on_notice)
         self._preparing = False
-        self._stopping = False  # set while this object stops the thread: its end is no news
+        self._stopping = False  # set while this object stops the thread: its end is no news...
+        self._ended_by_itself = ""  # ...unless the run ended by itself meanwhile (diverged): why it did
         model.samplesChanged.connect(self._samples_changed)
 
     @property
@@ -68,18 +69,22 @@ class TrainingControl(QObject):
         without a change of the Train/Pause state."""
         was_running = self.running
         self._stop_thread()
+        ended, self._ended_by_itself = self._ended_by_itself, ""
         try:
             yield
         finally:
-            if was_running:
+            if was_running and not ended:
                 self._start_thread()
+            elif was_running:  # it ended by itself while being stopped: say why, and do not start it again
+                self.runningChanged.emit(False)
+                self.message.emit(ended)
 
     def _start_thread(self) -> None:
         self.thread.start(self.model.trainer, self.model.samples, self.model.generation)
         self.runningChanged.emit(True)
 
     def _stop_thread(self) -> None:
-        self._stopping = True
+        self._stopping, self._ended_by_itself = True, ""
         try:
             self.thread.stop()
         finally:
@@ -141,7 +146,10 @@ class TrainingControl(QObject):
             self.message.emit("Training…")
 
     def on_finished(self, generation: int, reason: str) -> None:
-        if generation != self.model.generation or self._stopping:
+        if generation != self.model.generation:
+            return
+        if self._stopping:
+            self._ended_by_itself = reason
             return
         self._stop_thread()
         self.runningChanged.emit(False)

@@ -275,3 +275,14 @@ def test_an_svm_stopped_at_max_iter_says_nothing_in_the_background():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "terminated early" not in result.stderr
+
+
+def test_too_many_samples_of_a_class_are_refused_before_the_clustering_allocates():
+    """A million samples asked Ward clustering for 932 GiB (issue #19); the cap is checked first."""
+    from app.core.essence import MAX_PER_CLASS
+
+    rng = np.random.default_rng(0)
+    n = MAX_PER_CLASS + 1
+    samples = SampleSet(rng.normal(size=(n + 3, 2)), np.array([0] * n + [1] * 3))
+    with pytest.raises(EssenceError, match=f"{MAX_PER_CLASS:,} samples a class at most"):
+        build_essence(samples)

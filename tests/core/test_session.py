@@ -2,7 +2,6 @@
 that never fails with anything but SessionError (hand-edited, truncated, fuzzed files); CSV reading fuzzed
 the same way. UNBOXED_FUZZ_EXAMPLES raises the number of examples per property (default 200)."""
 
-import io
 import json
 import os
 import stat
@@ -12,6 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from session_bytes import read_entries, with_array, with_manifest, zip_bytes
 
 from app.core.dataset import CsvError, SampleSet, make_preset, read_csv, write_csv
 from app.core.history import ARRAY_NAMES, TrainingHistory
@@ -332,29 +332,6 @@ def test_session_checks_its_parts(session):
 # --- opening damaged and hand-edited files -----------------------------------------------------------------
 
 
-def read_entries(data: bytes) -> dict[str, bytes]:
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        return {name: archive.read(name) for name in archive.namelist()}
-
-
-def zip_bytes(entries: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
-
-def npy(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=array.dtype == object)
-    return buffer.getvalue()
-
-
-def load_npy(data: bytes) -> np.ndarray:
-    return np.load(io.BytesIO(data), allow_pickle=False)
-
-
 def open_bytes(path, data: bytes):
     path.write_bytes(data)
     return load_session(path)
@@ -365,20 +342,6 @@ def valid_file(tmp_path_factory, session) -> bytes:
     path = tmp_path_factory.mktemp("valid") / f"run{SUFFIX}"
     save_session(path, session)
     return path.read_bytes()
-
-
-def with_manifest(data: bytes, edit) -> bytes:
-    entries = read_entries(data)
-    manifest = json.loads(entries[MANIFEST])
-    edit(manifest)
-    entries[MANIFEST] = json.dumps(manifest).encode()
-    return zip_bytes(entries)
-
-
-def with_array(data: bytes, name: str, edit) -> bytes:
-    entries = read_entries(data)
-    entries[name] = npy(edit(load_npy(entries[name])))
-    return zip_bytes(entries)
 
 
 def test_a_newer_format_is_named(tmp_path, valid_file):

@@ -306,3 +306,16 @@ def test_backend_from_environment(monkeypatch):
     monkeypatch.setenv("UNBOXED_BACKEND", "quantum")
     with pytest.raises(ValueError, match="unknown backend"):
         Trainer(NetworkSpec(), TrainConfig())
+
+
+def test_training_stops_at_the_last_epoch_the_timeline_can_show():
+    """A session opened at epoch 2^31 - 4 trained on past int32, which the timeline cannot hold (#19)."""
+    from app.core.torch_model import init_params
+    from app.core.training import MAX_EPOCH
+
+    spec = NetworkSpec()
+    trainer = Trainer(spec, TrainConfig(), params=init_params(spec, 0), epoch=MAX_EPOCH - 3)
+    samples = make_preset("xor")
+    chunks = list(train(trainer, lambda: samples, lambda: False))
+    assert chunks[-1].last_epoch == trainer.epoch == MAX_EPOCH
+    assert list(train(trainer, lambda: samples, lambda: False)) == []

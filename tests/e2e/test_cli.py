@@ -72,7 +72,7 @@ def test_export_png_and_data(tmp_path):
         (["--activation", "swish"], "unknown activation"),
         (["--export", "/no/such/folder/out.png"], "does not exist"),
         (["--export-data", "/no/such/folder/out.npz"], "does not exist"),
-        (["--epochs", "-3"], "negative"),
+        (["--epochs", "-3"], "--epochs must be between 0"),
         (["--epochs", "5", "--epoch", "6"], "outside the trained epochs"),
         (["--zoom", "0"], "outside 0.001 to 10000"),
     ],
@@ -159,3 +159,88 @@ def test_regions_export(tmp_path, run_here):
     assert (signs == patterns).all()
     xmin, xmax, ymin, ymax = data["regions/rect"]
     assert xmin < data["points"][:, 0].min() and xmax > data["points"][:, 0].max()
+
+
+# --- hostile arguments (issue #19): no file lost, one line and exit 2, never a traceback or an abort --------
+@pytest.fixture
+def saved_session(tmp_path, run_here):
+    session = tmp_path / "s.unboxed"
+    assert run_here("--epochs", "5", "--save", str(session)).returncode == 0
+    return session
+
+
+@pytest.mark.parametrize(
+    "outputs",
+    [
+        ["--export", "{session}"],  # emptied the session (0 bytes, exit 134)
+        ["--export-data", "{session}"],  # replaced it with an npz
+        ["--save", "{session}"],  # the input, written over
+        ["--export", "{notes}"],  # emptied notes.txt
+        ["--save", "{csv}"],  # replaced the CSV with a zip
+        ["--export-data", "{csv}"],
+        ["--export", "{folder}"],  # a folder: exit 134 once the window existed
+        ["--export", ""],  # said "cannot write : permission denied"
+        ["--export-data", "{tmp}/same.npz", "--save", "{tmp}/same.npz"],
+    ],
+)
+def test_an_output_that_would_destroy_a_file_is_refused_and_nothing_changes(tmp_path, run_here, saved_session,
+                                                                           outputs):  # fmt: skip
+    notes, csv, folder = tmp_path / "notes.txt", tmp_path / "x.csv", tmp_path / "pictures.png"
+    notes.write_text("my notes\n")
+    csv.write_text("0,0,0\n1,1,1\n0,1,0\n1,0,1\n")
+    folder.mkdir()
+    before = {path: path.read_bytes() for path in (saved_session, notes, csv)}
+    names = {"session": saved_session, "notes": notes, "csv": csv, "folder": folder, "tmp": tmp_path}
+    inputs = [str(saved_session)] if "{session}" in " ".join(outputs) else ["--data", str(csv)]
+    result = run_here(*inputs, *(arg.format(**names) for arg in outputs))
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert {path: path.read_bytes() for path in before} == before
+    assert not (tmp_path / "same.npz").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "phrase"),
+    [
+        (["--seed", "-5"], "--seed must be a whole number from 0"),  # numpy ValueError
+        (["--seed", "3000000000"], "--seed must be a whole number from 0"),  # OverflowError
+        (["--epoch", "-1"], "must not be negative"),  # exported epoch 0
+        (["--layers", "４,４"], "whole numbers"),  # full-width digits were accepted
+        (["--epochs", "99999999999"], "--epochs must be between 0"),
+    ],
+)
+def test_more_bad_arguments_give_one_line_and_exit_2(run_here, args, phrase):
+    result = run_here(*args, "--export-data", "/tmp/never-written-by-this-test.npz")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"unboxed: error: {result.stderr.split('error: ')[1].strip()}"
+    ]
+    assert phrase in result.stderr
+    assert not Path("/tmp/never-written-by-this-test.npz").exists()
+
+
+def test_a_failure_after_the_window_exists_exits_2_not_134(tmp_path):
+    """A run that failed once the window existed left its threads to Qt: "QThread: Destroyed while thread is
+    still running", SIGABRT. A real process, so that an abort shows as one."""
+    csv = tmp_path / "red.csv"
+    csv.write_text("0,0,0\n1,1,0\n0.5,0.2,0\n")
+    result = run("--data", str(csv), "--epochs", "10", "--export-data", str(tmp_path / "out.npz"))
+    assert result.returncode == 2, result.stderr
+    assert "both classes" in result.stderr and "QThread" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_ctrl_c_during_training_stops_writes_nothing_and_exits_130(tmp_path, run_here, monkeypatch):
+    import app.ui.app as module
+
+    def interrupted(window, epochs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(module, "train_synchronously", interrupted)
+    out = tmp_path / "out.unboxed"
+    result = run_here("--epochs", "100000", "--save", str(out))
+    assert result.returncode == 130
+    assert result.stderr.strip().splitlines() == [
+        "unboxed: interrupted (a file is written whole or not at all)"
+    ]
+    assert list(tmp_path.iterdir()) == []

@@ -378,3 +378,69 @@ def test_a_change_that_restarts_training_lets_the_old_runs_last_messages_meet_th
     window.frames.render_frame()  # draws every view of the new run without an error (pytest-qt fails on one)
     assert window.model.history.latest_epoch <= 1 and window.training.running
     window.training.stop()
+
+
+# --- found in review of the session-model split (#18) ------------------------------------------------------
+def press(window, key):
+    from PySide6.QtGui import QKeySequence, QShortcut
+
+    for shortcut in window.findChildren(QShortcut):
+        if shortcut.key() == QKeySequence(key):
+            shortcut.activated.emit()
+            return
+    raise KeyError(key)
+
+
+def test_a_new_network_at_the_same_displayed_epoch_reaches_the_side_views(shown_window):
+    from app.core.network import NetworkSpec
+
+    window = shown_window()
+    window.frames.render_frame()
+    window.training.set_spec(NetworkSpec((3,)))  # epoch 0 before, epoch 0 after
+    window.frames.render_frame()
+    assert window.network_view.spec == NetworkSpec((3,))
+    assert window.extrapolation.canvas.spec == NetworkSpec((3,))
+
+
+def test_keys_that_would_step_past_either_end_leave_live_mode_alone(shown_window):
+    from app.ui.app import train_synchronously
+
+    window = shown_window()
+    for key in (Qt.Key.Key_Home, Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_PageDown):
+        press(window, key)
+        assert window.model.live, key
+    train_synchronously(window, 5)
+    press(window, Qt.Key.Key_Left)
+    assert window.model.displayed_epoch == 4 and not window.model.live
+    press(window, Qt.Key.Key_Home)
+    assert window.model.displayed_epoch == 0
+
+
+def test_settings_saved_by_the_previous_version_are_restored(shown_window):
+    import json
+
+    from PySide6.QtCore import QSettings
+
+    from app.core.network import NetworkSpec
+
+    old_format = {"widths": [3, 5], "activation": "relu", "optimizer": "sgd", "learning_rate": 0.1,
+                  "batch_size": 8, "l2": 0.0, "test_fraction": 0.2, "seed": 7, "speed": None}  # fmt: skip
+    QSettings().setValue("settings/last", json.dumps(old_format))
+    window = shown_window()
+    window.restore_settings()
+    assert window.model.spec == NetworkSpec((3, 5), "relu") and window.model.config.seed == 7
+
+
+def test_the_loss_plot_shows_epoch_zero_from_the_start(shown_window):
+    window = shown_window()
+    assert len(window.loss_plot.curves["loss"].getData()[0]) == 1
+
+
+def test_a_new_test_fraction_while_training_keeps_the_scrubbed_epoch(qtbot, shown_window):
+    window = shown_window()
+    window.training.start()
+    qtbot.waitUntil(lambda: window.model.history.latest_epoch > 10, timeout=20000)
+    window.model.scrub_to(3)
+    window.controls.test_fraction_box.setValue(0.2)
+    assert window.model.displayed_epoch == 3 and not window.model.live
+    window.training.stop()

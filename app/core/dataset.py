@@ -5,19 +5,29 @@ Every edit returns a new ``SampleSet``, so the training thread can hold one safe
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import csv
 import io
+import itertools
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
+from app.core.output_file import Paths, write_atomically
+
 RED = 0
 BLUE = 1
 CLASS_NAMES = ("red", "blue")
+# The largest |x| or |y| of a sample: 1,000 times the soak's largest data (the clusters times 1e12), below
+# 2**53 (9.0e15), so integers typed into a CSV stay exact, and a view zoomed out 1e4 times around it spans
+# 1e20, whose squares (1e40) are far from overflow (1.8e308). Near 1e305-1e307 plotting failed ("Cannot set
+# range [-inf, inf]") and geometry and influence overflowed to NaN; at 1e100 the window stopped answering.
+MAX_COORDINATE = 1e15
 
 
 GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0  # 0.6180339887...: the most evenly spreading rotation of the circle
@@ -72,7 +82,9 @@ def _check_label(label: int) -> None:
 
 @dataclass(frozen=True, eq=False)
 class SampleSet:
-    """Points (n, 2) float64 and labels (n,) int64 (0 red, 1 blue), read-only; ``version`` counts edits."""
+    """Points (n, 2) float64 and labels (n,) int64 (0 red, 1 blue), read-only; ``version`` counts edits.
+    Every coordinate is finite and within ±MAX_COORDINATE, else the constructor (so every edit) raises
+    ValueError."""
 
     points: np.ndarray
     labels: np.ndarray
@@ -89,6 +101,9 @@ class SampleSet:
             raise ValueError(f"labels must have shape ({len(points)},), not {raw_labels.shape}")
         if not np.isfinite(points).all():
             raise ValueError("sample coordinates must be finite numbers (found NaN or infinity)")
+        if points.size and max(-points.min(), points.max()) > MAX_COORDINATE:
+            worst = points.flat[np.argmax(np.abs(points))]
+            raise ValueError(f"sample coordinates must lie within ±{MAX_COORDINATE:g}, not {float(worst)!r}")
         if not np.isin(raw_labels, (RED, BLUE)).all():
             raise ValueError(f"labels must be {RED} (red) or {BLUE} (blue)")
         labels = raw_labels.astype(np.int64)
@@ -253,22 +268,9 @@ def _blobs(seed: int) -> SampleSet:
     return SampleSet(points, labels)
 
 
-PRESETS: dict[str, Callable[[int], SampleSet]] = {
-    "clusters": _clusters,
-    "xor": _xor,
-    "circles": _circles,
-    "moons": _moons,
-    "spirals": _spirals,
-    "blobs": _blobs,
-}
-PRESET_LABELS = {
-    "clusters": "Clusters",
-    "xor": "XOR",
-    "circles": "Circles",
-    "moons": "Moons",
-    "spirals": "Spirals",
-    "blobs": "Gaussian blobs",
-}
+PRESETS = dict(clusters=_clusters, xor=_xor, circles=_circles, moons=_moons, spirals=_spirals, blobs=_blobs)
+PRESET_LABELS = dict(clusters="Clusters", xor="XOR", circles="Circles", moons="Moons", spirals="Spirals",
+                     blobs="Gaussian blobs")  # fmt: skip
 DEFAULT_PRESET = "clusters"
 
 
@@ -282,67 +284,217 @@ class CsvError(ValueError):
     """A sample file that cannot be read; the message names the line (1-based) and the reason."""
 
 
-def _label_codes(names: set[str]) -> dict[str, int]:
-    if names <= {"0", "1"}:
-        return {name: int(name) for name in names}
-    if {name.lower() for name in names} <= set(CLASS_NAMES):
-        return {name: CLASS_NAMES.index(name.lower()) for name in names}
-    return {name: code for code, name in enumerate(sorted(names))}
+class CsvCancelled(CsvError):
+    """read_csv stopped because its progress callback returned False."""
 
 
-def read_csv(path: str | os.PathLike[str]) -> SampleSet:
-    """Columns x, y, label with an optional header row; labels 0/1, red/blue, or any two distinct strings."""
+MAX_SAMPLES = 1_000_000  # 20 times the soak's largest set (50,000): 24 MB; epochs and redraws grow with it
+MAX_LINE_CHARS = 65_536  # a row needs < 100; below the csv module's field limit (131,072), so named first
+BLOCK_BYTES = 64 * 1024  # read and parsed at a time: beside the samples' arrays, memory stays under 2 MB
+SEPARATORS = {",": "commas", ";": "semicolons", "\t": "tabs"}
+UNCLOSED = "a quote opened on this line is not closed on it"
+_BOMS = [(codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF8, "utf-8"),
+         (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")]  # fmt: skip
+
+
+def read_csv(path: str | os.PathLike[str], progress: Callable[[float], bool] | None = None) -> SampleSet:
+    """The samples of a CSV file: columns x, y, label, one sample a line, an optional header row first.
+
+    Text: UTF-8 (a BOM allowed), UTF-16 or UTF-32 with a BOM, or UTF-16 without one where every other byte
+    is NUL. Separator: a comma, or a semicolon or tab (then decimal commas are allowed) when that and not a
+    comma splits the first lines (up to 20) into three columns. A quoted field ends on its line. Labels: 0, 1
+    (or numbers equal to them), red and blue (any case) mean red and blue, mixed as they come ({red, 1}: red,
+    blue); any other name beside one of those is the other class ({red, dog}: dog is blue; {1, 2}: 2 is red);
+    two other names are sorted, as numbers if both are, else as text, and the first is red ({dog, cat}: cat).
+
+    CsvError names the line of: what is not text, a wrong column count, coordinates not numbers, not finite
+    or beyond ±MAX_COORDINATE, an empty or third label, an unclosed quote, more than MAX_SAMPLES samples, a
+    line over MAX_LINE_CHARS characters. The file is read BLOCK_BYTES at a time into arrays of the most rows
+    it can hold, so memory stays near the samples' 24 bytes each. `progress(fraction of the file read, 0.0
+    where the size is unknown)`, if given, is called after each block; False stops with CsvCancelled.
+    """
     with open(path, "rb") as f:
-        data = f.read()
-    if b"\x00" in data:
-        line = data[: data.index(b"\x00")].count(b"\n") + 1
-        raise CsvError(f"line {line}: not text (a NUL byte; is this a binary file?)")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        raise CsvError(f"line {line}: not UTF-8 text (is this a binary file?)") from None
-    points: list[tuple[float, float]] = []
-    names: list[str] = []
-    first_line: dict[str, int] = {}
-    seen_row = False
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        for row in reader:
-            line = reader.line_num
-            if not any(cell.strip() for cell in row):
-                continue
-            if len(row) != 3:
-                raise CsvError(f"line {line}: expected 3 columns (x, y, label), found {len(row)}")
-            is_first, seen_row = not seen_row, True
-            try:
-                x, y = float(row[0]), float(row[1])
-            except ValueError:
-                if is_first:
-                    continue  # the header row
-                raise CsvError(f"line {line}: x and y must be numbers, not {row[0]!r}, {row[1]!r}") from None
-            if not (math.isfinite(x) and math.isfinite(y)):
-                raise CsvError(f"line {line}: coordinates must be finite, found {row[0]!r}, {row[1]!r}")
-            name = row[2].strip()
-            if not name:
-                raise CsvError(f"line {line}: the label is empty")
-            first_line.setdefault(name, line)
-            if len(first_line) > 2:
-                raise CsvError(f"line {line}: a third label {name!r}; only two classes are allowed")
-            points.append((x, y))
-            names.append(name)
-    except csv.Error as e:
-        raise CsvError(f"line {reader.line_num}: {e}") from None
-    if not points:
-        raise CsvError("the file holds no samples (it is empty or has only a header)")
-    codes = _label_codes(set(names))
-    return SampleSet(np.array(points), np.array([codes[name] for name in names]))
+        size = os.fstat(f.fileno()).st_size  # 0 for a pipe or a device
+        rows = _Rows(min(MAX_SAMPLES, size // 6 + 1) if size else MAX_SAMPLES)  # a row takes 6 bytes or more
+        for first, lines in _blocks(f, size, progress):
+            rows.feed(first, lines)
+    return rows.samples()
 
 
-def write_csv(samples: SampleSet, path: str | os.PathLike[str]) -> None:
-    """Write a header and one ``x,y,label`` row per sample; floats in repr precision round-trip exactly."""
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
+def _encoding(head: bytes) -> tuple[str, int]:
+    """(codec, BOM length) of a file starting with `head`: its BOM's; UTF-16 if every other byte is NUL; UTF-8
+    otherwise."""
+    for bom, codec in _BOMS:
+        if head.startswith(bom):
+            return codec, len(bom)
+    even, odd = head[0 : len(head) // 2 * 2 : 2], head[1::2]
+    for codec, text, zeros in (("utf-16-le", even, odd), ("utf-16-be", odd, even)):
+        if len(zeros) >= 2 and 0 not in text and zeros.count(0) >= 0.9 * len(zeros):
+            return codec, 0
+    return "utf-8", 0
+
+
+def _blocks(f, size: int, progress: Callable[[float], bool] | None) -> Iterator[tuple[int, list[str]]]:
+    r"""(number of the first line, the complete lines) of each block of the binary file `f` in turn, decoded
+    and split at line ends (\n, \r\n, or \r in a file whose first line ends with a lone \r)."""
+    data = f.read(BLOCK_BYTES)
+    codec, bom = _encoding(data[:4096])
+    data, name = data[bom:], codec[:6].upper()
+    decoder = codecs.getincrementaldecoder(codec)()
+    first, rest, end = 1, "", None  # the first line's number, the unfinished line, the line end
+    while True:
+        nul = data.find(b"\x00") if codec == "utf-8" else -1  # before decoding: a NUL says "binary" best
+        try:
+            text = rest + decoder.decode(data[: nul if nul >= 0 else len(data)], final=not data)
+        except UnicodeDecodeError as e:
+            line = first + rest.count(end or "\n") + data[: e.start].count((end or "\n").encode(codec))
+            raise CsvError(f"line {line}: not {name} text (is this a binary file?)") from None
+        nul = text.find("\x00") if nul < 0 else len(text)
+        if nul >= 0:
+            line = first + text[:nul].count(end or "\n")
+            raise CsvError(f"line {line}: not text (a NUL byte; is this a binary file?)")
+        end = end or ("\n" if "\n" in text else "\r" if "\r" in text[:-1] else None)  # \r\n may be split
+        lines = text.split(end or "\n")
+        rest = lines.pop() if data else ""
+        if len(rest) > MAX_LINE_CHARS or (lines and max(map(len, lines)) > MAX_LINE_CHARS):
+            long = next((i for i, line in enumerate(lines) if len(line) > MAX_LINE_CHARS), len(lines))
+            raise CsvError(f"line {first + long}: longer than {MAX_LINE_CHARS:,} characters")
+        yield first, lines
+        first += len(lines)
+        if progress is not None and not progress(min(1.0, f.tell() / size) if size else 0.0):
+            raise CsvCancelled("the import was cancelled")
+        if not data:
+            return
+        data = f.read(BLOCK_BYTES)
+
+
+class _Rows:
+    """The samples of a CSV file as its blocks come (see read_csv), in arrays of the most rows it can hold."""
+
+    def __init__(self, capacity: int) -> None:
+        self.separator, self.header_done = None, False  # header_done: a first row (header or sample) is read
+        self.keys: dict[int | str, int] = {}  # RED or BLUE for a class name, else the label: its index
+        self.indices: dict[str, int] = {}  # a label cell as written: its key's index
+        self.points, self.labels, self.n = np.empty((capacity, 2)), np.empty(capacity, np.int8), 0
+
+    def feed(self, first: int, lines: list[str]) -> None:
+        self.separator = self.separator or _separator(lines)
+        separator, header_done, indices = self.separator or ",", self.header_done, self.indices
+        values, room = [], MAX_SAMPLES - self.n  # (x, y, label index) of each sample of the block
+        reader, start = csv.reader(lines, delimiter=separator, strict=True), 0  # lines read before this row
+        try:
+            for row in reader:
+                line, start, quote_ends = first + start, reader.line_num, reader.line_num == start + 1
+                if not quote_ends:
+                    raise CsvError(UNCLOSED)
+                if len(row) != 3:
+                    if not any(cell.strip() for cell in row):
+                        continue
+                    found = f"separated by {SEPARATORS[separator]}, found {len(row)}" + _hint(row, separator)
+                    raise CsvError(f"expected 3 columns (x, y, label) {found}")
+                try:
+                    x, y = float(row[0]), float(row[1])
+                except ValueError:
+                    x, y = _number(row[0], separator), _number(row[1], separator)  # decimal commas
+                    if x is None or y is None:
+                        if header_done:
+                            found = f"{_short(row[0])}, {_short(row[1])}" + _hint(row[:2], separator)
+                            raise CsvError(f"x and y must be numbers, not {found}") from None
+                        header_done = True  # the header row
+                        continue
+                header_done = True
+                if not (abs(x) <= MAX_COORDINATE and abs(y) <= MAX_COORDINATE):
+                    limit = f"lie within ±{MAX_COORDINATE:g}" if np.isfinite((x, y)).all() else "be finite"
+                    raise CsvError(f"coordinates must {limit}, found {_short(row[0])}, {_short(row[1])}")
+                index = indices[row[2]] if row[2] in indices else self._new_label(row[2])
+                if len(values) == room:
+                    raise CsvError(f"more than {MAX_SAMPLES:,} samples, the most the program takes")
+                values.append((x, y, index))
+        except csv.Error as e:
+            reason = UNCLOSED if "unexpected end of data" in str(e) else str(e)
+            raise CsvError(f"line {first + start}: {reason}") from None
+        except CsvError as e:
+            raise CsvError(f"line {line}: {e}") from None
+        self.header_done, n, block = header_done, self.n, np.array(values).reshape(-1, 3)
+        if n + len(block) > len(self.labels):  # only when the file grew while it was read
+            self.points = np.concatenate([self.points[:n], block[:, :2]])
+            self.labels = np.concatenate([self.labels[:n], np.empty(len(block), np.int8)])
+        self.points[n : n + len(block)], self.labels[n : n + len(block)] = block[:, :2], block[:, 2]
+        self.n += len(block)
+
+    def _new_label(self, cell: str) -> int:
+        name = cell.strip()
+        if not name:
+            raise CsvError("the label is empty")
+        key = name if _meaning(name) is None else _meaning(name)
+        if key not in self.keys and len(self.keys) == 2:
+            raise CsvError(f"a third label {_short(name)}; only two classes are allowed")
+        self.indices[cell] = self.keys.setdefault(key, len(self.keys))
+        return self.indices[cell]
+
+    def samples(self) -> SampleSet:
+        if self.n == 0:
+            raise CsvError("the file holds no samples (it is empty or has only a header)")
+        return SampleSet(self.points[: self.n], np.array(_classes(list(self.keys)))[self.labels[: self.n]])
+
+
+def _number(text: str, separator: str = ",") -> float | None:
+    """The number in `text`, or None; with a separator other than a comma, a decimal comma is allowed."""
+    try:
+        return float(text if separator == "," else text.replace(",", "."))
+    except ValueError:
+        return None
+
+
+def _meaning(name: str) -> int | None:
+    """RED or BLUE for a label that names a class: red or blue in any case, a number equal to 0 or 1."""
+    value = CLASS_NAMES.index(name.lower()) if name.lower() in CLASS_NAMES else _number(name)
+    return int(value) if value in (0.0, 1.0) else None
+
+
+def _classes(keys: list[int | str]) -> list[int]:
+    """The class of each label key (RED or BLUE for a class name, else the label) by read_csv's rule."""
+    named = [key for key in keys if isinstance(key, int)]
+    if named:
+        return [key if isinstance(key, int) else 1 - named[0] for key in keys]
+    values = [_number(key) for key in keys]
+    order = values if all(value is not None and math.isfinite(value) for value in values) else keys
+    return [sorted(order).index(value) for value in order]
+
+
+def _separator(lines: list[str]) -> str | None:
+    """Of comma, semicolon and tab, the first that splits each of the first non-blank lines (up to 20) into
+    three columns, numbers in the first two after the first line; a comma if none does; None if no line."""
+    sample = list(itertools.islice((line for line in lines if line.strip()), 20))
+    for separator in SEPARATORS if sample else ():
+        with contextlib.suppress(csv.Error):
+            rows = list(csv.reader(sample, delimiter=separator, strict=True))
+            numbers = [_number(cell, separator) for row in rows[1:] for cell in row[:2]]
+            if all(len(row) == 3 for row in rows) and None not in numbers:
+                return separator
+    return "," if sample else None
+
+
+def _hint(cells: list[str], separator: str) -> str:
+    others = [other for other in SEPARATORS if other != separator and any(other in cell for cell in cells)]
+    return f": is the file separated by {others[0]!r}?" if others else ""
+
+
+def _short(cell: str) -> str:
+    return repr(cell if len(cell) <= 40 else cell[:40] + "...")
+
+
+def write_csv(samples: SampleSet, path: str | os.PathLike[str], inputs: Paths = ()) -> None:
+    """Writes a header and one ``x,y,label`` row per sample (floats in repr precision read back exactly)
+    through write_atomically: the previous file stays until the new one is complete, and a path that is a
+    folder or one of `inputs` is refused with OutputRefused (an OSError) before anything is written."""
+
+    def write(file) -> None:
+        text = io.TextIOWrapper(file, encoding="utf-8", newline="")
+        writer = csv.writer(text)
         writer.writerow(["x", "y", "label"])
         for (x, y), label in zip(samples.points.tolist(), samples.labels.tolist(), strict=True):
             writer.writerow([repr(x), repr(y), label])
+        text.detach()  # flushes, and leaves `file` open for write_atomically to sync
+
+    write_atomically(path, write, inputs=inputs)

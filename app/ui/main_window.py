@@ -215,9 +215,12 @@ class MainWindow(QMainWindow):
 
     # --- gestures -----------------------------------------------------------------------------------------
     def add_sample(self, x: float, y: float, label: int) -> None:
-        self.model.edit_samples(
-            self.model.samples.with_sample(x, y, label), f"Add {CLASS_NAMES[label]} sample"
-        )
+        try:
+            samples = self.model.samples.with_sample(x, y, label)
+        except ValueError as error:  # zoomed out beyond the coordinates a sample may have
+            self.show_message(f"No sample added there: {error}.")
+            return
+        self.model.edit_samples(samples, f"Add {CLASS_NAMES[label]} sample")
 
     def load_preset(self, name: str) -> None:
         self.model.edit_samples(make_preset(name), f"Load the {PRESET_LABELS[name]} preset")

@@ -9,7 +9,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtWidgets import QGraphicsRectItem
 
-from app.core.dataset import RED, SampleSet
+from app.core.dataset import MAX_COORDINATE, RED, SampleSet
 
 PICK_PIXELS = 8  # how close a press must be to a sample to grab it
 BRUSH_RADIUS_PIXELS = 18
@@ -63,7 +63,10 @@ class QtSampleViewBox(pg.ViewBox):
             return
         ev.accept()
         if self._gesture == "move":
-            moved = self.samples.shifted_samples(self._moving, here.x() - start.x(), here.y() - start.y())
+            try:
+                moved = self.samples.shifted_samples(self._moving, here.x() - start.x(), here.y() - start.y())
+            except ValueError:  # beyond the coordinates a sample may have (zoomed far out): not moved there
+                moved = self.samples
             self._report(moved, f"Move {len(self._moving)} sample{'s' if len(self._moving) > 1 else ''}", ev)
         elif self._gesture == "select":
             rect = QRectF(start, here).normalized()
@@ -78,7 +81,7 @@ class QtSampleViewBox(pg.ViewBox):
             self._stroke.append(
                 np.array([here.x(), here.y()]) + self._rng.normal(0, radius / 2, (self.brush_density, 2))
             )
-            points = np.vstack(self._stroke)
+            points = np.clip(np.vstack(self._stroke), -MAX_COORDINATE, MAX_COORDINATE)  # zoomed far out
             labels = np.full(len(points), self.current_label)
             self._report(self.samples.with_samples(points, labels), f"Brush {len(points)} samples", ev)
         if ev.isFinish():

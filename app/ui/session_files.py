@@ -8,10 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QSettings, QStandardPaths, QTimer, Signal
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtCore import QObject, QSettings, QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QProgressDialog
 
-from app.core.dataset import CsvError, read_csv, write_csv
+from app.core.dataset import CsvCancelled, CsvError, read_csv, write_csv
 from app.core.geometry import Rect
 from app.core.session import SUFFIX, SessionError, load_session, save_session
 from app.ui.controls import position_of_speed
@@ -167,11 +167,32 @@ class SessionFiles(QObject):
     def import_csv(self, path: str | None = None) -> bool:
         """Replaces the samples by a CSV file's (undoable); a malformed file changes nothing."""
         path = self._ask("Import samples", path, False, "", "CSV files (*.csv);;All files (*)")
-        read = []
-        if not path or not self._try(
-            "Import CSV", "import", path, lambda: read.append(read_csv(path)), (OSError, CsvError)
-        ):
+        if not path:
             return False
+        dialog = QProgressDialog(f"Reading {Path(path).name}…", "Cancel", 0, 1000, self.window)
+        dialog.setWindowTitle("Import CSV")
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.setMinimumDuration(300)  # a small file is read before the dialog would show
+
+        def progress(fraction: float) -> bool:
+            dialog.setValue(int(1000 * fraction))
+            QApplication.processEvents()
+            return not dialog.wasCanceled()
+
+        read = []
+        try:
+            read.append(read_csv(path, progress))
+        except CsvCancelled:
+            self.message.emit(f"Import of {Path(path).name} cancelled; the samples are as they were.")
+            return False
+        except (OSError, CsvError) as error:
+            QMessageBox.warning(
+                self.window, "Import CSV", f"Could not import {Path(path).name}: {_reason(error)}"
+            )
+            return False
+        finally:
+            dialog.close()
+            dialog.deleteLater()
         self.model.edit_samples(read[0], f"Import {Path(path).name}")
         self.window.canvas.fit_data()
         self.message.emit(f"Imported {read[0].n} samples from {Path(path).name}.")
@@ -180,7 +201,7 @@ class SessionFiles(QObject):
     def export_csv(self, path: str | None = None) -> bool:
         path = self._ask("Export samples", path, True, "samples.csv", "CSV files (*.csv)")
         if not path or not self._try(
-            "Export CSV", "write", path, lambda: write_csv(self.model.samples, path)
+            "Export CSV", "write", path, lambda: write_csv(self.model.samples, path, inputs=(self.path,))
         ):
             return False
         self.message.emit(f"Wrote {self.model.samples.n} samples to {Path(path).name}.")

@@ -10,6 +10,7 @@ from sklearn.neural_network import MLPClassifier
 
 from app.core.dataset import (
     BLUE,
+    MAX_COORDINATE,
     PRESET_LABELS,
     PRESETS,
     RED,
@@ -73,6 +74,30 @@ def test_non_finite_coordinates_are_rejected(two, bad):
         two.with_sample(0.0, bad, RED)
     with pytest.raises(ValueError, match="finite"):
         SampleSet([[bad, 0.0]], [RED])
+
+
+def test_coordinates_beyond_the_limit_are_refused_by_every_edit(two):
+    """Issue 19: samples near 1e307 were accepted and then crashed plotting, geometry and influence."""
+    beyond = np.nextafter(MAX_COORDINATE, np.inf)
+    at_the_limit = SampleSet([[MAX_COORDINATE, -MAX_COORDINATE]], [RED])
+    assert at_the_limit.points.tolist() == [[MAX_COORDINATE, -MAX_COORDINATE]]
+    for value in (beyond, -beyond, 1e307, -1e305):
+        with pytest.raises(ValueError, match="within ±1e\\+15"):
+            SampleSet([[0.0, value]], [RED])
+        with pytest.raises(ValueError, match="within"):
+            two.with_sample(value, 0.0, BLUE)
+        with pytest.raises(ValueError, match="within"):
+            two.with_samples(np.array([[0.0, 0.0], [0.0, value]]), [RED, BLUE])
+    with pytest.raises(ValueError, match="within"):
+        at_the_limit.shifted_samples([0], 1.0, 0.0)  # a move past the limit
+    assert at_the_limit.shifted_samples([0], -2 * MAX_COORDINATE, 0.0).points[0, 0] == -MAX_COORDINATE
+
+
+def test_the_coordinate_limit_leaves_room_for_the_soaks_largest_data():
+    """The soak's extremes section trains on the clusters preset times 1e12 (up to about 3e12)."""
+    clusters = make_preset("clusters")
+    assert SampleSet(clusters.points * 1e12, clusters.labels).n == clusters.n
+    assert 1e13 <= MAX_COORDINATE < 2.0**53  # integers typed into a file stay exact
 
 
 def test_labels_and_shapes_are_validated(two):
@@ -245,6 +270,17 @@ def test_header_is_optional(tmp_path):
         (("Red", "BLUE"), [RED, BLUE]),
         (("dog", "cat"), [1, 0]),
         (("1", "1"), [1, 1]),
+        # issue 19: {red, 1} made red blue (the names were sorted); names of a class keep their meaning
+        (("red", "1"), [RED, BLUE]),
+        (("1", "red"), [BLUE, RED]),
+        (("0", "Blue"), [RED, BLUE]),
+        (("1.0", "0.0"), [BLUE, RED]),
+        (("red", "dog"), [RED, BLUE]),  # beside a class name, another name is the other class
+        (("cat", "BLUE"), [RED, BLUE]),
+        (("2", "1"), [RED, BLUE]),
+        (("-1", "1"), [RED, BLUE]),
+        (("10", "2"), [BLUE, RED]),  # two other numbers: sorted by value, not as text
+        (("b", "a"), [BLUE, RED]),
     ],
 )
 def test_string_labels(tmp_path, names, expected):
@@ -263,6 +299,8 @@ def test_string_labels(tmp_path, names, expected):
         ("x,y,label\n0,0,0\nnan,1,1\n", 3, "finite"),
         ("x,y,label\n0,inf,0\n", 2, "finite"),
         ("0,0,a\n1,1,b\n2,2,c\n", 3, "third label"),
+        ("0,0,red\n1,1,0\n2,2,dog\n3,3,1\n", 4, "third label"),  # red and 0 are one class, dog another
+        ("0,0,red\n1,1, \n", 2, "the label is empty"),
     ],
 )
 def test_malformed_rows_name_their_line(tmp_path, text, line, reason):
@@ -285,6 +323,12 @@ def test_binary_garbage_is_rejected(tmp_path):
     path.write_bytes(bytes(range(256)) * 4)
     with pytest.raises(CsvError, match="line 1: not .*text"):
         read_csv(path)
+
+
+def test_spellings_of_the_two_classes_are_two_classes(tmp_path):
+    path = tmp_path / "spellings.csv"
+    path.write_text("0,0,red\n1,1,0\n2,2,RED\n3,3,blue\n4,4,1\n5,5,1.0\n")
+    assert read_csv(path).labels.tolist() == [RED, RED, RED, BLUE, BLUE, BLUE]
 
 
 def test_csv_error_is_a_value_error():

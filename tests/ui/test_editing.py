@@ -165,3 +165,27 @@ def test_csv_import_export_round_trip_and_refusal(tmp_path, window):
     assert not window.files.import_csv(str(bad))
     assert window.model.samples is original
     assert "line 3" in window.warnings[-1]
+
+
+def test_a_click_beyond_the_coordinate_limit_says_so_and_adds_nothing(window):
+    """Zoomed out 10,000 times around data at 1e12, a click reached past ±1e15: a traceback from the click
+    handler (#19)."""
+    from app.core.dataset import MAX_COORDINATE
+
+    n = window.model.samples.n
+    window.add_sample(2 * MAX_COORDINATE, 0.0, 0)
+    assert window.model.samples.n == n and not window.model.undo_stack.canUndo()
+    assert window.message_label.text().startswith("No sample added there")
+
+
+def test_a_csv_import_can_be_cancelled_and_the_samples_stay(window, tmp_path, monkeypatch):
+    """Ten million rows took 67 s with no progress (#19): the import shows progress and can be cancelled."""
+    path = tmp_path / "big.csv"
+    path.write_text("".join(f"{k % 97},{k % 89},{k % 2}\n" for k in range(20000)))
+    before = window.model.samples
+    with monkeypatch.context() as patched:
+        patched.setattr("app.ui.session_files.QProgressDialog.wasCanceled", lambda self: True)
+        assert not window.files.import_csv(str(path))
+    assert window.model.samples is before
+    assert "cancelled" in window.message_label.text() and not window.warnings
+    assert window.files.import_csv(str(path)) and window.model.samples.n == 20000

@@ -41,6 +41,12 @@ from app.ui.timeline import QtTimeline
 from app.ui.training_control import TrainingControl
 from app.worker import BackgroundJob
 
+
+def format_loss(value: float) -> str:
+    """A loss readable at any size: 0.6931, 0.0123, 3.2e-05."""
+    return f"{value:.4f}" if value >= 1e-3 or value == 0 else f"{value:.1e}"
+
+
 HINT = "Left-click: add a red sample · Right-click or Shift+click: add a blue one · Space: train/pause"
 
 
@@ -135,6 +141,8 @@ class MainWindow(QMainWindow):
         model, training = self.model, self.training
         model.samplesChanged.connect(self._show_samples)
         model.splitChanged.connect(self._show_samples)
+        model.samplesChanged.connect(self._show_figures)
+        model.splitChanged.connect(self._show_figures)
         model.runReset.connect(self._run_reset)
         model.epochChanged.connect(self._show_epoch)
         model.selectionChanged.connect(self._show_selection)
@@ -178,15 +186,24 @@ class MainWindow(QMainWindow):
         the side views follow at the frame scheduler's pace)."""
         history = self.model.history
         self.canvas.show_network(self.model.spec, history.params_at(epoch))
-        loss, accuracy = history.metrics_at(epoch)
-        test_loss, test_accuracy = history.test_metrics_at(epoch)
-        kept = history.recorded_epoch(epoch)
-        text = f"Epoch {epoch}" if kept == epoch else f"Epoch {epoch} (nearest kept: {kept})"
-        text += f" · loss {loss:.4f} · accuracy {100 * accuracy:.1f}%"
-        if np.isfinite(test_loss):
-            text += f" · test loss {test_loss:.4f} · test accuracy {100 * test_accuracy:.1f}%"
-        self.epoch_label.setText(text)
+        self._show_figures()
         self.timeline.show_state(epoch, history.latest_epoch, live, history.data_changes)
+
+    def _show_figures(self) -> None:
+        """The displayed epoch's loss and accuracy on the samples now on the canvas, or why there are none."""
+        model = self.model
+        epoch, kept = model.displayed_epoch, model.history.recorded_epoch(model.displayed_epoch)
+        text = f"Epoch {epoch}" if kept == epoch else f"Epoch {epoch} (nearest kept: {kept})"
+        (loss, accuracy), (test_loss, test_accuracy) = model.figures_at(epoch)
+        if model.samples.n == 0:
+            text += " · no samples"
+        elif not np.isfinite(loss):
+            text += " · no training samples (all held out)" if np.isnan(loss) else " · loss infinite"
+        else:
+            text += f" · loss {format_loss(loss)} · accuracy {100 * accuracy:.1f}%"
+        if np.isfinite(test_loss):
+            text += f" · test loss {format_loss(test_loss)} · test accuracy {100 * test_accuracy:.1f}%"
+        self.epoch_label.setText(text)
 
     def _show_selection(self, selected: tuple[int, int] | None) -> None:
         self.canvas.set_selected(selected)

@@ -3,6 +3,8 @@ mode, selected neuron and undo history. Views read it; its methods change it; it
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
@@ -47,11 +49,18 @@ class SessionModel(QObject):
         self.live = True
         self.selected: tuple[int, int] | None = None
         self.modified = False
+        self.newest_version = samples.version  # every edit gets a newer version: training sees each change
         self.trainer, self.history, self.data_version = self._fresh_run()
+        self.figures_from = 0  # the first epoch whose recorded loss and accuracy are on the samples now shown
+        self._figures: tuple = ((), None)  # (key, figures) of the last epoch whose figures were computed
 
     # --- samples --------------------------------------------------------------------------------------
     def edit_samples(self, samples: SampleSet, description: str) -> None:
-        """Every edit of the samples goes through here, so that each one can be undone."""
+        """Every edit of the samples goes through here, so that each one can be undone. A preset or a file
+        comes with a version of its own: it gets a newer one, so that training marks the change."""
+        if samples.version <= self.newest_version:
+            samples = dataclasses.replace(samples, version=self.newest_version + 1)
+        self.newest_version = samples.version
         self.undo_stack.push(SamplesCommand(self, self.samples, samples, description))
         self.set_modified()
 
@@ -77,6 +86,7 @@ class SessionModel(QObject):
         Training must be stopped first (TrainingControl does)."""
         self.spec, self.config = spec or self.spec, config or self.config
         self.trainer, self.history, self.data_version = self._fresh_run()
+        self.figures_from = 0
         self._start_run(displayed=0, live=True, selected=None)
 
     def set_config(self, config: TrainConfig) -> None:
@@ -85,6 +95,7 @@ class SessionModel(QObject):
         self.config = config
         self.set_modified()
         if split_changed:
+            self.figures_from = self.history.latest_epoch + 1  # recorded figures are on the old split
             self.splitChanged.emit()
 
     def append(self, generation: int, chunk: EpochChunk) -> None:
@@ -94,9 +105,21 @@ class SessionModel(QObject):
         if chunk.data_version != self.data_version:
             self.history.mark_data_change(chunk.first_epoch)
             self.data_version = chunk.data_version
+            self.figures_from = chunk.first_epoch
         self.history.append(chunk)
         self.set_modified()
         self.historyGrew.emit()
+
+    def figures_at(self, epoch: int) -> tuple[tuple[float, float], tuple[float, float]]:
+        """(loss, accuracy) of `epoch`'s network on the training and held-out parts of the samples now
+        shown (NaN where a part is empty): the recorded ones where that epoch trained on these samples, else
+        computed now (and kept for the next call)."""
+        if self.samples.version == self.data_version and epoch >= self.figures_from:
+            return self.history.metrics_at(epoch), self.history.test_metrics_at(epoch)
+        key = (epoch, self.generation, self.samples, self.config.test_fraction, self.config.seed)
+        if self._figures[0] != key:
+            self._figures = (key, self.metrics(self.history.params_at(epoch)))
+        return self._figures[1]
 
     def metrics(self, params: np.ndarray) -> tuple[tuple[float, float], tuple[float, float]]:
         """(loss, accuracy) on the training part and on the held-out part (NaN where a part is empty)."""
@@ -185,6 +208,8 @@ class SessionModel(QObject):
             trainer = Trainer(session.spec, session.config, params=params, epoch=latest)
         self.samples, self.spec, self.config = session.samples, session.spec, session.config
         self.trainer, self.history, self.data_version = trainer, session.history, session.samples.version
+        self.newest_version = max(self.newest_version, session.samples.version)
+        self.figures_from = max(session.history.data_changes, default=0)
         self.undo_stack.clear()
         view = session.view
         epoch = view.get("displayed_epoch", latest)

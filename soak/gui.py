@@ -93,7 +93,7 @@ class Shared:
         for name, visible in cls.docks.items():
             window.docks[name].setVisible(visible)
         window.files.apply_session(cls.start)
-        window.set_regions_fill("patterns")
+        window.set_regions_fill("none")  # the default
         window.model.set_modified(False)
         return window
 

@@ -127,6 +127,7 @@ class QtCanvas(pg.PlotWidget):
             self.plotItem.hideAxis("left")
             self.plotItem.hideAxis("bottom")
         self.view_box.sigRangeChanged.connect(self.redraw)
+        self.view_box.sigRangeChanged.connect(self._axes_follow_view)
         self.view_box.sigResized.connect(self.redraw)
 
     # --- model state in -------------------------------------------------------------------------------
@@ -290,6 +291,17 @@ class QtCanvas(pg.PlotWidget):
     def view_rect(self) -> Rect:
         (x0, x1), (y0, y1) = self.view_box.viewRange()
         return Rect(x0, x1, y0, y1)
+
+    def _axes_follow_view(self, *_args) -> None:
+        """Gives each axis the view's range. pyqtgraph (0.14) can change the y range without announcing it:
+        where the zoom limit meets the locked aspect ratio, ViewBox.updateViewRange stores the new y range
+        before comparing it with the old one, so the left axis kept its labels (±200 beside an x axis at
+        ±20,000). The range signal still comes, as the x range changes with it (the axes follow a resize
+        themselves)."""
+        for name, view_range in zip(("bottom", "left"), self.view_box.viewRange(), strict=True):
+            axis = self.plotItem.getAxis(name)
+            if list(axis.range) != view_range:
+                axis.linkedViewChanged(self.view_box)
 
     # --- drawing ----------------------------------------------------------------------------------------
     def redraw(self, *_args) -> None:

@@ -12,8 +12,8 @@ from PySide6.QtWidgets import QMenu, QSpinBox
 from app.core.dataset import PRESET_LABELS, PRESETS, RED
 from app.ui.help import show_about, show_quick_guide
 
-REGION_FILLS = (("patterns", "A pale colour per region"), ("slope", "Shade by the output's slope"),
-                ("none", "Edges only"))  # fmt: skip
+REGION_FILLS = (("none", "Edges only, over the prediction"), ("patterns", "A light tint per region"),
+                ("slope", "Shade by the output's slope"))  # fmt: skip; the first is the default
 
 
 @dataclass
@@ -125,7 +125,7 @@ def build_menus(window) -> Actions:
     region_fill_actions = {}
     for fill, text in REGION_FILLS:
         action = _action(window, fill_menu, text, lambda f=fill: window.set_regions_fill(f), checkable=True)
-        action.setChecked(fill == "patterns")
+        action.setChecked(fill == REGION_FILLS[0][0])
         fill_group.addAction(action)
         region_fill_actions[fill] = action
     essence_action = QAction("Interpretable network", window, shortcut=QKeySequence("Ctrl+Shift+B"),

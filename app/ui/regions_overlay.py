@@ -22,7 +22,7 @@ from app.core.regions import (
 )  # fmt: skip
 from app.ui.palette import pattern_colours, slope_colours
 
-REGION_ALPHA = 70
+REGION_ALPHA = 40  # the pattern fill: a light tint, so that the red or blue prediction shows through
 MIN_SAMPLED_PIXELS = 120
 REGION_EDGE_PEN = pg.mkPen((40, 40, 40, 150), width=1)
 
@@ -46,7 +46,8 @@ class RegionsOverlay:
         self.image.setVisible(False)
         plot.addItem(self.image)
         self.shown = False
-        self.fill = "patterns"  # "none", "patterns" (a pale colour per region) or "slope"
+        # Edges alone by default: any fill tints the red/blue prediction under it.
+        self.fill = "none"  # "none", "patterns" (a pale colour per region) or "slope"
         self.regions: Regions | None = None  # the partition drawn, while the overlay is shown
         self.edges = pg.PlotCurveItem(pen=REGION_EDGE_PEN, connect="finite")
         self.edges.setZValue(4)

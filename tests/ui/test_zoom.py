@@ -131,6 +131,7 @@ def test_extrapolation_view_shows_the_main_view_and_moves_it(qtbot, window):
 
 
 def test_regions_overlay_colours_cells_and_hover_names_neurons_on(qtbot, window):
+    window.canvas.set_regions_fill("patterns")  # an option: edges alone by default
     window.menu_actions.regions_action.setChecked(True)
     window.canvas.redraw()
     window.canvas.refresh()

@@ -18,6 +18,15 @@ from app.errors import UsageError
 MAX_SEED = 2**31 - 1  # what the window's seed box holds
 
 
+def whole_number(text: str) -> int:
+    """An integer argument in ASCII digits (int() also takes "４" and "1_000"), quoted short when refused."""
+    digits = text[1:] if text.startswith("-") else text
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 18:
+        shown = text if len(text) <= 24 else text[:20] + "…"
+        raise argparse.ArgumentTypeError(f"{shown!r} is not a whole number (ASCII digits, at most 18)")
+    return int(text)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):
         raise UsageError(message)
@@ -33,12 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--data", metavar="FILE.csv", help="samples from a CSV file with columns x, y, label")
     parser.add_argument("--layers", default="4,4", help="hidden layer widths, e.g. 4,4")
     parser.add_argument("--activation", default="tanh", help=f"one of: {', '.join(ACTIVATIONS)}")
-    parser.add_argument("--epochs", type=int, default=0, help="epochs to train before showing or exporting")
-    parser.add_argument("--epoch", type=int, default=None, metavar="K",
+    parser.add_argument(
+        "--epochs", type=whole_number, default=0, help="epochs to train before showing or exporting"
+    )
+    parser.add_argument("--epoch", type=whole_number, default=None, metavar="K",
                         help="the epoch to show or export (default: the last)")  # fmt: skip
     parser.add_argument("--zoom", type=float, default=None, metavar="Z",
                         help="zoom out by Z about the data's centre (Z < 1 zooms in)")  # fmt: skip
-    parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights")
+    parser.add_argument("--seed", type=whole_number, default=0, help="seed of the initial weights")
     parser.add_argument("--export", metavar="OUT.png", help="render the main window to a PNG and exit")
     parser.add_argument("--export-data", metavar="OUT.npz", help="write samples, parameters and metrics")
     parser.add_argument(

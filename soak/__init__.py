@@ -1,2 +1,3 @@
-"""The soak run: random GUI sessions, fuzzed files, injected faults, closing mid-work and extreme inputs.
-`python -m soak` (full) or `python -m soak --quick` (under a minute, run by the test suite)."""
+"""The soak run: random GUI sessions, fuzzed files, injected faults, closing mid-work, hostile inputs and
+extreme inputs. `python -m soak` (full) or `python -m soak --quick` (under a minute, run by the test
+suite)."""

@@ -20,9 +20,10 @@ os.environ["XDG_CONFIG_HOME"] = os.path.join(_SANDBOX, "config")
 os.environ["XDG_DATA_HOME"] = os.path.join(_SANDBOX, "data")
 
 # Each section: a module with run(quick: bool) -> dict of counts, plus "failures": a list of readable lines.
-SECTIONS = ("gui", "fuzz", "faults", "closing", "extremes")
+SECTIONS = ("gui", "fuzz", "faults", "closing", "hostile", "extremes")
 # The counts that must be zero for the run to pass.
-MUST_BE_ZERO = ("gui_failures", "loader_failures", "faults_with_loss", "leaked_threads", "extreme_failures")
+MUST_BE_ZERO = ("gui_failures", "loader_failures", "faults_with_loss", "leaked_threads", "hostile_failures",
+                "extreme_failures")  # fmt: skip
 
 
 def main(argv: list[str]) -> int:

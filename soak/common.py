@@ -1,8 +1,10 @@
-"""What the soak sections share: running the event loop for a while, dialogs that answer at once, memory."""
+"""What the soak sections share: running the event loop for a while, dialogs that answer at once, memory, a
+deadline for a case that may hang."""
 
 from __future__ import annotations
 
 import contextlib
+import signal
 import time
 
 
@@ -69,3 +71,26 @@ def resident_megabytes() -> float:
     with open("/proc/self/statm") as handle:
         pages = int(handle.read().split()[1])
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class Hang(BaseException):
+    """Raised by `deadline` once time is up (a BaseException: code under test does not catch it)."""
+
+
+@contextlib.contextmanager
+def deadline(seconds: float):
+    """Raises Hang in the main thread once `seconds` have passed (SIGALRM; where there is none, no limit)."""
+    if not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def ring(signum, frame):
+        raise Hang(f"no answer after {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, ring)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

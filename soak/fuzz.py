@@ -8,7 +8,6 @@ import io
 import json
 import math
 import os
-import signal
 import tempfile
 import warnings
 import zipfile
@@ -22,6 +21,7 @@ from app.core.history import TrainingHistory
 from app.core.network import ACTIVATIONS, MAX_LAYERS, MAX_WIDTH, NetworkSpec
 from app.core.session import MANIFEST, Session, SessionError, load_session, save_session
 from app.core.training import EpochChunk, TrainConfig, TrainerState
+from soak.common import Hang, deadline
 
 CASES = {True: 500, False: 10_000}  # quick, full
 WINDOW_CASES = {True: 10, False: 50}
@@ -484,37 +484,15 @@ def csv_problem(samples: SampleSet) -> str | None:
     return _samples_problem(samples)
 
 
-class _Hang(BaseException):
-    """Raised by the alarm when a case runs past HANG_SECONDS (a BaseException: no loader may catch it)."""
-
-
-@contextlib.contextmanager
-def _deadline(seconds: float):
-    if not hasattr(signal, "setitimer"):
-        yield
-        return
-
-    def ring(signum, frame):
-        raise _Hang(f"no answer after {seconds:g} s")
-
-    previous = signal.signal(signal.SIGALRM, ring)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 def try_load(load, path: Path, error: type[Exception], check) -> tuple[bool, str | None]:
     """(refused, problem): refused is True when `load` raised `error`; problem says what went wrong when it
     raised anything else, hung, or returned a value `check` finds a problem in."""
     try:
-        with _deadline(HANG_SECONDS):
+        with deadline(HANG_SECONDS):
             value = load(path)
     except error:
         return True, None
-    except _Hang as e:
+    except Hang as e:
         return False, f"hang: {e}"
     except Exception as e:  # noqa: BLE001 - any other exception is what the fuzzing looks for
         return False, repr(e)[:300]

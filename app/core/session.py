@@ -42,8 +42,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.core.dataset import SampleSet
-from app.core.history import ARRAY_NAMES, TrainingHistory
+from app.core.dataset import MAX_SAMPLES, SampleSet
+from app.core.history import ARRAY_NAMES, TrainingHistory, default_max_rows
 from app.core.network import NetworkSpec
 from app.core.output_file import write_atomically
 from app.core.training import MAX_EPOCH, TrainConfig, TrainerState
@@ -57,6 +57,8 @@ MAX_ENTRY_BYTES = 2**32  # an archive entry claiming more is refused before deco
 # The sum of the entries' declared sizes, checked before decompressing; what is allocated follows the bytes
 # really decompressed (reads of READ_BYTES; deflate expands at most ~1032-fold, bzip2 and LZMA are refused).
 MAX_TOTAL_BYTES = 2**32
+# A history holds at most its budget's rows (a file's is thinned to it); this many times that is still read.
+HISTORY_SLACK = 4
 MAX_MANIFEST_BYTES = 16 * 2**20  # a manifest is a few kB; its data-change list can reach a few MB
 MAX_ENTRIES = 64  # a session has 12 at most; a few more are named as unexpected
 MAX_DIRECTORY_BYTES = 2**16  # the zip's central directory: ~1 kB for a session
@@ -223,6 +225,8 @@ def _read(data: bytes) -> Session:
                 f"The session file is invalid: missing entries {_listed(missing)}, "
                 f"unexpected entries {_listed(extra)}."
             )
+        shapes = {name: _array_shape(archive, name, *form)[0] for name, form in expected.items()}
+        _check_shapes(manifest, shapes)  # every array's size is known and bounded before any is read
         arrays = {name: _read_array(archive, name, *form) for name, form in expected.items()}
     return _build(manifest, arrays)
 
@@ -368,26 +372,55 @@ def _check_type(value: object, kind: type, what: str) -> None:
         )
 
 
-def _read_array(archive: zipfile.ZipFile, name: str, kind: str, ndim: int) -> np.ndarray:
-    """One .npy entry, checked to be `ndim`-dimensional 8-byte numbers of `kind` ('f' float, 'i' integer)
-    whose header (read first, from the entry's start) implies the entry's declared size, before the data is
-    read; as a native-order C-contiguous array."""
+def _array_shape(archive: zipfile.ZipFile, name: str, kind: str, ndim: int):
+    """(shape, fortran_order, dtype, header bytes, data offset) of one .npy entry, from its header alone (read
+    from the entry's start): `ndim`-dimensional 8-byte numbers of `kind` ('f' float, 'i' integer) whose
+    header implies the entry's declared size."""
     size = archive.getinfo(name).file_size
     with archive.open(name) as stream:
         raw = _read_into(bytearray(), stream, min(size, NPY_HEADER_BYTES))
-        header = io.BytesIO(raw)
-        try:
-            shape, fortran_order, dtype = _npy_header(header)
-        except Exception as e:  # numpy parses the header with ast/tokenize: any error means a damaged header
-            raise SessionError(f"The session file is invalid: {name} is not a readable array.") from e
-        if dtype.kind != kind or dtype.itemsize != 8 or len(shape) != ndim:
-            raise SessionError(
-                f"The session file is invalid: {name} holds {dtype} of {len(shape)} dimension(s)."
-            )
-        if header.tell() + math.prod(shape) * 8 != size:
-            raise SessionError(DAMAGED)
+    header = io.BytesIO(raw)
+    try:
+        shape, fortran_order, dtype = _npy_header(header)
+    except Exception as e:  # numpy parses the header with ast/tokenize: any error means a damaged header
+        raise SessionError(f"The session file is invalid: {name} is not a readable array.") from e
+    if dtype.kind != kind or dtype.itemsize != 8 or len(shape) != ndim:
+        raise SessionError(f"The session file is invalid: {name} holds {dtype} of {len(shape)} dimension(s).")
+    if header.tell() + math.prod(shape) * 8 != size:
+        raise SessionError(DAMAGED)
+    return shape, fortran_order, dtype, raw, header.tell()
+
+
+def _check_shapes(manifest: dict, shapes: dict[str, tuple[int, ...]]) -> None:
+    """The arrays' shapes agree with each other and the network, and stay within what the program holds
+    (MAX_SAMPLES samples, HISTORY_SLACK times the rows a history of this network keeps) before any is read."""
+    with _invalid("The session's network is invalid"):
+        spec = NetworkSpec(tuple(manifest["spec"]["widths"]), manifest["spec"]["activation"])
+    n = shapes["samples/points.npy"][0]
+    if shapes["samples/points.npy"] != (n, 2) or shapes["samples/labels.npy"] != (n,):
+        raise SessionError("The session's samples are invalid: points and labels do not match.")
+    if n > MAX_SAMPLES:
+        raise SessionError(f"The session holds {n:,} samples; the program takes {MAX_SAMPLES:,} at most.")
+    rows = shapes["history/epochs.npy"][0]
+    if any(shape != ((rows, spec.n_params) if name == "history/params.npy" else (rows,))
+           for name, shape in shapes.items() if name.startswith("history/")):  # fmt: skip
+        raise SessionError("The session's history is inconsistent: its arrays do not match its network.")
+    marks = manifest["history"].get("data_changes", [])
+    most = HISTORY_SLACK * max(default_max_rows(spec), 4 * len(marks) + 8 if isinstance(marks, list) else 0)
+    if rows > most:
+        raise SessionError(f"The session's history holds {rows:,} epochs, more than the program keeps.")
+    if any(shape != (spec.n_params,) for name, shape in shapes.items() if name.startswith("trainer/")):
+        raise SessionError("The session's trainer state is invalid: it does not match its network.")
+
+
+def _read_array(archive: zipfile.ZipFile, name: str, kind: str, ndim: int) -> np.ndarray:
+    """One .npy entry (its header checked first, see _array_shape) as a native-order C-contiguous array."""
+    size = archive.getinfo(name).file_size
+    shape, fortran_order, dtype, raw, offset = _array_shape(archive, name, kind, ndim)
+    with archive.open(name) as stream:
+        stream.read(len(raw))
         _read_into(raw, stream, size - len(raw))
-    array = np.frombuffer(raw, dtype=dtype, offset=header.tell())
+    array = np.frombuffer(raw, dtype=dtype, offset=offset)
     array = array.reshape(shape[::-1]).T if fortran_order else array.reshape(shape)
     return np.ascontiguousarray(array, dtype=np.float64 if kind == "f" else np.int64)
 

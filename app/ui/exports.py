@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPixmap
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QApplication, QProgressDialog, QWidget
 
-from app.core.output_file import write_atomically, write_bytes_atomically
+from app.core.output_file import check_output, write_atomically, write_bytes_atomically
 
 ANIMATION_SUFFIXES = (".gif",)  # .mp4 would need imageio-ffmpeg, which is not a dependency
 
@@ -147,6 +147,10 @@ def export_animation(model, render: Callable[[], None], canvas: QWidget, path: s
     than .gif, OSError if the file cannot be written."""
     if Path(path).suffix.lower() not in ANIMATION_SUFFIXES:
         raise ValueError("Only .gif animations are supported")
+    try:
+        check_output(path, ANIMATION_SUFFIXES)  # before the frames are drawn: a folder named x.gif, ...
+    except OSError as error:
+        raise OSError(f"Could not write {path}: {error}") from error
     epochs = animation_epochs(np.array(model.history.epochs), max_frames)
     was_live, was_epoch = model.live, model.displayed_epoch
     frames: list[Image.Image] = []

@@ -16,6 +16,7 @@ from session_bytes import read_entries, with_array, with_manifest, zip_bytes
 
 import app.core.dataset
 import app.core.history
+import app.core.session
 from app.core.dataset import make_preset
 from app.core.history import MIN_ROWS, TrainingHistory, default_max_rows
 from app.core.network import NetworkSpec
@@ -434,6 +435,7 @@ def test_a_history_over_the_budget_is_thinned_on_opening(tmp_path, monkeypatch):
     thinned as appending would have (epoch 0, the newest epochs and the data changes kept), arrays cut."""
     session = small_session(epochs=3000, trainer=False, budget=2**30, marks=(1001, 2001))
     assert len(session.history) == 3001 and session.history.max_rows > 3001
+    monkeypatch.setattr(app.core.session, "HISTORY_SLACK", 8)  # a file within what is still read
     path = tmp_path / "big.unboxed"
     save_session(path, session)
     monkeypatch.setattr(app.core.history, "DEFAULT_BUDGET_BYTES", 0)  # a new history keeps MIN_ROWS rows
@@ -452,3 +454,34 @@ def test_a_history_grown_by_its_data_changes_keeps_its_budget():
     assert history.max_rows > MIN_ROWS  # grown past its budget of 512 rows
     before = (history.max_rows, len(history), history.stride)
     assert history.fit_budget(0) is False and (history.max_rows, len(history), history.stride) == before
+
+
+def test_a_history_far_over_the_budget_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    """The header of every array is read first: a history of more rows than HISTORY_SLACK budgets is refused
+    without decompressing it (a 1 MB file once held a 1 GiB history that was read in full)."""
+    session = small_session(epochs=3000, trainer=False, budget=2**30, marks=(1001, 2001))
+    path = tmp_path / "huge.unboxed"
+    save_session(path, session)
+    monkeypatch.setattr(app.core.history, "DEFAULT_BUDGET_BYTES", 0)  # a new history keeps MIN_ROWS rows
+    read = []
+    real = app.core.session._read_array  # noqa: SLF001 - counts the arrays whose data is read
+    monkeypatch.setattr(app.core.session, "_read_array", lambda *args: read.append(args[1]) or real(*args))
+    with pytest.raises(SessionError, match="more than the program keeps"):
+        load_session(path)
+    assert read == []
+
+
+@pytest.mark.parametrize(
+    "name, shape",
+    [("samples/labels.npy", (7,)), ("history/loss.npy", (5,)), ("history/params.npy", (31, 3))],
+)
+def test_arrays_that_disagree_are_refused_before_any_is_read(tmp_path, valid_file, name, shape):
+    data = with_array(valid_file, name, lambda a: np.zeros(shape, a.dtype))
+    with pytest.raises(SessionError, match="invalid|inconsistent|do not match"):
+        open_bytes(tmp_path, data)
+
+
+def test_more_samples_than_the_program_takes_are_refused(tmp_path, valid_file, monkeypatch):
+    monkeypatch.setattr(app.core.session, "MAX_SAMPLES", 10)
+    with pytest.raises(SessionError, match="takes 10 at most"):
+        open_bytes(tmp_path, valid_file)

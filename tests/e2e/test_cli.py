@@ -207,6 +207,8 @@ def test_an_output_that_would_destroy_a_file_is_refused_and_nothing_changes(tmp_
         (["--epoch", "-1"], "must not be negative"),  # exported epoch 0
         (["--layers", "４,４"], "whole numbers"),  # full-width digits were accepted
         (["--epochs", "99999999999"], "--epochs must be between 0"),
+        (["--seed", "４"], "not a whole number"),  # int() takes full-width digits
+        (["--epochs", "9" * 5000], "'99999999999999999999…' is not a whole number"),  # a 5,040-character line
     ],
 )
 def test_more_bad_arguments_give_one_line_and_exit_2(run_here, args, phrase):

@@ -1,6 +1,6 @@
-"""The quick soak run, as CI runs it: random GUI sessions, fuzzed files, injected faults, closing cycles and
-extreme inputs, with every count that must be zero at zero. (Its latency figure is reported, not judged
-here: timing belongs to the benchmark and the soak report.)"""
+"""The quick soak run, as CI runs it: random GUI sessions, fuzzed files, injected faults, closing cycles,
+hostile inputs and extreme inputs, with every count that must be zero at zero. (Its latency figure is
+reported, not judged here: timing belongs to the benchmark and the soak report.)"""
 
 import json
 import os
@@ -12,8 +12,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = {"gui_sequences", "gui_failures", "fuzzed_inputs", "loader_failures", "faults_injected",
-        "faults_with_loss", "close_cycles", "leaked_threads", "close_mem_mb", "extreme_cases",
-        "extreme_failures", "ui_latency_ms_p95"}  # fmt: skip
+        "faults_with_loss", "close_cycles", "leaked_threads", "close_mem_mb", "hostile_inputs",
+        "hostile_failures", "extreme_cases", "extreme_failures", "ui_latency_ms_p95"}  # fmt: skip
 
 
 @pytest.mark.soak
@@ -29,8 +29,9 @@ def test_quick_soak_finds_nothing(tmp_path):
     failed = [line for line in report if "FAILED" in line]
     assert result.returncode == 0 and not failed, "\n".join(failed) + result.stderr[-2000:]
     assert counts["gui_sequences"] >= 50 and counts["gui_actions_per_sequence"] >= 20
-    assert counts["fuzzed_inputs"] >= 500 and counts["close_cycles"] >= 10
-    for key in ("gui_failures", "loader_failures", "faults_with_loss", "leaked_threads", "extreme_failures"):
+    assert counts["fuzzed_inputs"] >= 500 and counts["close_cycles"] >= 10 and counts["hostile_inputs"] >= 60
+    for key in ("gui_failures", "loader_failures", "faults_with_loss", "leaked_threads", "hostile_failures",
+                "extreme_failures"):  # fmt: skip
         assert counts[key] == 0, key
     assert counts["close_mem_mb"] < 50
 

@@ -207,3 +207,14 @@ def test_file_export_menu_writes_pictures_from_the_window(tmp_path, qtbot):
     titles = [a.text() for a in window.menu_actions.export_menu.actions()]
     assert "Training as animated GIF…" in titles
     window.close()
+
+
+def test_an_animation_onto_a_folder_is_refused_before_any_frame_is_drawn(window, tmp_path, monkeypatch):
+    """A folder named training.gif: every frame was rendered before the write was refused (#19)."""
+    folder = tmp_path / "training.gif"
+    folder.mkdir()
+    drawn = []
+    monkeypatch.setattr(window.frames, "render_frame", lambda *args, **kwargs: drawn.append(1))
+    with pytest.raises(OSError, match="is a folder"):
+        export_animation(window.model, window.frames.render_frame, window.canvas, str(folder))
+    assert drawn == [] and folder.is_dir()

@@ -1,10 +1,11 @@
 """The side panel of settings: network shape, training settings, and the Train/Pause and Reset buttons.
-It only maps widgets to (NetworkSpec, TrainConfig) values and back; the main window decides what they do."""
+It only maps widgets to (NetworkSpec, TrainConfig) values and back; the main window decides what they do.
+Enter or Escape in a field hands the keyboard back (focusReleased), so that single-key shortcuts work."""
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSlider,
     QSpinBox,
     QVBoxLayout,
@@ -27,6 +29,8 @@ from app.core.training import OPTIMIZER_LABELS, OPTIMIZERS, TrainConfig
 SPEED_STEPS_PER_DECADE = 10
 SPEED_DECADES = 4  # 1 to 10,000 epochs per second, then "max"
 DEFAULT_SPEED = 100.0
+SPEED_SLIDER_WIDTH = 150  # the speed slider has a row of its own, at least this wide
+RELEASE_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape)
 
 
 def speed_of_position(position: int) -> float | None:
@@ -42,6 +46,32 @@ def position_of_speed(speed: float | None) -> int:
     return int(round(SPEED_STEPS_PER_DECADE * np.log10(max(speed, 1.0))))
 
 
+class _FieldsArea(QScrollArea):
+    """The settings, scrolled when the panel is shorter than they are (a 720-pixel screen), so that the
+    docks below keep a usable size; as tall as its content when there is room."""
+
+    def __init__(self, content: QWidget):
+        super().__init__()
+        self.setWidget(content)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        content.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self.updateGeometry()  # the content grew or shrank (a layer toggle, an error line)
+        return super().eventFilter(watched, event)
+
+    def sizeHint(self) -> QSize:
+        hint, bar = self.widget().sizeHint(), self.verticalScrollBar().sizeHint().width()
+        return QSize(hint.width() + bar, hint.height())
+
+    def minimumSizeHint(self) -> QSize:
+        bar = self.verticalScrollBar().sizeHint().width()
+        return QSize(self.widget().minimumSizeHint().width() + bar, 120)
+
+
 class QtTrainingControls(QWidget):
     specEdited = Signal(object)  # NetworkSpec
     configEdited = Signal(object)  # TrainConfig
@@ -49,6 +79,7 @@ class QtTrainingControls(QWidget):
     layerCurvesToggled = Signal(int, bool)  # hidden layer (0-based, >= 1), shown
     trainToggled = Signal()
     resetRequested = Signal()
+    focusReleased = Signal()  # Enter or Escape in a field: the keyboard should go back to the canvas
 
     def __init__(self, spec: NetworkSpec, config: TrainConfig, parent=None):
         super().__init__(parent)
@@ -78,9 +109,15 @@ class QtTrainingControls(QWidget):
         self.speed_slider = QSlider(Qt.Orientation.Horizontal)
         self.speed_slider.setRange(0, position_of_speed(None))
         self.speed_slider.setValue(position_of_speed(DEFAULT_SPEED))
-        self.speed_slider.setToolTip("Training speed, from 1 epoch per second to as fast as possible")
+        self.speed_slider.setToolTip(
+            "Training speed on a log scale (a tick per ×10), from 1 epoch per second to as fast as possible"
+        )
+        self.speed_slider.setMinimumWidth(SPEED_SLIDER_WIDTH)
+        self.speed_slider.setTickPosition(QSlider.TickPosition.TicksBelow)
+        self.speed_slider.setTickInterval(SPEED_STEPS_PER_DECADE)
+        self.speed_slider.setPageStep(SPEED_STEPS_PER_DECADE)
         self.speed_label = QLabel()
-        self.speed_label.setMinimumWidth(90)
+        self.speed_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self._show_speed()
         self.train_button = QPushButton("Train")
         self.train_button.setToolTip("Start or pause training (Space)")
@@ -100,10 +137,6 @@ class QtTrainingControls(QWidget):
         form.addRow("L2", self.l2_box)
         form.addRow("Test fraction", self.test_fraction_box)
         form.addRow("Seed", self.seed_box)
-        speed_row = QHBoxLayout()
-        speed_row.addWidget(self.speed_slider, 1)
-        speed_row.addWidget(self.speed_label)
-        form.addRow("Speed", speed_row)
         self.curves_group = QGroupBox("Deeper-layer boundaries")
         self.curves_group.setToolTip("Draw each neuron's zero level (its boundary) as a curve over the plane")
         self.curves_layout = QVBoxLayout(self.curves_group)
@@ -111,12 +144,27 @@ class QtTrainingControls(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.train_button)
         buttons.addWidget(self.reset_button)
-        column = QVBoxLayout(self)
+        fields = QWidget()
+        column = QVBoxLayout(fields)
+        column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(network)
         column.addWidget(training)
-        column.addLayout(buttons)
         column.addWidget(self.curves_group)
         column.addStretch(1)
+        self.fields_area = _FieldsArea(fields)
+        speed_row = QHBoxLayout()  # the slider gets a row of its own: beside the value it was 25 px wide
+        speed_row.addWidget(QLabel("Speed"))
+        speed_row.addWidget(self.speed_label, 1)
+        column = QVBoxLayout(self)  # speed and buttons stay in sight below the (perhaps scrolled) settings
+        column.addWidget(self.fields_area)
+        column.addLayout(speed_row)
+        column.addWidget(self.speed_slider)
+        column.addLayout(buttons)
+        column.addStretch(1)
+        self.fields = (self.layers_edit, self.learning_rate_box, self.batch_box, self.l2_box,
+                       self.test_fraction_box, self.seed_box)  # fmt: skip
+        for field in self.fields:
+            field.installEventFilter(self)
 
         self.set_values(spec, config)
         self.layers_edit.editingFinished.connect(self._emit_spec)
@@ -133,6 +181,28 @@ class QtTrainingControls(QWidget):
         self.speed_slider.valueChanged.connect(self._speed_changed)
         self.train_button.clicked.connect(self.trainToggled)
         self.reset_button.clicked.connect(self.resetRequested)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Enter in a field commits it, Escape in the layers field reverts it; either hands the keyboard
+        back (the field's focus is cleared, and focusReleased asks for it to go to the canvas). A malformed
+        layers field keeps the keyboard, with the reason shown, to be corrected."""
+        if (
+            watched not in self.fields
+            or event.type() != QEvent.Type.KeyPress
+            or event.key() not in RELEASE_KEYS
+        ):
+            return super().eventFilter(watched, event)
+        if watched is self.layers_edit:
+            if event.key() == Qt.Key.Key_Escape:
+                self.layers_edit.setText(self._spec.widths_text())
+            if self.spec() is None:
+                return True
+            self._emit_spec()
+        elif event.key() != Qt.Key.Key_Escape:
+            watched.interpretText()
+        watched.clearFocus()
+        self.focusReleased.emit()
+        return True
 
     def set_values(self, spec: NetworkSpec, config: TrainConfig) -> None:
         widgets = (self.layers_edit, self.activation_box, self.optimizer_box, self.learning_rate_box,
@@ -165,6 +235,7 @@ class QtTrainingControls(QWidget):
             self.curves_layout.addWidget(box)
             self.layer_boxes.append(box)
         self.curves_group.setVisible(n_hidden > 1)
+        self.fields_area.updateGeometry()
 
     def show_layer_curves(self, layers: list[int]) -> None:
         """Checks the curve toggles of the given hidden layers (0-based, from 1 on) and clears the others."""

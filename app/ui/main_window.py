@@ -160,6 +160,7 @@ class MainWindow(QMainWindow):
         self.controls.specEdited.connect(training.set_spec)
         self.controls.configEdited.connect(training.set_config)
         self.controls.speedEdited.connect(training.set_max_rate)
+        self.controls.focusReleased.connect(self.canvas.setFocus)
         self.controls.layerCurvesToggled.connect(self.canvas.show_layer_curves)
         self.timeline.epochRequested.connect(model.scrub_to)
         self.timeline.liveRequested.connect(model.go_live)

@@ -25,8 +25,11 @@ MAX_EDGES = 4000  # a bigger network shows its strongest weights only: all of th
 SMOOTH_EDGES = 2000  # antialias the edges of networks with at most this many (it is slow for many)
 MAX_NODE_PIXELS, MIN_NODE_PIXELS = 30.0, 3.0
 MAX_SPACING = 0.25  # vertical distance of neighbour nodes, as a fraction of the diagram's height
-TOP, BOTTOM = 0.62, -0.54  # vertical view range: room above the nodes for the layer headings
-HEADING_Y = 0.5  # the headings' bottom; every node lies below it
+HEADING_Y = 0.5  # the headings' bottom; every node (and circle) lies between -HEADING_Y and it
+# The view range leaves these margins in pixels, whatever the panel's size: the headings' height above
+# HEADING_Y (so that they stay inside the plot, clear of the legend above it), room below the nodes, and
+# half a node (or half the output's label) beside the first and last columns.
+HEADING_GAP, BOTTOM_PIXELS, SIDE_GAP = 1.0, 4.0, 3.0
 LEGEND = (  # two short lines: a wider title would widen the plot beyond a narrow dock, cutting off its right
     f"<span style='color:rgb{POSITIVE_RGB}'>▬ positive</span>&nbsp;&nbsp;"
     f"<span style='color:rgb{NEGATIVE_RGB}'>▬ negative</span> weight<br>thicker: stronger"
@@ -77,7 +80,7 @@ class QtNetworkView(pg.PlotWidget):
         self._biases: list[np.ndarray] = []
         self.scene().sigMouseClicked.connect(self._on_click)
         self.scene().sigMouseMoved.connect(self._on_hover)
-        self.view_box.sigResized.connect(self._style_nodes)
+        self.view_box.sigResized.connect(self._lay_out)
 
     # --- model state in -------------------------------------------------------------------------------
     def show_network(self, spec: NetworkSpec, params: np.ndarray) -> None:
@@ -134,9 +137,32 @@ class QtNetworkView(pg.PlotWidget):
         for (positive, bucket), curve in self.edge_curves.items():
             curve.setPen(edge_pen(positive, bucket, thinning))
         self._place_labels(last=len(sizes) - 1)
-        self.view_box.setRange(xRange=(-0.5, len(sizes) - 0.5), yRange=(BOTTOM, TOP), padding=0)
         self.spec = spec  # before _style_nodes, which reads it
+        self._lay_out()
+
+    def _lay_out(self, *_args) -> None:
+        self._fit_range()
         self._style_nodes()
+
+    def _fit_range(self) -> None:
+        """Frames the columns and nodes with fixed pixel margins: the headings fit above the nodes inside
+        the plot, and the first and last columns' circles (the output's label too) inside the view."""
+        if self.spec is None:
+            return
+        last = len(self.spec.layer_sizes) - 1
+        heading = max(label.textItem.boundingRect().height() for label in self.labels) + HEADING_GAP
+        left = MAX_NODE_PIXELS / 2 + SIDE_GAP
+        right = max(MAX_NODE_PIXELS, self._output_pixels()) / 2 + SIDE_GAP
+        width = max(self.view_box.width() - left - right, 20.0)
+        height = max(self.view_box.height() - heading - BOTTOM_PIXELS, 20.0)
+        unit_x, unit_y = last / width, 2 * HEADING_Y / height  # view units per pixel
+        self.view_box.setRange(xRange=(-left * unit_x, last + right * unit_x),
+                               yRange=(-HEADING_Y - BOTTOM_PIXELS * unit_y, HEADING_Y + heading * unit_y),
+                               padding=0)  # fmt: skip
+
+    def _output_pixels(self) -> float:
+        """The output node's least diameter: its white label "out" must lie inside it."""
+        return self.labels[2].textItem.boundingRect().width() if len(self.labels) > 2 else 0.0
 
     def _index_edges(self, sizes: tuple[int, ...]) -> None:
         """Where each weight (row-major W (out, in), as in network.py) and bias sits in the flat vector,
@@ -199,7 +225,9 @@ class QtNetworkView(pg.PlotWidget):
         fit = np.minimum(0.6 * self._spacing / max(pixel_h, 1e-9), 0.4 / max(pixel_w, 1e-9))
         hidden = self._is_hidden_column(self.node_column)
         fit[hidden] = fit[hidden].min()
-        return np.clip(fit, MIN_NODE_PIXELS, MAX_NODE_PIXELS)
+        sizes = np.clip(fit, MIN_NODE_PIXELS, MAX_NODE_PIXELS)
+        sizes[-1] = max(sizes[-1], self._output_pixels())
+        return sizes
 
     def _style_nodes(self, *_args) -> None:
         if self.spec is None:

@@ -1,5 +1,6 @@
-"""Influence maps: one small plot per neuron of a layer, each training sample drawn with an area proportional
-to how strongly it pulls on that neuron's boundary, over a faint picture of the neuron's activation."""
+"""Influence maps: one square map per neuron of a layer, each training sample drawn with an area proportional
+to how strongly it pulls on that neuron's boundary, over a faint picture of the neuron's activation; the maps
+fill the panel (the grid is chosen again at every resize); a size key says what the largest dot is worth."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from app.core.geometry import Rect, clip_line, grid_centres, level_curves
 from app.core.history import TrainingHistory
 from app.core.influence import AccumulatedInfluence, influence
 from app.core.network import NetworkSpec, activate, split_params
+from app.ui.influence_layout import MapGrid, best_grid, format_influence, size_key, square_around
 from app.ui.palette import CLASS_RGB, neuron_rgb
 from app.ui.scatter import cached_scatter
 
@@ -30,6 +32,8 @@ PREPARE_SECONDS = 0.03
 PREVIEW_INTERVAL_S = 0.15
 MAPS_PER_PREVIEW = 8  # maps redrawn per frame while epochs stream in; a sharp frame redraws them all
 MAX_DOTS = 2000  # per small plot: beyond, the most influential samples (the rest would be specks anyway)
+SHORT_NAME_SIDE = 56  # below this map side, a map's name drops the layer ("N12" for "L1 N12")
+CAPTION_GAP = 2  # pixels between a map's name and its size caption, besides the texts' margins
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,16 @@ def dot_sizes(values: np.ndarray, scale: float) -> np.ndarray:
     fraction = np.clip(values / scale, 0.0, 1.0) if scale > 0 else np.zeros_like(values)
     steps = np.round(np.sqrt(fraction) * SIZE_STEPS) / SIZE_STEPS
     return MIN_DOT + (MAX_DOT - MIN_DOT) * steps
+
+
+class MapsView(pg.GraphicsView):
+    """The maps' view: its scene coordinates are its pixels; `resized` asks the panel to lay them out anew."""
+
+    resized = Signal()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.resized.emit()
 
 
 class QtInfluencePanel(QWidget):
@@ -68,8 +82,10 @@ class QtInfluencePanel(QWidget):
         self.scale_box.setToolTip("Scale dots per neuron (on) or on one scale for the whole layer (off)")
         self.status_label = QLabel()
         self.status_label.hide()
-        self.plots_widget = pg.GraphicsLayoutWidget()
-        self.plots_widget.setBackground("w")
+        self.key_label = QLabel()  # the size key: what a dot's area means and what the largest is worth
+        self.key_label.setWordWrap(True)
+        self.key_label.setToolTip("A sample's dot area is proportional to its influence on the neuron")
+        self.plots_widget = MapsView(background="w")
         options = QHBoxLayout()
         for widget in (self.layer_box, self.mode_box):
             options.addWidget(widget)
@@ -82,6 +98,7 @@ class QtInfluencePanel(QWidget):
         column.addLayout(options)
         column.addLayout(flags)
         column.addWidget(self.status_label)
+        column.addWidget(self.key_label)
         column.addWidget(self.plots_widget, 1)
 
         self.plots: list[pg.ViewBox] = []  # one small map per neuron of the shown layer
@@ -89,6 +106,8 @@ class QtInfluencePanel(QWidget):
         self.values: np.ndarray = np.zeros((0, 0))  # (n_samples, n_neurons) of the shown layer
         self.sizes: np.ndarray = np.zeros((0, 0))  # the dot diameters drawn for them
         self.selected: tuple[int, int] | None = None
+        self.grid: MapGrid | None = None  # where the maps are, in the view's pixels
+        self._key = (False, True, [])  # accumulated, per-neuron scale, each map's largest value
         self._state = None
         self._dirty = False
         self._accumulated = None
@@ -100,6 +119,7 @@ class QtInfluencePanel(QWidget):
             box.toggled.connect(self._options_changed)
         self.plots_widget.scene().sigMouseClicked.connect(self._on_click)
         self.plots_widget.scene().sigMouseMoved.connect(self._on_hover)
+        self.plots_widget.resized.connect(self.lay_out)
 
     # --- state in ----------------------------------------------------------------------------------------
     def options(self) -> InfluenceOptions:
@@ -140,6 +160,7 @@ class QtInfluencePanel(QWidget):
             return False
         self._dirty = False
         spec, history, epoch, samples, rect = self._state
+        rect = square_around(rect)  # square maps show the data's frame, centred
         options = self.options()
         layer = min(options.layer, len(spec.widths) - 1)
         params = history.params_at(epoch)
@@ -179,31 +200,68 @@ class QtInfluencePanel(QWidget):
         self.layer_box.blockSignals(False)
 
     def _ensure_plots(self, count: int) -> None:
-        """One small map per neuron: a bare view box with the neuron's name above its picture, placed in the
-        grid in one go (adding pyqtgraph plots one by one lays the whole grid out again each time: two
-        seconds for 64 maps)."""
+        """One square map per neuron: a bare view box with the neuron's name (and, with per-neuron scales,
+        its size caption) in a band above its picture, placed by lay_out (a pyqtgraph grid layout would lay
+        every map out again for each one added: two seconds for 64 maps)."""
         if len(self.plots) == count:
             return
-        grid = self.plots_widget.ci.layout
+        scene = self.plots_widget.scene()
         for box in self.plots:
-            grid.removeItem(box)
-            self.plots_widget.scene().removeItem(box)
+            scene.removeItem(box)
         self.plots, self.map_items = [], []
-        columns = 2 if count <= 8 else 4
-        for k in range(count):
+        for _ in range(count):
             box = pg.ViewBox(lockAspect=True, enableMouse=False, enableMenu=False)
-            grid.addItem(box, k // columns, k % columns)
+            scene.addItem(box)
             image = pg.ImageItem(axisOrder="row-major")
             boundary = pg.PlotCurveItem(connect="finite")
             dots = [cached_scatter(pen=pg.mkPen((30, 30, 30), width=0.6), brush=pg.mkBrush(*CLASS_RGB[c]))
                     for c in (RED, BLUE)]  # fmt: skip
-            title = pg.TextItem(anchor=(0, 0))
-            for item in (image, boundary, *dots, title):
+            title, caption = pg.TextItem(anchor=(0, 0)), pg.TextItem(anchor=(1, 0))
+            for item in (image, boundary, *dots, title, caption):
                 box.addItem(item)
             self.plots.append(box)
-            self.map_items.append({"image": image, "boundary": boundary, "dots": dots, "title_item": title})
-            box.sigResized.connect(lambda box, items=self.map_items[-1]: _frame(box, items))
-        grid.activate()
+            items = {"image": image, "boundary": boundary, "dots": dots, "title_item": title,
+                     "caption_item": caption}  # fmt: skip
+            self.map_items.append(items)
+            box.sigResized.connect(lambda box, items=items: _frame(box, items))
+        self.lay_out()
+
+    def lay_out(self) -> None:
+        """Places the maps in the grid that makes them largest in the view's current size (at every resize:
+        a wider or floating panel gets larger maps), and fits their names and captions to that size."""
+        view = self.plots_widget.viewport()
+        self.grid = best_grid(len(self.plots), view.width(), view.height(), TITLE_PIXELS)
+        for k, box in enumerate(self.plots):
+            box.setGeometry(QRectF(*self.grid.cell(k)))
+        self._show_texts(range(len(self.plots)))
+
+    def _show_texts(self, maps) -> None:
+        """Each map's name, short when the map is small, and its size caption where it fits beside the name;
+        then the panel's key (which gives the largest values itself when the captions do not fit)."""
+        side = self.grid.side if self.grid is not None else TITLE_PIXELS * 10
+        for j in maps:
+            items = self.map_items[j]
+            name, colour, selected = items.get("title", ("", (0, 0, 0), False))
+            shown = name if side >= SHORT_NAME_SIDE else name.split(" ")[-1]
+            if items.get("title_shown") != (shown, colour, selected):  # HTML layout: only when it changes
+                style = "color: rgb({},{},{}); font-size: 8pt; font-weight: {}".format(
+                    *colour, "bold" if selected else "normal"
+                )
+                items["title_item"].setHtml(f"<span style='{style}'>{shown}</span>")
+                items["title_shown"] = (shown, colour, selected)
+            caption = items.get("caption", "")
+            if items.get("caption_shown") != caption:
+                items["caption_item"].setHtml(
+                    f"<span style='color: #404040; font-size: 8pt'>{caption}</span>"
+                )
+                items["caption_shown"] = caption
+            room = items["title_item"].boundingRect().width() + CAPTION_GAP
+            items["caption_item"].setVisible(
+                bool(caption) and room + items["caption_item"].boundingRect().width() <= side
+            )
+        accumulated, per_neuron, largest = self._key
+        fits = all(items["caption_item"].isVisible() for items in self.map_items)
+        self.key_label.setText(size_key(accumulated, per_neuron, largest, fits))
 
     def _draw(self, spec, params, layer, samples, rect, options, maps) -> None:
         width = spec.widths[layer]
@@ -212,6 +270,8 @@ class QtInfluencePanel(QWidget):
         z = layer_field(spec, params, xs, ys, layer)
         activation = activate(spec.activation, z)
         scale = float(self.values.max()) if self.values.size else 0.0
+        largest = [float(self.values[:, j].max()) if self.values.size else 0.0 for j in range(width)]
+        self._key = (options.accumulated, options.per_neuron_scale, largest)
         self.sizes = np.zeros_like(self.values)
         of_class = [samples.labels == c for c in (RED, BLUE)]
         weights, biases = split_params(spec, params)[layer]
@@ -222,14 +282,8 @@ class QtInfluencePanel(QWidget):
             if j not in maps:
                 continue
             colour = neuron_rgb(layer, j, spec.widths)
-            selected = self.selected == (layer, j)
-            title = (f"L{layer + 1} N{j + 1}", colour, selected)
-            if items.get("title") != title:  # setting a title lays out HTML: only when it changes
-                style = "color: rgb({},{},{}); font-size: 8pt; font-weight: {}".format(
-                    *colour, "bold" if selected else "normal"
-                )
-                items["title_item"].setHtml(f"<span style='{style}'>{title[0]}</span>")
-                items["title"] = title
+            items["title"] = (f"L{layer + 1} N{j + 1}", colour, self.selected == (layer, j))
+            items["caption"] = f"max {format_influence(largest[j])}" if options.per_neuron_scale else ""
             picture = activation[..., j]
             low, high = float(picture.min()), float(picture.max())
             items["image"].setImage(picture, levels=(low, high if high > low else low + 1))
@@ -241,7 +295,7 @@ class QtInfluencePanel(QWidget):
             else:
                 line = level_curves(xs, ys, z[..., j], 0.0)
             items["boundary"].setData(line[:, 0], line[:, 1]) if len(line) else items["boundary"].clear()
-            items["boundary"].setPen(pg.mkPen(colour, width=3.5 if selected else 2))
+            items["boundary"].setPen(pg.mkPen(colour, width=3.5 if items["title"][2] else 2))
             shown = _most_influential(column, MAX_DOTS)
             for dots, mask in zip(items["dots"], of_class, strict=True):
                 chosen = shown[mask[shown]]
@@ -249,6 +303,7 @@ class QtInfluencePanel(QWidget):
             if items.get("rect") != rect:
                 items["rect"] = rect
                 _frame(plot, items)
+        self._show_texts(maps)
         if samples.n > MAX_DOTS:
             note = f"Each map shows the {MAX_DOTS:,} most influential of {samples.n:,} samples"
             self.status_label.setText(note)
@@ -289,7 +344,9 @@ class QtInfluencePanel(QWidget):
         for j, value in enumerate(row):
             r, g, b = neuron_rgb(layer, j, spec.widths)
             bar = "█" * max(1, int(round(20 * value / top))) if value > 0 else ""
-            lines.append(f"N{j + 1} <span style='color:rgb({r},{g},{b})'>{bar}</span> {value:.3g}")
+            lines.append(
+                f"N{j + 1} <span style='color:rgb({r},{g},{b})'>{bar}</span> {format_influence(value)}"
+            )
         return "<br>".join(lines)
 
     def _on_hover(self, scene_pos) -> None:
@@ -306,7 +363,7 @@ class QtInfluencePanel(QWidget):
 
 
 def _frame(box: pg.ViewBox, items: dict) -> None:
-    """Shows the map's rectangle with TITLE_PIXELS of the box's pixels above it for the name."""
+    """Shows the map's rectangle with TITLE_PIXELS of the box's pixels above it for the name and caption."""
     rect = items.get("rect")
     if rect is None:
         return
@@ -315,6 +372,7 @@ def _frame(box: pg.ViewBox, items: dict) -> None:
     top = rect.ymax + TITLE_PIXELS / max(scale, 1e-300)
     box.setRange(xRange=(rect.xmin, rect.xmax), yRange=(rect.ymin, top), padding=0)
     items["title_item"].setPos(rect.xmin, top)
+    items["caption_item"].setPos(rect.xmax, top)
 
 
 def _faint_lut(rgb: tuple[int, int, int]) -> np.ndarray:

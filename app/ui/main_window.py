@@ -127,6 +127,8 @@ class MainWindow(QMainWindow):
             self.addDockWidget(area, dock)
             self.docks[title] = dock
         self.docks["Settings"].setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
+        influence = self.docks["Influence"]  # floats, so that its maps can grow as large as the user wants
+        influence.setFeatures(influence.features() | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
         self.tabifyDockWidget(self.docks["Network"], self.docks["Extrapolation"])
         self.docks["Network"].raise_()
         self.resizeDocks([self.docks["Influence"]], [330], Qt.Orientation.Horizontal)

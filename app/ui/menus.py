@@ -41,6 +41,12 @@ def _action(window, menu, text: str, slot, key=None, tip: str = "", checkable: b
     return action
 
 
+def export_influence_maps(window) -> bool:
+    """The influence panel alone as a picture; shown first, since a hidden panel does not redraw."""
+    window.docks["Influence"].show()
+    return window.files.export_picture(window.influence_panel, "png")
+
+
 def build_menus(window) -> Actions:
     """Menus, toolbar and shortcuts of the main window `window`."""
     model, files, training, canvas = window.model, window.files, window.training, window.canvas
@@ -55,6 +61,7 @@ def build_menus(window) -> Actions:
     _action(window, export_menu, "Canvas as PNG (2x)…", lambda: files.export_picture(canvas, "png"),
             "Ctrl+Shift+P")  # fmt: skip
     _action(window, export_menu, "Window as PNG (2x)…", lambda: files.export_picture(window, "png"))
+    _action(window, export_menu, "Influence maps as PNG (2x)…", lambda: export_influence_maps(window))
     _action(window, export_menu, "Canvas as SVG…", lambda: files.export_picture(canvas, "svg"))
     _action(window, export_menu, "Training as animated GIF…", files.export_animation, "Ctrl+Shift+G")
     file_menu.addSeparator()

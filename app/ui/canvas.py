@@ -17,6 +17,7 @@ from app.core.fields import prediction_field
 from app.core.geometry import Rect
 from app.core.network import NetworkSpec, split_params
 from app.core.regions import Regions
+from app.ui.canvas_key import CanvasKeys
 from app.ui.neuron_lines import NeuronLines
 from app.ui.palette import CLASS_RGB, prediction_lut
 from app.ui.regions_overlay import RegionsOverlay, region_text
@@ -105,6 +106,8 @@ class QtCanvas(pg.PlotWidget):
         self.selection_rings.setZValue(19)
         self.addItem(self.selection_rings)
         self._held_out = np.zeros(0, bool)
+        # The keys (colour bar, legend, neuron tags) explain the main canvas; the overview goes without.
+        self.keys = CanvasKeys(self.view_box) if interactive else None
         self._hover_point: tuple[float, float] | None = None
 
         self.samples = SampleSet.empty()
@@ -143,6 +146,7 @@ class QtCanvas(pg.PlotWidget):
         widest = MAX_ZOOM * max(xmax - xmin, ymax - ymin, narrowest)
         self.view_box.setLimits(minXRange=narrowest, maxXRange=widest, minYRange=narrowest, maxYRange=widest)
         self._held_out = np.zeros(samples.n, bool) if held_out is None else held_out
+        self._dirty = True  # the keys follow the samples (held-out ones, the corner they leave free)
         if self.interactive:
             self.view_box.samples = samples
             self.view_box.set_selection([i for i in self.view_box.selection if i < samples.n])
@@ -250,6 +254,33 @@ class QtCanvas(pg.PlotWidget):
     def set_view_rect(self, rect: Rect) -> None:
         self.view_box.setRange(xRange=(rect.xmin, rect.xmax), yRange=(rect.ymin, rect.ymax), padding=0)
 
+    # --- what is drawn (View menu): samples only is the article's first figure ------------------------------
+    def set_show_background(self, shown: bool) -> None:
+        """The prediction background (and its colour bar)."""
+        self.background_image.setVisible(shown)
+        self._dirty = True
+
+    def set_show_neuron_lines(self, shown: bool) -> None:
+        """The first-layer neurons' lines (and their tags)."""
+        self.boundaries.shown = shown
+        self._dirty = True
+
+    def set_show_decision_boundary(self, shown: bool) -> None:
+        self.decision_curve.setVisible(shown)
+        self._dirty = True
+
+    @property
+    def show_background(self) -> bool:
+        return self.background_image.isVisible()
+
+    @property
+    def show_neuron_lines(self) -> bool:
+        return self.boundaries.shown
+
+    @property
+    def show_decision_boundary(self) -> bool:
+        return self.decision_curve.isVisible()
+
     def set_show_regions(self, shown: bool) -> None:
         self.regions_overlay.set_shown(shown)
         self._dirty = True
@@ -342,6 +373,13 @@ class QtCanvas(pg.PlotWidget):
                 _show_curve(self.decision_curve, boundary)
         data = self.data_frame.rect()
         self.data_frame.setVisible(rect.width > 2.5 * max(data.width(), data.height(), 1e-300))
+        if self.keys is not None:
+            self.keys.update(
+                background=self.show_background, boundary=self.show_decision_boundary,
+                neurons=self.show_neuron_lines, held_out=bool(self._held_out.any()),
+                samples=self.samples.points, segments=self.boundaries.segments, widths=self.spec.widths,
+                top_left_free=not self.show_regions, selected=self.selected,
+            )  # fmt: skip
         self.frames_drawn += 1
         return True
 

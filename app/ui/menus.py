@@ -14,6 +14,12 @@ from app.ui.help import show_about, show_quick_guide
 
 REGION_FILLS = (("none", "Edges only, over the prediction"), ("patterns", "A light tint per region"),
                 ("slope", "Shade by the output's slope"))  # fmt: skip; the first is the default
+# View menu toggles of what the canvas draws (all off: the samples alone, the article's first figure).
+LAYER_TOGGLES = (
+    ("Prediction background", "set_show_background", "The network's probability of blue: red - white - blue"),
+    ("Neuron lines", "set_show_neuron_lines", "Each first-layer neuron's line w.x + b = 0, with its tick"),
+    ("Decision boundary", "set_show_decision_boundary", "The black curve where p = 0.5"),
+)
 
 
 @dataclass
@@ -117,6 +123,13 @@ def build_menus(window) -> Actions:
     for text, factor, key in (("Zoom out ×10", 10.0, "Ctrl+-"), ("Zoom out ×100", 100.0, "Ctrl+Shift+-"),
                               ("Zoom in ×10", 0.1, "Ctrl+=")):  # fmt: skip
         _action(window, view_menu, text, lambda f=factor: canvas.zoom(f), key)
+    view_menu.addSeparator()
+    for text, setter, tip in LAYER_TOGGLES:
+        action = QAction(text, window, checkable=True, checked=True)
+        action.setToolTip(tip)
+        action.toggled.connect(getattr(canvas, setter))
+        view_menu.addAction(action)
+    view_menu.addSeparator()
     regions_action = QAction(
         "Activation regions", window, shortcut=QKeySequence(Qt.Key.Key_R), checkable=True
     )

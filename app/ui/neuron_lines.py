@@ -31,6 +31,8 @@ class NeuronLines:
         self.deep_curves: dict[int, list[pg.PlotCurveItem]] = {}  # hidden layer (>= 1) -> one per neuron
         self.layers_shown: set[int] = set()
         self.selected: tuple[int, int] | None = None  # (layer, neuron) highlighted; the others fade
+        self.shown = True  # whether the first layer's lines are drawn (View > Neuron lines)
+        self.segments: list[np.ndarray | None] = []  # each first-layer line's visible segment, (2, 2) data
         self._curve_points: dict[tuple[int, int], np.ndarray] = {}  # (layer, neuron) -> drawn points
 
     def keep_layers_of(self, spec: NetworkSpec) -> None:
@@ -56,9 +58,12 @@ class NeuronLines:
             self.plot.addItem(line)
             self.first_layer.append(line)
         tick = TICK_FRACTION * rect.width
+        self.segments = []
         for j, line in enumerate(self.first_layer):
+            line.setVisible(self.shown)
             line.setPen(self.pen(spec.widths, 0, j, 2.5))
             segment = clip_line(weights[j], biases[j], rect)
+            self.segments.append(None if segment is None else np.asarray(segment, float))
             if segment is None:
                 line.setData([], [])
                 continue
@@ -102,7 +107,7 @@ class NeuronLines:
         norms = np.linalg.norm(weights, axis=1)
         distances = np.abs(weights @ np.array([x, y]) + biases) / np.where(norms > 0, norms, np.inf)
         j = int(np.argmin(distances))
-        if distances[j] <= best_distance:
+        if self.shown and distances[j] <= best_distance:
             best, best_distance = (0, j), distances[j]
         for key, points in self._curve_points.items():
             if len(points):

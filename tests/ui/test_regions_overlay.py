@@ -87,7 +87,7 @@ def test_region_count_plot_fills_in_over_the_epochs(relu_window):
     assert plot.regions_plot.isVisible()
     for _ in range(50):
         relu_window.frames.update_region_counts()
-    epochs, counts = plot.region_curve.getData()
+    epochs, counts = plot.region_counts
     assert epochs[0] == 0 and epochs[-1] == relu_window.model.history.latest_epoch and len(epochs) > 50
     frame = relu_window.model.data_frame()
     k = len(epochs) // 2

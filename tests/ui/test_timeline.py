@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtWidgets import QStyle, QStyleOptionSlider
 
 from app.core.fields import layer_field
 from app.core.network import NetworkSpec, split_params
@@ -18,12 +17,7 @@ def trained(shown_window):
 
 
 def handle_centre(slider) -> QPoint:
-    option = QStyleOptionSlider()
-    slider.initStyleOption(option)
-    rect = slider.style().subControlRect(
-        QStyle.ComplexControl.CC_Slider, option, QStyle.SubControl.SC_SliderHandle, slider
-    )
-    return rect.center()
+    return slider.handle_rect().center()  # where the handle is drawn, on the slider's epoch scale
 
 
 def drawn_line_ends(window, j):
@@ -78,7 +72,7 @@ def test_typed_epoch_and_loss_plot_click_jump(qtbot, trained):
     qtbot.keyClick(box.lineEdit(), Qt.Key.Key_Return)
     assert trained.model.displayed_epoch == 33 and trained.timeline.slider.value() == 33
     plot = trained.loss_plot.accuracy_plot.getViewBox()
-    scene_point = plot.mapViewToScene(QPointF(90, 0.5))
+    scene_point = plot.mapViewToScene(QPointF(trained.loss_plot.x_of(90), 0.5))  # x on the epoch scale
     qtbot.mouseClick(trained.loss_plot.viewport(), Qt.MouseButton.LeftButton,
                      pos=trained.loss_plot.mapFromScene(scene_point))  # fmt: skip
     assert abs(trained.model.displayed_epoch - 90) <= 2
@@ -201,7 +195,7 @@ def test_loss_plot_frames_its_curves_without_auto_range(trained):
     plot = trained.loss_plot.loss_plot
     (x0, x1), (y0, y1) = plot.getViewBox().viewRange()
     assert not any(plot.getViewBox().autoRangeEnabled())
-    assert x0 <= 0 and x1 >= EPOCHS
+    assert x0 <= 0 and x1 >= trained.loss_plot.x_of(EPOCHS)
     logs = np.log10(trained.model.history.loss)
     assert y0 <= logs.min() and y1 >= logs.max()
     assert y1 - y0 < 2 * (logs.max() - logs.min()) + 0.1  # framed, not lost in a huge range

@@ -10,11 +10,10 @@ import textwrap
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QCursor, QFont, QFontMetricsF, QPolygonF
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QSizePolicy,
@@ -39,8 +38,10 @@ STATUS_TIP = ("Subconcepts: clusters of each class's samples. Lines: the first l
 MAX_FIELD_PIXELS = 256  # per side of the background raster
 MIN_FIELD_PIXELS = 32
 MAX_LABELS = 30  # more line labels than this would only hide one another
+MAX_COVERED_SHARE = 0.04  # of the samples that line labels may cover together; the other lines: on hover
+DOT_RADIUS = 5.0  # pixels: a label closer than this to a sample's centre covers part of its dot
+HOVER_PIXELS = 6  # how close the cursor must be to a line to name it
 LABEL_SPOTS = np.linspace(0.08, 0.92, 22)  # where along its line a label may go (fractions of its length)
-LEGEND_PER_LINE = 6
 _CORNERS = ((-1, -1), (1, -1), (1, 1), (-1, 1))
 
 
@@ -83,10 +84,11 @@ class QtEssenceCanvas(QtCanvas):
         self.label_font = QFont()
         self.label_font.setPointSizeF(8.0)
         self.subconcept_dots: list[pg.ScatterPlotItem] = []  # one per subconcept, each with one brush
-        self.legend = pg.TextItem(fill=pg.mkBrush(255, 255, 255, 215), border=pg.mkPen(150, 150, 150))
-        self.legend.setParentItem(self.view_box)  # in the view box's pixels: stays in its corner at any zoom
-        self.legend.setPos(4, 4)
-        self.legend.setZValue(40)
+        self.legend = QLabel()  # the subconcepts' colours; QtEssenceView puts it above the plot, not on it
+        self.legend.setWordWrap(True)
+        self.legend.setVisible(False)
+        self.plotItem.showAxis("left")  # the base canvas hides them on a view that only shows
+        self.plotItem.showAxis("bottom")
         self.scene().sigMouseMoved.connect(self._on_hover)
 
     def show_essence(self, enn: EssenceNetwork | None, samples: SampleSet) -> None:
@@ -120,9 +122,8 @@ class QtEssenceCanvas(QtCanvas):
             self.subconcept_dots.append(dots)
             dot = '<span style="color:#{:02x}{:02x}{:02x}">\u25cf</span>'.format(*rgb)
             entries[self.enn.subconcept_class[j]].append(f"{dot}&nbsp;{self.enn.subconcept_names[j]}")
-        lines = [" &nbsp;".join(entry[i : i + LEGEND_PER_LINE]) for entry in entries
-                 for i in range(0, len(entry), LEGEND_PER_LINE)]  # fmt: skip
-        self.legend.setHtml(f'<div style="color:#1e1e1e; font-size:8pt">{"<br>".join(lines)}</div>')
+        lines = [" ".join(entry) for entry in entries]  # one line a class, wrapped to the view's width
+        self.legend.setText(f'<div style="color:#1e1e1e; font-size:8pt">{"<br>".join(lines)}</div>')
 
     def refresh(self, preview: bool = False) -> bool:
         """Redraws background, decision contour and lines if the network, zoom or size changed."""
@@ -183,14 +184,14 @@ class QtEssenceCanvas(QtCanvas):
     def _label_places(self, rect: Rect) -> list[tuple[str, np.ndarray, float]]:
         """(text, position, angle in degrees) of a label along each drawn line naming the two subconcepts it
         tells apart, slid to where it crosses the fewest other lines (so it cannot be read as theirs), then
-        covers the fewest samples. A label with no room clear of the legend, the view's edge and earlier
-        labels is left out."""
+        covers the fewest samples. A label with no room clear of the view's edge and earlier labels, or that
+        would take the labels past MAX_COVERED_SHARE of the samples, is left out: hovering names its line."""
         metrics = QFontMetricsF(self.label_font)
         pixels = self.view_box.width() / rect.width  # per data unit (the aspect is locked); y grows upwards
-        legend = self.view_box.mapSceneToView(self.legend.mapToScene(self.legend.boundingRect()))
-        taken = [QPolygonF([point * pixels for point in legend])] if self.legend.isVisible() else []
+        taken: list[QPolygonF] = []
         view = QRectF(rect.xmin * pixels, rect.ymin * pixels, rect.width * pixels, rect.height * pixels)
         dots = self.samples.points * pixels
+        budget = int(MAX_COVERED_SHARE * self.samples.n)
         drawn = list(self.differentia_segments)
         norms = np.linalg.norm(self.enn.differentia_w[drawn], axis=1)
         unit_w = self.enn.differentia_w[drawn] / norms[:, None]
@@ -202,23 +203,42 @@ class QtEssenceCanvas(QtCanvas):
             along = -along if along[0] < 0 or (along[0] == 0 and along[1] < 0) else along  # reads upright
             frame = np.column_stack([along, [-along[1], along[0]]])  # label coordinates: along, across
             text = self.enn.differentia_label(k)
-            width, height = metrics.horizontalAdvance(text) + 8.0, metrics.height() + 4.0
+            # the text item's box (its document margin is 4 px a side), and a pixel to spare around it
+            width, height = metrics.horizontalAdvance(text) + 10.0, metrics.height() + 10.0
             spots = start + LABEL_SPOTS[:, None] * (end - start)
             offsets = (dots[None, :, :] - spots[:, None, :]) @ frame
-            covered = np.all(np.abs(offsets) < (width / 2, height / 2), axis=2).sum(axis=1)
+            reach = (width / 2 + DOT_RADIUS, height / 2 + DOT_RADIUS)
+            covered = np.all(np.abs(offsets) < reach, axis=2).sum(axis=1)
             crossings = (np.abs(spots @ unit_w.T + unit_b) < width / 2).sum(axis=1)  # its own line too
             cost = 1e3 * crossings + 30.0 * covered + np.abs(LABEL_SPOTS - 0.5)
             for i in np.argsort(cost, kind="stable"):
+                if covered[i] > budget:
+                    break  # the spots after it cover as many or cross more lines
                 box = _label_box(spots[i], along, width, height)
                 if all(view.contains(corner) for corner in box) and not any(box.intersects(o) for o in taken):
                     taken.append(box)
+                    budget -= int(covered[i])
                     places.append((text, spots[i] / pixels, float(np.degrees(np.arctan2(*along[::-1])))))
                     break
         return places
 
+    def lines_near(self, x: float, y: float) -> list[int]:
+        """The drawn lines within HOVER_PIXELS of (x, y), nearest first."""
+        if not self.differentia_segments or self.enn is None:
+            return []
+        drawn = np.array(list(self.differentia_segments))
+        w, b = self.enn.differentia_w[drawn], self.enn.differentia_b[drawn]
+        pixels = self.view_box.width() / max(self.view_rect().width, 1e-300)
+        distance = np.abs(w @ np.array([x, y]) + b) / np.linalg.norm(w, axis=1) * pixels
+        order = np.argsort(distance, kind="stable")
+        return [int(drawn[i]) for i in order if distance[i] <= HOVER_PIXELS]
+
     def explain_at(self, x: float, y: float) -> str:
         """What the network says about (x, y); kept in hover_text and shown as a tooltip."""
         text = self.enn.explain((x, y)) if self.enn is not None else ""
+        near = [self.enn.differentia_label(k) for k in self.lines_near(x, y)]
+        if near:
+            text = f"Line{'s' if len(near) > 1 else ''}: {', '.join(near)}. {text}"
         if text != self.hover_text:
             self.hover_text = text
             QToolTip.showText(QCursor.pos(), textwrap.fill(text, 70), self) if text else QToolTip.hideText()
@@ -231,16 +251,19 @@ class QtEssenceCanvas(QtCanvas):
 
 
 class QtEssenceView(QWidget):
-    """Title and status, the network's canvas, and the MLP-versus-ENN table under it."""
+    """Title and status, the subconcepts' legend, the network's canvas (with axes), and the MLP-versus-ENN
+    table under it. Nothing but the network's own lines and labels is drawn on the plot."""
+
+    shown = Signal()  # each time it is shown, once its splitter has taken it in: room is given then
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        title = QLabel(TITLE)
+        self.title = title = QLabel(TITLE)
         font = title.font()
         font.setPointSizeF(font.pointSizeF() * 0.9)
         title.setFont(font)
-        title.setToolTip(TITLE)
-        title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # a narrow view cuts it
+        title.setWordWrap(True)  # a narrow view wraps it rather than cutting it
+        title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.status = QLabel(EMPTY_STATUS)
         self.status.setFont(font)
         self.status.setToolTip(STATUS_TIP)
@@ -253,17 +276,26 @@ class QtEssenceView(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.agreement = QLabel()
-        row = QHBoxLayout()
-        row.addWidget(title, 1)
-        row.addWidget(self.status)
+        self.agreement.setWordWrap(True)  # never wider than the view
+        self.agreement.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.status.setWordWrap(True)
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.canvas.legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         column = QVBoxLayout(self)
         column.setContentsMargins(2, 2, 2, 2)
-        column.addLayout(row)
+        column.setSpacing(2)
+        column.addWidget(title)
+        column.addWidget(self.status)
+        column.addWidget(self.canvas.legend)
         column.addWidget(self.canvas, 1)
         column.addWidget(self.table)
         column.addWidget(self.agreement)
         self._hide_comparison()
         self._view_requested = False  # until the main window sets the zoom, the data is framed
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        QTimer.singleShot(0, self.shown.emit)  # after the splitter has handled the show
 
     @property
     def hover_text(self) -> str:

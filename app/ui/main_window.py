@@ -101,6 +101,10 @@ class MainWindow(QMainWindow):
         models = QSplitter(Qt.Orientation.Horizontal)  # the trained MLP, and beside it the interpretable one
         models.addWidget(self.canvas)
         models.addWidget(self.essence_view)
+        models.setChildrenCollapsible(False)
+        models.setStretchFactor(0, 1)
+        models.setStretchFactor(1, 1)
+        self.essence_view.shown.connect(lambda: models.setSizes([models.width()] * 2))  # each view gets half
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(models)
         splitter.addWidget(bottom)
@@ -167,6 +171,7 @@ class MainWindow(QMainWindow):
         self.timeline.epochRequested.connect(model.scrub_to)
         self.timeline.liveRequested.connect(model.go_live)
         self.loss_plot.epochRequested.connect(model.scrub_to)
+        self.timeline.viewChanged.connect(self.loss_plot.set_view)  # one epoch scale and range for both
         self.influence_panel.neuronClicked.connect(model.toggle_neuron)
         self.network_view.neuronClicked.connect(model.toggle_neuron)
         self.extrapolation.viewRectRequested.connect(self.canvas.set_view_rect)

@@ -105,7 +105,7 @@ def test_samples_are_tinted_by_subconcept_with_a_legend(view, name):
         assert (red > blue) if enn.subconcept_class[j] == RED else (blue > red)  # a shade of its class
     assert len(set(colours)) == enn.n_subconcepts  # every subconcept its own colour
     assert not any(len(item.getData()[0]) for item in view.canvas.sample_dots)  # no plain red/blue dots
-    legend = view.canvas.legend.textItem.toPlainText()
+    legend = view.canvas.legend.text()
     assert all(name in legend for name in enn.subconcept_names)
 
 

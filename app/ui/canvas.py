@@ -57,6 +57,7 @@ class QtCanvas(pg.PlotWidget):
         view_box = QtSampleViewBox() if interactive else pg.ViewBox()
         super().__init__(parent=parent, background="w", viewBox=view_box)
         self.interactive = interactive
+        self.sharp_seconds = SHARP_SECONDS  # the time budget of a sharp background (an overview takes less)
         self.brush_tool_on = False  # the toolbar's brush; holding B brushes too
         self.plotItem.setMenuEnabled(False)
         self.plotItem.hideButtons()
@@ -354,7 +355,7 @@ class QtCanvas(pg.PlotWidget):
         self._dirty = False
         self.showing_preview = preview
         rect = self.view_rect()
-        nx, ny = self._raster_size(None if full else PREVIEW_SECONDS if preview else SHARP_SECONDS)
+        nx, ny = self._raster_size(None if full else PREVIEW_SECONDS if preview else self.sharp_seconds)
         started = time.perf_counter()
         field = prediction_field(self.spec, self.params, rect, nx, ny)
         measured = (time.perf_counter() - started) / (nx * ny)
@@ -364,7 +365,7 @@ class QtCanvas(pg.PlotWidget):
         _show_curve(self.decision_curve, field.decision_curve())
         self.boundaries.draw_first_layer(self.spec, self.params, rect)
         # Big networks get a coarser grid (the curves are interpolated on it), within the frame's budget.
-        budget = np.sqrt((PREVIEW_SECONDS if preview else SHARP_SECONDS) / self._seconds_per_pixel)
+        budget = np.sqrt((PREVIEW_SECONDS if preview else self.sharp_seconds) / self._seconds_per_pixel)
         pixels = int(np.clip(budget, MIN_CURVE_PIXELS, CURVE_PIXELS // 2 if preview else CURVE_PIXELS))
         self.boundaries.draw_deeper_layers(self.spec, self.params, rect, pixels)
         if self.show_regions:

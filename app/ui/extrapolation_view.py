@@ -37,6 +37,7 @@ class QtExtrapolationView(QWidget):
         self.factor_box = QSpinBox(minimum=2, maximum=10000, value=DEFAULT_FACTOR, prefix="zoomed out ×")
         self.factor_box.setToolTip("How far this view is zoomed out around the data")
         self.canvas = QtCanvas(interactive=False)
+        self.canvas.sharp_seconds /= 2  # an overview beside the canvas: half its budget keeps scrubbing quick
         self.canvas.setToolTip("The same network far from the data; drag the rectangle to move the main view")
         self.canvas.setMinimumSize(*MIN_PLOT_SIZE)
         for name in ("left", "bottom"):

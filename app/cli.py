@@ -11,9 +11,11 @@ from app.core.dataset import DEFAULT_PRESET, PRESETS, CsvError, SampleSet, make_
 from app.core.export_npz import SUFFIXES as EXPORT_NPZ_SUFFIXES
 from app.core.network import ACTIVATIONS, NetworkSpec, parse_widths
 from app.core.output_file import OutputRefused, check_output
+from app.core.pictures import DEFAULT_LAYERS, LAYERS, PICTURE_SUFFIXES, VIEWS
 from app.core.session import SUFFIX
 from app.core.training import MAX_EPOCH
 from app.errors import UsageError
+from app.version import app_version
 
 MAX_SEED = 2**31 - 1  # what the window's seed box holds
 
@@ -50,7 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--zoom", type=float, default=None, metavar="Z",
                         help="zoom out by Z about the data's centre (Z < 1 zooms in)")  # fmt: skip
     parser.add_argument("--seed", type=whole_number, default=0, help="seed of the initial weights")
+    parser.add_argument("--version", action="version", version=f"unboxed {app_version()}")
     parser.add_argument("--export", metavar="OUT.png", help="render the main window to a PNG and exit")
+    parser.add_argument("--export-view", nargs=2, metavar=("VIEW", "OUT.png|.svg"),
+                        help=f"write one view alone, with its key, and exit; VIEW: {', '.join(VIEWS)}")
+    parser.add_argument("--show", metavar="LAYERS", help="what the canvas draws, comma-separated from: "
+                        f"{','.join(LAYERS)} (default: {','.join(DEFAULT_LAYERS)})")  # fmt: skip
     parser.add_argument("--export-data", metavar="OUT.npz", help="write samples, parameters and metrics")
     parser.add_argument(
         "--essence",
@@ -94,6 +101,17 @@ def _check_output(option: str, path: str | None, suffixes: tuple[str, ...], inpu
         raise UsageError(f"cannot write {path}: permission denied")
 
 
+def _layers(show: str | None, regions: bool) -> tuple[str, ...]:
+    """The layers --show names (each known, none twice), or the default ones; --regions adds regions."""
+    if show is None:
+        return DEFAULT_LAYERS + ("regions",) * regions
+    names = tuple(name.strip() for name in show.split(",") if name.strip())
+    unknown = [name for name in names if name not in LAYERS]
+    if unknown:
+        raise UsageError(f"--show: unknown layer {unknown[0]!r}; choose from {','.join(LAYERS)}")
+    return tuple(dict.fromkeys(names + ("regions",) * regions))
+
+
 def parse(argv: list[str]):
     args = build_parser().parse_args(argv)
     args.plain_start = not argv  # started with no arguments: the last settings come back
@@ -112,10 +130,19 @@ def parse(argv: list[str]):
         raise UsageError(f"--zoom {args.zoom} is outside 0.001 to 10000")
     if args.epoch is not None and not args.session and not 0 <= args.epoch <= args.epochs:
         raise UsageError(f"--epoch {args.epoch} is outside the trained epochs 0 to {args.epochs}")
+    args.export_view_name, args.export_view_path = args.export_view or (None, None)
+    if args.export_view_name is not None and args.export_view_name not in VIEWS:
+        choices = ", ".join(VIEWS)
+        raise UsageError(f"--export-view: unknown view {args.export_view_name!r}; choose from {choices}")
+    if args.export_view_name == "essence":
+        args.essence = True
+    args.layers_shown = _layers(args.show, args.regions)
+    args.regions = "regions" in args.layers_shown
     if args.session and not Path(args.session).is_file():
         raise UsageError(f"cannot open {args.session}: no such file")
     outputs = (("--export", args.export, (".png",)), ("--export-data", args.export_data, EXPORT_NPZ_SUFFIXES),
-               ("--save", args.save, (SUFFIX,)))  # fmt: skip
+               ("--save", args.save, (SUFFIX,)),
+               ("--export-view", args.export_view_path, PICTURE_SUFFIXES))  # fmt: skip
     for k, (option, path, suffixes) in enumerate(outputs):
         others = tuple(other for _, other, _ in outputs[k + 1 :])
         _check_output(option, path, suffixes, (args.session, args.data, *others))
@@ -128,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         print(f"unboxed: error: {error}", file=sys.stderr)
         return 2
-    headless = bool(args.export or args.export_data or args.save)
+    headless = bool(args.export or args.export_data or args.save or args.export_view)
     if headless:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from app.ui.app import run_app

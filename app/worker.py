@@ -23,8 +23,10 @@ class TrainingWorker(QObject):
     chunkReady = Signal(int, object)  # generation, EpochChunk
     finished = Signal(int, str)  # generation, why it stopped ("" when asked to stop or done)
 
-    def __init__(self, trainer: Trainer, samples: SampleSet, generation: int, max_rate: float | None = None):
+    def __init__(self, trainer: Trainer, samples: SampleSet, generation: int, max_rate: float | None = None,
+                 until: int | None = None):  # fmt: skip
         super().__init__()
+        self._until = until  # the epoch to stop at by itself, exactly; None: no limit
         self._trainer = trainer
         self._samples = samples
         self._config = trainer.config
@@ -56,7 +58,8 @@ class TrainingWorker(QObject):
                 except Exception as error:  # noqa: BLE001 - numba cannot compile here: torch takes over
                     self._trainer.fall_back_to_torch(error)
                 self._pass_on_notice()
-            chunks = train(self._trainer, self._current_samples, self._stop.is_set,
+            limit = None if self._until is None else max(0, self._until - self._trainer.epoch)
+            chunks = train(self._trainer, self._current_samples, self._stop.is_set, max_epochs=limit,
                            max_rate=lambda: self.max_rate, wait=self._stop.wait)  # fmt: skip
             for chunk in chunks:
                 self.chunkReady.emit(self._generation, chunk)
@@ -66,6 +69,8 @@ class TrainingWorker(QObject):
                         f"Training diverged after epoch {chunk.last_epoch}: the loss became NaN or infinite. "
                         "Lower the learning rate, then press Reset."
                     )
+            if not reason and self._until is not None and self._trainer.epoch >= self._until:
+                reason = f"Stopped at epoch {self._until} as asked."
             if not reason and not self._stop.is_set():
                 config = self._trainer.config
                 reason = self._samples.training_problem(config.test_fraction, config.seed) or ""
@@ -101,11 +106,12 @@ class TrainingThread:
     def running(self) -> bool:
         return self._thread is not None and self._thread.isRunning()
 
-    def start(self, trainer: Trainer, samples: SampleSet, generation: int) -> None:
+    def start(self, trainer: Trainer, samples: SampleSet, generation: int, until: int | None = None) -> None:
+        """Trains in a new thread until stopped, or until epoch `until` exactly when given."""
         self.stop()
         on_chunk, on_finished, on_preparing = self._slots
         thread = QThread()
-        worker = TrainingWorker(trainer, samples, generation, self.max_rate)
+        worker = TrainingWorker(trainer, samples, generation, self.max_rate, until)
         worker.moveToThread(thread)
         worker.chunkReady.connect(on_chunk)
         worker.finished.connect(on_finished)

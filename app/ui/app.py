@@ -86,8 +86,10 @@ def _run(app: QApplication, window, args, headless: bool) -> int:
     from app.core.session import SessionError, load_session, save_session
     from app.errors import UsageError
     from app.ui.exports import save_png
+    from app.ui.view_export import export_view, picture_notes
 
     if headless:  # laid out at its real size, so views saved or exported match what a person sees
+        window.set_transient()  # a command-line run leaves the user's settings and last session alone
         window.show()
         app.processEvents()
         window.canvas.fit_data()
@@ -108,15 +110,17 @@ def _run(app: QApplication, window, args, headless: bool) -> int:
     problem = model.samples.training_problem(model.config.test_fraction, model.config.seed)
     if args.epochs and problem:
         raise UsageError(problem)
-    train_synchronously(window, args.epochs)
+    if args.epochs:  # (not otherwise: a restored session stays at the epoch it showed)
+        train_synchronously(window, args.epochs)
     if args.epoch is not None:
         if args.epoch > model.history.latest_epoch:  # training diverged before reaching it
             raise UsageError(f"--epoch {args.epoch} is beyond the last epoch, {model.history.latest_epoch}")
         model.scrub_to(args.epoch)
     if args.zoom is not None:
         window.canvas.zoom_about_data(args.zoom)
+    for name, action in window.menu_actions.layer_actions.items():
+        action.setChecked(name in args.layers_shown)
     if args.regions:
-        window.menu_actions.regions_action.setChecked(True)
         for _ in range(REGION_COUNT_ROUNDS):  # the region-count plot, filled before the picture is taken
             window.frames.update_region_counts()
     if args.essence and not window.essence_builder.build():
@@ -130,7 +134,9 @@ def _run(app: QApplication, window, args, headless: bool) -> int:
     if args.export:
         window.show()
         window.frames.draw_now()  # settles pending events first
-        save_png(window.grab(), args.export)
+        save_png(window.grab(), args.export, picture_notes(window, "window"))
+    if args.export_view:
+        export_view(window, args.export_view_name, args.export_view_path)
     if headless:
         return 0
     window.show()

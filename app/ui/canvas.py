@@ -37,10 +37,10 @@ MIN_VIEW_WIDTH = 1e-4  # the narrowest view, in data units
 OVERVIEW_DOTS = 5000  # at most this many samples drawn by a canvas that only shows (not edits) them
 
 
-def _show_dots(item: pg.ScatterPlotItem, points: np.ndarray) -> None:
+def _show_dots(item: pg.ScatterPlotItem, points: np.ndarray, shown: bool = True) -> None:
     """Sets a scatter's points and hides it when there are none (an empty scatter still costs a paint)."""
     item.setData(pos=points)
-    item.setVisible(len(points) > 0)
+    item.setVisible(shown and len(points) > 0)
 
 
 def _show_curve(item: pg.PlotCurveItem, points: np.ndarray) -> None:
@@ -107,6 +107,7 @@ class QtCanvas(pg.PlotWidget):
         self.selection_rings.setZValue(19)
         self.addItem(self.selection_rings)
         self._held_out = np.zeros(0, bool)
+        self.show_samples = True
         # The keys (colour bar, legend, neuron tags) explain the main canvas; the overview goes without.
         self.keys = CanvasKeys(self.view_box) if interactive else None
         self._hover_point: tuple[float, float] | None = None
@@ -164,8 +165,8 @@ class QtCanvas(pg.PlotWidget):
         shown[:: max(1, -(-samples.n // OVERVIEW_DOTS)) if not self.interactive else 1] = True
         for label in (RED, BLUE):
             of_class = (samples.labels == label) & shown
-            _show_dots(self.sample_dots[label], samples.points[of_class & ~held_out])
-            _show_dots(self.held_out_dots[label], samples.points[of_class & held_out])
+            _show_dots(self.sample_dots[label], samples.points[of_class & ~held_out], self.show_samples)
+            _show_dots(self.held_out_dots[label], samples.points[of_class & held_out], self.show_samples)
         if self.interactive:
             selected = self.view_box.selection
             _show_dots(self.selection_rings, samples.points[selected[selected < samples.n]])
@@ -256,6 +257,11 @@ class QtCanvas(pg.PlotWidget):
         self.view_box.setRange(xRange=(rect.xmin, rect.xmax), yRange=(rect.ymin, rect.ymax), padding=0)
 
     # --- what is drawn (View menu): samples only is the article's first figure ------------------------------
+    def set_show_samples(self, shown: bool) -> None:
+        self.show_samples = shown
+        self._draw_samples(self.samples)
+        self._dirty = True
+
     def set_show_background(self, shown: bool) -> None:
         """The prediction background (and its colour bar)."""
         self.background_image.setVisible(shown)
@@ -377,7 +383,7 @@ class QtCanvas(pg.PlotWidget):
         if self.keys is not None:
             self.keys.update(
                 background=self.show_background, boundary=self.show_decision_boundary,
-                neurons=self.show_neuron_lines, held_out=bool(self._held_out.any()),
+                neurons=self.show_neuron_lines, held_out=self.show_samples and bool(self._held_out.any()),
                 samples=self.samples.points, segments=self.boundaries.segments, widths=self.spec.widths,
                 top_left_free=not self.show_regions, selected=self.selected,
             )  # fmt: skip

@@ -25,23 +25,26 @@ def _write_bytes(path: str, data: bytes, suffixes: tuple[str, ...]) -> None:
         raise OSError(f"Could not write {path}: {error.strerror or error}") from error
 
 
-def png_bytes(pixmap: QPixmap) -> bytes:
-    """The pixmap encoded as PNG; OSError if Qt cannot encode it."""
+def png_bytes(pixmap: QPixmap, notes: dict[str, str] | None = None) -> bytes:
+    """The pixmap encoded as PNG, with `notes` as the file's text fields; OSError if Qt cannot encode it."""
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    if not pixmap.save(buffer, "PNG"):
+    image = pixmap.toImage()
+    for key, text in (notes or {}).items():
+        image.setText(key, text)
+    if not image.save(buffer, "PNG"):
         raise OSError(f"Could not encode a {pixmap.width()}×{pixmap.height()} picture as PNG")
     buffer.close()
     return data.data()
 
 
-def save_png(pixmap: QPixmap, path: str) -> None:
-    """Writes the pixmap as a PNG file (atomically; the name must end in .png)."""
-    _write_bytes(path, png_bytes(pixmap), (".png",))
+def save_png(pixmap: QPixmap, path: str, notes: dict[str, str] | None = None) -> None:
+    """Writes the pixmap as a PNG file (atomically; the name must end in .png), `notes` as text fields."""
+    _write_bytes(path, png_bytes(pixmap, notes), (".png",))
 
 
-def export_png(widget: QWidget, path: str, scale: float = 2.0) -> None:
+def export_png(widget: QWidget, path: str, scale: float = 2.0, notes: dict[str, str] | None = None) -> None:
     """Saves `widget` as a PNG of `scale` times its size: vector parts are drawn at that resolution, not
     enlarged afterwards, so text and lines stay sharp."""
     pixmap = QPixmap(widget.size() * scale)
@@ -51,7 +54,7 @@ def export_png(widget: QWidget, path: str, scale: float = 2.0) -> None:
     painter = QPainter(pixmap)
     QWidget.render(widget, painter, QPoint())  # QGraphicsView.render would draw the scene only
     painter.end()
-    save_png(pixmap, path)
+    save_png(pixmap, path, notes)
 
 
 def export_svg(widget: QWidget, path: str, title: str = "Unboxed") -> None:

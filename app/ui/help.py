@@ -1,14 +1,17 @@
-"""The Help menu's texts and dialogs: About (version, licences, the paper behind the interpretable network)
-and a one-page guide to every panel. Neither dialog blocks, so tests can build and close them."""
+"""The Help menu's texts and dialogs: About (version, licences, the paper behind the interpretable network),
+a one-page guide to every panel, and the desktop launcher's installation. No dialog blocks, so tests can
+build and close them."""
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QMessageBox, QTextBrowser, QVBoxLayout, QWidget
+
+from app import launcher
+from app.version import app_version
 
 ICON_PATH = Path(__file__).resolve().parents[2] / "resources" / "unboxed.png"
 PAPER = (
@@ -26,13 +29,6 @@ LICENCES = (
     ("Pillow", "MIT-CMU (HPND)"),
     ("contourpy", "BSD-3-Clause"),
 )
-
-
-def app_version() -> str:
-    try:
-        return version("unboxed")
-    except PackageNotFoundError:  # run from a checkout that was never installed
-        return "development"
 
 
 ABOUT_HTML = f"""
@@ -117,3 +113,20 @@ def show_quick_guide(parent: QWidget | None) -> QDialog:
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.show()
     return dialog
+
+
+def install_launcher_from_menu(parent: QWidget | None) -> QMessageBox:
+    """Installs the desktop launcher (app.launcher) and says where, or why not, in a box that does not block
+    and deletes itself when closed."""
+    try:
+        path = launcher.install()
+    except (launcher.LauncherRefused, OSError) as error:
+        icon, text = QMessageBox.Icon.Warning, f"The desktop launcher could not be installed: {error}"
+    else:
+        icon = QMessageBox.Icon.Information
+        text = (f"Unboxed is now in your desktop's application menu (the entry is {path}; delete that file "
+                "to remove it).")  # fmt: skip
+    box = QMessageBox(icon, "Install desktop launcher", text, QMessageBox.StandardButton.Ok, parent)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.open()
+    return box

@@ -3,8 +3,7 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, fields
+from dataclasses import asdict
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt
@@ -17,7 +16,7 @@ from app.core.network import NetworkSpec
 from app.core.regions import local_affine, pattern_text
 from app.core.training import TrainConfig
 from app.ui.canvas import QtCanvas
-from app.ui.controls import QtTrainingControls, position_of_speed
+from app.ui.controls import QtTrainingControls
 from app.ui.essence_builder import EssenceBuilder
 from app.ui.essence_settings import QtEssenceSettings
 from app.ui.essence_view import QtEssenceView
@@ -55,6 +54,7 @@ class MainWindow(QMainWindow):
                  config: TrainConfig | None = None):  # fmt: skip
         super().__init__()
         self.setWindowTitle("Unboxed")
+        self.transient = False  # see set_transient
         self.setWindowIcon(QIcon(str(ICON_PATH)))
         self.resize(1440, 900)
         samples = samples if samples is not None else make_preset(DEFAULT_PRESET)
@@ -323,12 +323,19 @@ class MainWindow(QMainWindow):
         self.essence_builder.close()
         if self.warm_up is not None:
             self.warm_up.wait()
-        self.remember_settings()
-        QSettings().setValue("window/geometry", self.saveGeometry())
-        QSettings().setValue("window/state", self.saveState())
+        if not self.transient:
+            self.remember_settings()
+            QSettings().setValue("window/geometry", self.saveGeometry())
+            QSettings().setValue("window/state", self.saveState())
         if self.files.wrote_autosave:
             autosave_path().unlink(missing_ok=True)  # a clean exit: nothing to recover
         super().closeEvent(event)
+
+    def set_transient(self) -> None:
+        """A window for a while (the tour's): it saves nothing by itself, neither autosaves nor the session,
+        settings and place it closes with; the user's own window does."""
+        self.transient = True
+        self.files.autosave_timer.stop()
 
     def _may_discard(self) -> bool:
         """Asks what to do with unsaved changes; True when the window may close."""
@@ -342,28 +349,13 @@ class MainWindow(QMainWindow):
         return answer == buttons.Discard
 
     def remember_settings(self) -> None:
-        """The network and training settings, for the next plain start."""
-        last = {
-            "spec": asdict(self.model.spec),
-            "config": asdict(self.model.config),
-            "speed": self.controls.speed(),
-        }
-        QSettings().setValue("settings/last", json.dumps(last))
+        """The whole session (samples, network, settings, training, views), for the next plain start."""
+        self.files.remember_last_session()
 
-    def restore_settings(self) -> None:
-        """Starts with the settings the last window closed with; unreadable ones are ignored."""
-        try:
-            last = json.loads(QSettings().value("settings/last", "") or "{}")
-            spec_values, config_values = last.get("spec", last), last.get("config", last)  # flat: older
-            spec = NetworkSpec(tuple(int(w) for w in spec_values["widths"]), str(spec_values["activation"]))
-            config = TrainConfig(**{f.name: type(getattr(TrainConfig(), f.name))(config_values[f.name])
-                                    for f in fields(TrainConfig)})  # fmt: skip
-            speed = None if last["speed"] is None else float(last["speed"])
-        except (KeyError, TypeError, ValueError):
-            return
-        self.controls.speed_slider.setValue(position_of_speed(speed))
-        self.training.restart_run("", spec=spec, config=config, resume=False)
-        self.show_message(HINT)
+    def restore_settings(self) -> bool:
+        """A plain start: the session the last window closed with, its samples and network together; if it
+        cannot be read, the defaults for all of it, and the status line says why."""
+        return self.files.restore_last_session()
 
     def restore_geometry(self) -> None:
         settings = QSettings()

@@ -7,19 +7,25 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QShortcut
-from PySide6.QtWidgets import QMenu, QSpinBox
+from PySide6.QtWidgets import QInputDialog, QMenu, QSpinBox
 
 from app.core.dataset import PRESET_LABELS, PRESETS, RED
-from app.ui.help import show_about, show_quick_guide
+from app.core.training import MAX_EPOCH
+from app.ui.help import install_launcher_from_menu, show_about, show_quick_guide
+from app.ui.tour import start_tour
 
 REGION_FILLS = (("none", "Edges only, over the prediction"), ("patterns", "A light tint per region"),
                 ("slope", "Shade by the output's slope"))  # fmt: skip; the first is the default
-# View menu toggles of what the canvas draws (all off: the samples alone, the article's first figure).
-LAYER_TOGGLES = (
-    ("Prediction background", "set_show_background", "The network's probability of blue: red - white - blue"),
-    ("Neuron lines", "set_show_neuron_lines", "Each first-layer neuron's line w.x + b = 0, with its tick"),
-    ("Decision boundary", "set_show_decision_boundary", "The black curve where p = 0.5"),
-)
+# View menu toggles of what the canvas draws, by the command line's names for them (--show); the samples
+# alone are the article's first picture.
+LAYER_TOGGLES = {
+    "samples": ("Samples", "set_show_samples", "The training samples (filled) and held-out ones (hollow)"),
+    "prediction": ("Prediction background", "set_show_background",
+                   "The network's probability of blue: red - white - blue"),
+    "neurons": ("Neuron lines", "set_show_neuron_lines",
+                "Each first-layer neuron's line w.x + b = 0, with its tick"),
+    "boundary": ("Decision boundary", "set_show_decision_boundary", "The black curve where p = 0.5"),
+}  # fmt: skip
 
 
 @dataclass
@@ -34,6 +40,7 @@ class Actions:
     regions_action: QAction
     region_fill_actions: dict[str, QAction]
     essence_action: QAction
+    layer_actions: dict[str, QAction]  # LAYER_TOGGLES' and "regions"
 
 
 def _action(window, menu, text: str, slot, key=None, tip: str = "", checkable: bool = False) -> QAction:
@@ -51,6 +58,14 @@ def export_influence_maps(window) -> bool:
     """The influence panel alone as a picture; shown first, since a hidden panel does not redraw."""
     window.docks["Influence"].show()
     return window.files.export_picture(window.influence_panel, "png")
+
+
+def ask_train_until(window) -> bool:
+    """Model > Train until epoch…: asks for the epoch (the last one + 1000 proposed) and trains to it."""
+    latest = window.model.history.latest_epoch
+    epoch, ok = QInputDialog.getInt(window, "Train until epoch", f"Train on from epoch {latest} and stop at "
+                                    "epoch:", min(latest + 1000, MAX_EPOCH), 0, MAX_EPOCH, 100)  # fmt: skip
+    return bool(ok) and window.training.train_until(epoch)
 
 
 def build_menus(window) -> Actions:
@@ -124,11 +139,13 @@ def build_menus(window) -> Actions:
                               ("Zoom in ×10", 0.1, "Ctrl+=")):  # fmt: skip
         _action(window, view_menu, text, lambda f=factor: canvas.zoom(f), key)
     view_menu.addSeparator()
-    for text, setter, tip in LAYER_TOGGLES:
+    layer_actions = {}
+    for name, (text, setter, tip) in LAYER_TOGGLES.items():
         action = QAction(text, window, checkable=True, checked=True)
         action.setToolTip(tip)
         action.toggled.connect(getattr(canvas, setter))
         view_menu.addAction(action)
+        layer_actions[name] = action
     view_menu.addSeparator()
     regions_action = QAction(
         "Activation regions", window, shortcut=QKeySequence(Qt.Key.Key_R), checkable=True
@@ -140,6 +157,7 @@ def build_menus(window) -> Actions:
     )
     regions_action.toggled.connect(window.set_show_regions)
     view_menu.addAction(regions_action)
+    layer_actions["regions"] = regions_action
     fill_menu = view_menu.addMenu("Region fill")
     fill_group = QActionGroup(window)
     region_fill_actions = {}
@@ -157,11 +175,16 @@ def build_menus(window) -> Actions:
     help_menu = bar.addMenu("&Help")
     _action(window, help_menu, "Quick guide", lambda: show_quick_guide(window),
             QKeySequence.StandardKey.HelpContents)  # fmt: skip
+    _action(window, help_menu, "Tour of the black box", lambda: start_tour(window),
+            tip="The article's argument in six steps, in a window of its own: your session stays as it is")
+    _action(window, help_menu, "Install desktop launcher", lambda: install_launcher_from_menu(window))
     _action(window, help_menu, "About Unboxed", lambda: show_about(window))
     model_menu = bar.addMenu("&Model")
     _action(window, model_menu, "Build interpretable network", window.essence_builder.build_in_background,
             "Ctrl+B", "Build an Essence Neural Network (Blazek & Lin 2021) for the samples, without gradient "
             "descent, and compare it with the trained network")  # fmt: skip
+    _action(window, model_menu, "Train until epoch…", lambda: ask_train_until(window), tip="Train on from "
+            "the last epoch and stop by itself at the epoch you give")  # fmt: skip
 
     QShortcut(QKeySequence(Qt.Key.Key_Space), window, training.toggle)
     for key, step in ((Qt.Key.Key_Left, -1), (Qt.Key.Key_Right, 1), (Qt.Key.Key_PageUp, -10),
@@ -170,4 +193,4 @@ def build_menus(window) -> Actions:
     QShortcut(QKeySequence(Qt.Key.Key_Home), window, lambda: model.step(-model.displayed_epoch))
     QShortcut(QKeySequence(Qt.Key.Key_End), window, window.timeline.go_live)
     return Actions(recent_menu, export_menu, class_actions, brush_action, density_box, regions_action,
-                   region_fill_actions, essence_action)  # fmt: skip
+                   region_fill_actions, essence_action, layer_actions)  # fmt: skip

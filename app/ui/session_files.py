@@ -3,6 +3,7 @@ CSV import and export, pictures and animations. Each asks for a path, tries, and
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,8 @@ from app.ui.influence_panel import InfluenceOptions
 
 RECENT_LIMIT = 8
 AUTOSAVE_NAME = "autosave.unboxed"
+LAST_SESSION_NAME = "last.unboxed"  # the session the window closed with, for the next plain start
+LAST_FOLDER_KEY = "files/last_folder"  # where the user last picked a file in a dialog
 SESSIONS = f"Unboxed sessions (*{SUFFIX})"
 
 
@@ -31,6 +34,20 @@ def autosave_seconds() -> float:
 def autosave_path() -> Path:
     folder = Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation))
     return folder / AUTOSAVE_NAME
+
+
+def last_session_path() -> Path:
+    return autosave_path().with_name(LAST_SESSION_NAME)
+
+
+def dialog_folder() -> Path:
+    """Where a file dialog opens: the folder last used in one, else the documents folder, else home; never
+    the program's working directory."""
+    last = QSettings().value(LAST_FOLDER_KEY, "")
+    if isinstance(last, str) and last and Path(last).is_dir():
+        return Path(last)
+    documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    return Path(documents) if documents and Path(documents).is_dir() else Path.home()
 
 
 def recent_files() -> list[str]:
@@ -69,10 +86,13 @@ class SessionFiles(QObject):
         if path:
             return str(path)
         dialog = QFileDialog.getSaveFileName if save else QFileDialog.getOpenFileName
-        chosen, _ = dialog(self.window, title, default, pattern)
-        if chosen and save and not Path(chosen).suffix:  # "picture" means picture.png, as the dialog offers
+        chosen, _ = dialog(self.window, title, str(dialog_folder() / default), pattern)
+        if not chosen:
+            return None
+        if save and not Path(chosen).suffix:  # "picture" means picture.png, as the dialog offers
             chosen += Path(default).suffix
-        return chosen or None
+        QSettings().setValue(LAST_FOLDER_KEY, str(Path(chosen).absolute().parent))
+        return chosen
 
     def _try(self, title: str, verb: str, path: str, action: Callable[[], object], errors=(OSError,),
              after: str = "") -> bool:  # fmt: skip
@@ -154,6 +174,36 @@ class SessionFiles(QObject):
             self.wrote_autosave = True
         except OSError as error:
             self.message.emit(f"Autosave failed: {_reason(error)}")
+
+    def remember_last_session(self) -> None:
+        """On close: the whole session (samples with their network, training and views) for the next plain
+        start. If it cannot be written, no older one is left to come back in its place."""
+        path = last_session_path()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.write_session(path)
+        except (OSError, ValueError, TypeError):
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
+
+    def restore_last_session(self) -> bool:
+        """A plain start shows the session the last window closed with: its samples and network together, or
+        (unreadable) neither: the defaults stay, and the status line says why."""
+        path = last_session_path()
+        if not path.is_file():
+            return False
+        try:
+            session = load_session(path)
+            self.apply_session(session)
+        except (OSError, SessionError, ValueError) as error:
+            self.message.emit(f"Could not restore the last session ({_reason(error)}); started with the "
+                              "default samples and network.")  # fmt: skip
+            return False
+        self._saved_as(None)
+        shape = "-".join(str(s) for s in session.spec.layer_sizes)
+        self.message.emit(f"Restored the last session: {session.samples.n} samples, network {shape}, "
+                          f"{session.history.latest_epoch} epochs.")  # fmt: skip
+        return True
 
     def fill_recent_menu(self, menu) -> None:
         menu.clear()

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from PySide6.QtCore import QObject, Signal
 
 from app.core.network import ACTIVATION_LABELS, NetworkSpec
-from app.core.training import EpochChunk, TrainConfig
+from app.core.training import MAX_EPOCH, EpochChunk, TrainConfig
 from app.ui.session_model import SessionModel
 from app.worker import TrainingThread
 
@@ -24,6 +24,7 @@ class TrainingControl(QObject):
         self._preparing = False
         self._stopping = False  # set while this object stops the thread: its end is no news...
         self._ended_by_itself = ""  # ...unless the run ended by itself meanwhile (diverged): why it did
+        self._until: int | None = None  # the epoch the running training stops at by itself (Train until)
         model.samplesChanged.connect(self._samples_changed)
 
     @property
@@ -40,16 +41,31 @@ class TrainingControl(QObject):
         else:
             self.start()
 
-    def start(self) -> bool:
+    def start(self, until: int | None = None) -> bool:
+        """Trains until paused, or (`until`) until that epoch exactly, where it stops by itself."""
         model = self.model
         problem = model.samples.training_problem(model.config.test_fraction, model.config.seed)
         if problem:
             self.message.emit(problem)
             return False
         model.trainer.set_config(model.config)
+        self._until = until
         self._start_thread()
-        self.message.emit("Training…")
+        self.message.emit("Training…" if until is None else f"Training until epoch {until}…")
         return True
+
+    def train_until(self, epoch: int) -> bool:
+        """Trains on from the last epoch and stops by itself at `epoch`; an epoch not beyond the last one (or
+        beyond the last the timeline holds) changes nothing and says so."""
+        latest = self.model.history.latest_epoch
+        if epoch <= latest:
+            self.message.emit(f"Epoch {epoch} is not beyond the last epoch, {latest}: nothing to train.")
+            return False
+        if epoch > MAX_EPOCH:
+            self.message.emit(f"Epoch {epoch} is beyond {MAX_EPOCH}, the last the timeline holds.")
+            return False
+        self.stop()  # a run going on stops first, and goes on with the limit
+        return self.start(until=epoch)
 
     def pause(self) -> None:
         self.stop()
@@ -80,7 +96,7 @@ class TrainingControl(QObject):
                 self.message.emit(ended)
 
     def _start_thread(self) -> None:
-        self.thread.start(self.model.trainer, self.model.samples, self.model.generation)
+        self.thread.start(self.model.trainer, self.model.samples, self.model.generation, self._until)
         self.runningChanged.emit(True)
 
     def _stop_thread(self) -> None:

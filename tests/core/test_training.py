@@ -194,6 +194,15 @@ def test_train_respects_max_epochs_with_consecutive_numbering(chunk_seconds):
         assert len(chunks) < 137  # chunks grow when epochs are fast
 
 
+@pytest.mark.parametrize("chunk_seconds", [1e-6, 0.02, 1.0])
+def test_core_training_stops_at_exactly_max_epochs_from_a_resumed_trainer(chunk_seconds):
+    trainer = Trainer(NetworkSpec((3, 2)), TrainConfig(batch_size=8))
+    list(train(trainer, lambda: make_preset("moons"), never, max_epochs=11))
+    chunks = list(train(trainer, lambda: make_preset("moons"), never, chunk_seconds, max_epochs=389))
+    assert trainer.epoch == 400 == chunks[-1].last_epoch
+    assert sum(c.n_epochs for c in chunks) == 389
+
+
 def test_train_reads_new_samples_between_chunks():
     first = make_preset("xor")
     edited = first.with_sample(0.0, 3.0, RED)

@@ -5,13 +5,10 @@ a new process takes to load torch and Qt."""
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from PySide6.QtGui import QImage
-
-from app.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,24 +20,6 @@ def run(*args, timeout=120):
         capture_output=True, text=True, timeout=timeout, cwd=ROOT,
         env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
     )  # fmt: skip
-
-
-@pytest.fixture
-def run_here(qapp, capsys):
-    """main.py's entry point called in this process: returns what run() returns (returncode, stderr). The
-    application's names, which it sets and settings files follow, are given back afterwards."""
-    names = qapp.applicationName(), qapp.organizationName()
-
-    def call(*args):
-        capsys.readouterr()
-        try:
-            code = main(list(args))
-        finally:
-            qapp.setApplicationName(names[0])
-            qapp.setOrganizationName(names[1])
-        return SimpleNamespace(returncode=code, stderr=capsys.readouterr().err)
-
-    return call
 
 
 def test_export_png_and_data(tmp_path):

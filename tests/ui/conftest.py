@@ -25,3 +25,21 @@ def shown_window(qtbot):
     yield make
     for window in windows:
         window.close()
+
+
+@pytest.fixture
+def fresh_settings(tmp_path, monkeypatch):
+    """Settings (QSettings) and application data (autosave, last session) of this test alone, in
+    tmp_path/config and tmp_path/data: a first start. The suite's sandbox (tests/conftest.py) comes back
+    after."""
+    import os
+
+    from PySide6.QtCore import QSettings
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # QStandardPaths reads it at every call
+    kinds = (QSettings.Format.NativeFormat, QSettings.Format.IniFormat)
+    for kind in kinds:  # QSettings read XDG_CONFIG_HOME once: its folder is set instead
+        QSettings.setPath(kind, QSettings.Scope.UserScope, str(tmp_path / "config"))
+    yield tmp_path
+    for kind in kinds:
+        QSettings.setPath(kind, QSettings.Scope.UserScope, os.environ["XDG_CONFIG_HOME"])

@@ -416,7 +416,9 @@ def test_keys_that_would_step_past_either_end_leave_live_mode_alone(shown_window
     assert window.model.displayed_epoch == 0
 
 
-def test_settings_saved_by_the_previous_version_are_restored(shown_window):
+def test_settings_saved_by_a_previous_version_do_not_bring_a_network_without_its_samples(
+    shown_window, fresh_settings
+):
     import json
 
     from PySide6.QtCore import QSettings
@@ -427,8 +429,8 @@ def test_settings_saved_by_the_previous_version_are_restored(shown_window):
                   "batch_size": 8, "l2": 0.0, "test_fraction": 0.2, "seed": 7, "speed": None}  # fmt: skip
     QSettings().setValue("settings/last", json.dumps(old_format))
     window = shown_window()
-    window.restore_settings()
-    assert window.model.spec == NetworkSpec((3, 5), "relu") and window.model.config.seed == 7
+    assert not window.restore_settings()  # they hold no samples: the defaults for both
+    assert window.model.spec == NetworkSpec() and window.model.config.seed == 0
 
 
 def test_the_loss_plot_shows_epoch_zero_from_the_start(shown_window):

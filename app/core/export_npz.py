@@ -11,6 +11,7 @@ from app.core.influence import influence
 from app.core.network import named_params
 from app.core.output_file import write_atomically
 from app.core.regions import network_regions
+from app.core.thesis import thesis_arrays
 
 SUFFIXES = (".npz",)
 
@@ -23,10 +24,13 @@ def export_data(
     essence=None,
     comparison=None,
     frame: Rect | None = None,
+    training: SampleSet | None = None,
 ) -> None:
     """NPZ: points, labels, and per epoch (rows) every parameter tensor by torch name, loss and accuracy;
     each sample's influence on every hidden neuron at `epoch` (`influence/layerK`, (n, width)); and the
-    activation regions at `epoch` over `frame` (default: the data's extent with a 10% margin)."""
+    activation regions at `epoch` over `frame` (default: the data's extent with a 10% margin). With the
+    interpretable network `essence` (built for the samples' training part, `training`): its arrays, the
+    comparison's and the article's measures (`thesis/...`, app.core.thesis)."""
     arrays = {"points": samples.points, "labels": samples.labels, "epochs": history.epochs,
               "loss": history.loss, "accuracy": history.accuracy,
               "test_loss": history.test_loss, "test_accuracy": history.test_accuracy}  # fmt: skip
@@ -48,4 +52,6 @@ def export_data(
         arrays.update(essence.to_arrays())
         for name, value in vars(comparison).items():
             arrays[f"comparison/{name}"] = np.array(np.nan if value is None else value, dtype=float)
+        if training is not None:
+            arrays.update(thesis_arrays(history.spec, history, epoch, training, essence))
     write_atomically(path, lambda handle: np.savez(handle, **arrays), SUFFIXES)

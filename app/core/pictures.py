@@ -73,8 +73,9 @@ ARTICLE_PICTURES = (
     ),
     ArticlePicture(
         6, "6-interpretable", "A network built to be understood", "essence",
-        caption="An Essence Neural Network (Blazek & Lin 2021), built without gradient descent: each class "
-        "is split into groups of samples (subconcepts) and each first-layer line separates one red group "
-        "from one blue group. Every line has a reason, and the answer far away follows from them.",
+        caption="An Essence Neural Network (Blazek & Lin 2021), its lines built by SVMs, not gradient "
+        "descent: each class is split into groups of samples (subconcepts) and each first-layer line "
+        "separates one red group from one blue group. Every line has a reason, and the answer far away "
+        "follows from them.",
     ),
 )  # fmt: skip

@@ -130,7 +130,8 @@ def _run(app: QApplication, window, args, headless: bool) -> int:
     if args.export_data:
         built = window.essence_builder
         export_data(args.export_data, model.samples, model.history, model.displayed_epoch,
-                    built.essence, built.comparison, frame=model.data_frame())  # fmt: skip
+                    built.essence, built.comparison, frame=model.data_frame(),
+                    training=model.split()[0])  # fmt: skip
     if args.export:
         window.show()
         window.frames.draw_now()  # settles pending events first

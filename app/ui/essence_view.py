@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.comparison import Comparison
+from app.core.comparison import ROW_TIPS, Comparison
 from app.core.dataset import SampleSet
 from app.core.essence import EssenceNetwork
 from app.core.geometry import Rect, clip_line, grid_centres, level_curves
@@ -35,6 +35,7 @@ TITLE = "Interpretable network (Essence Neural Network, Blazek & Lin 2021)"
 EMPTY_STATUS = "Press Build to build it"
 STATUS_TIP = ("Subconcepts: clusters of each class's samples. Lines: the first layer, one line per red and "
               "blue subconcept it tells apart. Errors: training samples the network gets wrong.")  # fmt: skip
+MIN_PLOT_HEIGHT = 100  # pixels
 MAX_FIELD_PIXELS = 256  # per side of the background raster
 MIN_FIELD_PIXELS = 32
 MAX_LABELS = 30  # more line labels than this would only hide one another
@@ -263,24 +264,25 @@ class QtEssenceView(QWidget):
         font.setPointSizeF(font.pointSizeF() * 0.9)
         title.setFont(font)
         title.setWordWrap(True)  # a narrow view wraps it rather than cutting it
-        title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum)
         self.status = QLabel(EMPTY_STATUS)
         self.status.setFont(font)
         self.status.setToolTip(STATUS_TIP)
         self.canvas = QtEssenceCanvas()
+        self.canvas.setMinimumHeight(MIN_PLOT_HEIGHT)  # in a small window the table gives way, not the plot
         self.table = QTableWidget(0, 3)
         self.table.setHorizontalHeaderLabels(["Measure", "MLP", "ENN"])
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.agreement = QLabel()
         self.agreement.setWordWrap(True)  # never wider than the view
-        self.agreement.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.agreement.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum)
         self.status.setWordWrap(True)
-        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.canvas.legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum)
+        self.canvas.legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum)
         column = QVBoxLayout(self)
         column.setContentsMargins(2, 2, 2, 2)
         column.setSpacing(2)
@@ -330,17 +332,24 @@ class QtEssenceView(QWidget):
         return self.isVisible() and self.canvas.refresh()
 
     def show_comparison(self, comparison: Comparison) -> None:
+        trained = "MLP" if comparison.epoch is None else f"MLP\nepoch {comparison.epoch:,}"
+        self.table.setHorizontalHeaderLabels(["Measure", trained, "ENN"])
         rows = comparison.rows()
         self.table.setRowCount(len(rows))
         for r, cells in enumerate(rows):
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
+                item.setToolTip(ROW_TIPS.get(cells[0], ""))
                 if c > 0:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, c, item)
         self.table.resizeRowsToContents()
+        # All rows where there is room; in a small window the table scrolls (down to its header alone) and the
+        # picture keeps its minimum.
         header = self.table.horizontalHeader().sizeHint().height()
-        self.table.setFixedHeight(header + self.table.verticalHeader().length() + 2 * self.table.frameWidth())
+        frame = 2 * self.table.frameWidth()
+        self.table.setMaximumHeight(header + self.table.verticalHeader().length() + frame)
+        self.table.setMinimumHeight(header + frame + 4)
         self.agreement.setText(comparison.models_agree_text)
         self.table.show()
         self.agreement.show()

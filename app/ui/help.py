@@ -70,11 +70,15 @@ neuron keeps its on/off state (exact linear pieces for ReLU and leaky ReLU). Hov
 and the output's formula there; Ctrl+click it to light its active neurons in the network diagram. A plot
 under the loss curves counts the regions around the data over the epochs.</p>
 <p><b>Interpretable network.</b> Model &gt; <b>Build</b> (Ctrl+B) builds an Essence Neural Network for the
-samples without gradient descent ({PAPER}) and shows it beside the trained one; hover to see which
+samples as its authors do ({PAPER}: its lines and subconcepts from SVMs, no gradient descent; only its
+output layer is tuned by gradient descent, which <i>Advanced</i> can turn off) and shows it beside the
+trained one; hover to see which
 subconcepts fire and why.</p>
 <p><b>File menu.</b> Save and open whole sessions (<tt>.unboxed</tt>: samples, network, history); unsaved work
 is autosaved every minute and offered for recovery after a crash. Export saves a picture (PNG, SVG) or the
 training as an animated GIF.</p>
+<p><b>New here?</b> Help &gt; <b>Tour of the black box</b> walks through the argument this program answers in
+six pictures, in a window of its own (your session stays as it is).</p>
 """
 
 

@@ -1,6 +1,8 @@
 """Influence maps: one square map per neuron of a layer, each training sample drawn with an area proportional
 to how strongly it pulls on that neuron's boundary, over a faint picture of the neuron's activation; the maps
-fill the panel (the grid is chosen again at every resize); a size key says what the largest dot is worth."""
+fill the panel (the grid is chosen again at every resize); a size key says what the largest dot is worth.
+With the interpretable network shown and built for the samples shown, its first-layer lines follow in a
+second titled group at the same map size, each with the support vectors that set it."""
 
 from __future__ import annotations
 
@@ -9,31 +11,44 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QToolTip, QVBoxLayout, QWidget
 
-from app.core.dataset import BLUE, RED, SampleSet
+from app.core.dataset import SampleSet
+from app.core.essence import EssenceNetwork
 from app.core.fields import layer_field
 from app.core.geometry import Rect, clip_line, grid_centres, level_curves
 from app.core.history import TrainingHistory
 from app.core.influence import AccumulatedInfluence, influence
 from app.core.network import NetworkSpec, activate, split_params
-from app.ui.influence_layout import MapGrid, best_grid, format_influence, size_key, square_around
-from app.ui.palette import CLASS_RGB, neuron_rgb
-from app.ui.scatter import cached_scatter
+from app.ui.influence_essence import EssenceMaps, same_samples
+from app.ui.influence_layout import (
+    MARGIN,
+    best_grid,
+    fitting_height,
+    format_influence,
+    size_key,
+    square_around,
+    stacked_grids,
+)
+from app.ui.influence_maps import (
+    ACTIVATION_PIXELS,
+    MAX_DOTS,
+    TITLE_PIXELS,
+    MapContent,
+    MapGroup,
+    MapsView,
+    bars_text,
+    dot_sizes,
+    faint_lut,
+    heading_html,
+)
+from app.ui.palette import neuron_rgb
 
-TITLE_PIXELS = 18  # the band above each map's picture where the neuron's name goes
-ACTIVATION_PIXELS = 48  # the faint background of each small plot
-MIN_DOT, MAX_DOT = 2.0, 16.0  # dot diameters in pixels; area grows with influence
-SIZE_STEPS = 14
-HOVER_PIXELS = 6
 PREPARE_SECONDS = 0.03
 PREVIEW_INTERVAL_S = 0.15
 MAPS_PER_PREVIEW = 8  # maps redrawn per frame while epochs stream in; a sharp frame redraws them all
-MAX_DOTS = 2000  # per small plot: beyond, the most influential samples (the rest would be specks anyway)
-SHORT_NAME_SIDE = 56  # below this map side, a map's name drops the layer ("N12" for "L1 N12")
-CAPTION_GAP = 2  # pixels between a map's name and its size caption, besides the texts' margins
 
 
 @dataclass(frozen=True)
@@ -42,24 +57,6 @@ class InfluenceOptions:
     accumulated: bool = False
     include_bias: bool = True
     per_neuron_scale: bool = True
-
-
-def dot_sizes(values: np.ndarray, scale: float) -> np.ndarray:
-    """Diameters whose areas are proportional to the influence values (0 gets the smallest dot), in
-    SIZE_STEPS steps: pyqtgraph renders one symbol per distinct size, so few sizes keep big layers fast."""
-    fraction = np.clip(values / scale, 0.0, 1.0) if scale > 0 else np.zeros_like(values)
-    steps = np.round(np.sqrt(fraction) * SIZE_STEPS) / SIZE_STEPS
-    return MIN_DOT + (MAX_DOT - MIN_DOT) * steps
-
-
-class MapsView(pg.GraphicsView):
-    """The maps' view: its scene coordinates are its pixels; `resized` asks the panel to lay them out anew."""
-
-    resized = Signal()
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self.resized.emit()
 
 
 class QtInfluencePanel(QWidget):
@@ -101,13 +98,13 @@ class QtInfluencePanel(QWidget):
         column.addWidget(self.key_label)
         column.addWidget(self.plots_widget, 1)
 
-        self.plots: list[pg.ViewBox] = []  # one small map per neuron of the shown layer
-        self.map_items: list[dict] = []
+        self.trained = MapGroup(self.plots_widget)  # one small map per neuron of the shown layer
+        self.essence_maps = EssenceMaps(self.plots_widget)  # and the interpretable network's lines, if shown
         self.values: np.ndarray = np.zeros((0, 0))  # (n_samples, n_neurons) of the shown layer
         self.sizes: np.ndarray = np.zeros((0, 0))  # the dot diameters drawn for them
         self.selected: tuple[int, int] | None = None
-        self.grid: MapGrid | None = None  # where the maps are, in the view's pixels
         self._key = (False, True, [])  # accumulated, per-neuron scale, each map's largest value
+        self._layer = 0  # the layer the maps show
         self._state = None
         self._dirty = False
         self._accumulated = None
@@ -120,6 +117,19 @@ class QtInfluencePanel(QWidget):
         self.plots_widget.scene().sigMouseClicked.connect(self._on_click)
         self.plots_widget.scene().sigMouseMoved.connect(self._on_hover)
         self.plots_widget.resized.connect(self.lay_out)
+
+    @property
+    def plots(self) -> list[pg.ViewBox]:
+        """The trained network's maps."""
+        return self.trained.plots
+
+    @property
+    def map_items(self) -> list[dict]:
+        return self.trained.map_items
+
+    @property
+    def grid(self):
+        return self.trained.grid
 
     # --- state in ----------------------------------------------------------------------------------------
     def options(self) -> InfluenceOptions:
@@ -142,10 +152,28 @@ class QtInfluencePanel(QWidget):
         """What to show: cheap, the work happens in refresh()."""
         if self._state is None or self._state[0] != spec:
             self._set_layer_names(len(spec.widths))
-        if self._state is None or self._state[1] is not history or self._state[3] is not samples:
+        # (the window's training part is a new object at every call: equal samples are the same samples)
+        new_samples = self._state is None or not same_samples(self._state[3], samples)
+        if new_samples or self._state[1] is not history:
             self._accumulated = None
         self._state = (spec, history, epoch, samples, rect)
+        if new_samples:
+            self.essence_maps.follow(samples)
         self._dirty = True
+
+    def show_essence(self, enn: EssenceNetwork | None, samples: SampleSet | None) -> None:
+        """The interpretable network (None: none) and the training samples it was built from: its lines' maps
+        are shown while it is shown in the window (set_essence_shown) and these are the samples shown here."""
+        self.essence_maps.set_network(enn, samples, self._state[3] if self._state is not None else None)
+        self._dirty = True
+
+    def set_essence_shown(self, shown: bool) -> None:
+        self.essence_maps.wanted = shown
+        self._dirty = True
+
+    def essence_shown(self) -> bool:
+        """Whether the panel shows (or at its next refresh, will show) the interpretable network's maps."""
+        return self.essence_maps.shown
 
     def set_selected(self, selected: tuple[int, int] | None) -> None:
         self.selected = selected
@@ -180,6 +208,10 @@ class QtInfluencePanel(QWidget):
             per_layer = influence(spec, params, samples.points, samples.labels, options.include_bias)
         self.values = per_layer[layer]
         width = spec.widths[layer]
+        lines = self.essence_maps.count
+        relaid = self.trained.ensure(width) | self.essence_maps.group.ensure(lines)
+        if relaid:
+            self.lay_out()
         maps = range(width)
         if preview and width > MAPS_PER_PREVIEW:  # a wide layer: a few maps per frame, in turn
             start = self._next_map % width
@@ -187,6 +219,8 @@ class QtInfluencePanel(QWidget):
             self._next_map = start + MAPS_PER_PREVIEW
             self._dirty = True  # the others follow at the next frames
         self._draw(spec, params, layer, samples, rect, options, maps)
+        if lines and self.essence_maps.draw(samples, rect, options.per_neuron_scale, again=relaid):
+            self._show_texts(())
         self._drawn_at = time.perf_counter()
         return True
 
@@ -199,110 +233,103 @@ class QtInfluencePanel(QWidget):
         self.layer_box.addItems([f"Layer {k + 1}" for k in range(n_hidden)])
         self.layer_box.blockSignals(False)
 
-    def _ensure_plots(self, count: int) -> None:
-        """One square map per neuron: a bare view box with the neuron's name (and, with per-neuron scales,
-        its size caption) in a band above its picture, placed by lay_out (a pyqtgraph grid layout would lay
-        every map out again for each one added: two seconds for 64 maps)."""
-        if len(self.plots) == count:
-            return
-        scene = self.plots_widget.scene()
-        for box in self.plots:
-            scene.removeItem(box)
-        self.plots, self.map_items = [], []
-        for _ in range(count):
-            box = pg.ViewBox(lockAspect=True, enableMouse=False, enableMenu=False)
-            scene.addItem(box)
-            image = pg.ImageItem(axisOrder="row-major")
-            boundary = pg.PlotCurveItem(connect="finite")
-            dots = [cached_scatter(pen=pg.mkPen((30, 30, 30), width=0.6), brush=pg.mkBrush(*CLASS_RGB[c]))
-                    for c in (RED, BLUE)]  # fmt: skip
-            title, caption = pg.TextItem(anchor=(0, 0)), pg.TextItem(anchor=(1, 0))
-            for item in (image, boundary, *dots, title, caption):
-                box.addItem(item)
-            self.plots.append(box)
-            items = {"image": image, "boundary": boundary, "dots": dots, "title_item": title,
-                     "caption_item": caption}  # fmt: skip
-            self.map_items.append(items)
-            box.sigResized.connect(lambda box, items=items: _frame(box, items))
-        self.lay_out()
-
     def lay_out(self) -> None:
         """Places the maps in the grid that makes them largest in the view's current size (at every resize:
-        a wider or floating panel gets larger maps), and fits their names and captions to that size."""
+        a wider or floating panel gets larger maps), and fits their names and captions to that size. With
+        the interpretable network's maps, the two groups stand one under the other, each under its heading
+        (the group's name and size key), every map of both the same size."""
         view = self.plots_widget.viewport()
-        self.grid = best_grid(len(self.plots), view.width(), view.height(), TITLE_PIXELS)
-        for k, box in enumerate(self.plots):
-            box.setGeometry(QRectF(*self.grid.cell(k)))
-        self._show_texts(range(len(self.plots)))
+        width, height = view.width(), view.height()
+        if not self.essence_maps.group.plots:
+            self.trained.set_heading(None, 0)
+            self.essence_maps.group.set_heading(None, 0)
+            self.trained.place(best_grid(len(self.trained.plots), width, height, TITLE_PIXELS))
+            self._show_texts(range(len(self.trained.plots)))
+            return
+        groups = (self.trained, self.essence_maps.group)
+        heights = self._heading_heights(width)
+        grids = stacked_grids([len(g.plots) for g in groups], width, height, TITLE_PIXELS, heights)
+        for group, grid, heading in zip(groups, grids, heights, strict=True):
+            group.place(grid, heading)
+        self._show_texts(range(len(self.trained.plots)))
+
+    def _heading_heights(self, width: float) -> list[float]:
+        """Room for the taller of each group's heading's two forms (with or without the largest values)."""
+        groups = (self.trained, self.essence_maps.group)
+        return [
+            max(groups[g].set_heading(self._headings(fits)[g], width - 2 * MARGIN) for fits in (True, False))
+            for g in range(2)
+        ]
+
+    def height_for_maps(self, most: int) -> int:
+        """The panel's height, up to `most`, that gives its maps at its width the size they get at `most`:
+        a picture of the panel with no blank below its maps (the export of both networks' maps)."""
+        view = self.plots_widget.viewport()
+        groups = [group for group in (self.trained, self.essence_maps.group) if group.plots]
+        headings = self._heading_heights(view.width()) if len(groups) == 2 else [0.0]
+        chrome = self.height() - view.height()  # the panel's margins, its key or status above the maps
+        needed = fitting_height(
+            [len(g.plots) for g in groups], view.width(), TITLE_PIXELS, headings, most - chrome
+        )
+        self._show_texts(())  # the headings as they were
+        return needed + chrome
+
+    def _headings(self, captions_shown: bool) -> tuple[str, str]:
+        """The two groups' headings: the network and what its dots' size means."""
+        accumulated, per_neuron, largest = self._key
+        trained = size_key(accumulated, per_neuron, largest, captions_shown)
+        essence = self.essence_maps.key(per_neuron, captions_shown)
+        title = f"Trained network: layer {self._layer + 1}"
+        return heading_html(title, trained), heading_html(self.essence_maps.heading, essence)
 
     def _show_texts(self, maps) -> None:
-        """Each map's name, short when the map is small, and its size caption where it fits beside the name;
-        then the panel's key (which gives the largest values itself when the captions do not fit)."""
-        side = self.grid.side if self.grid is not None else TITLE_PIXELS * 10
-        for j in maps:
-            items = self.map_items[j]
-            name, colour, selected = items.get("title", ("", (0, 0, 0), False))
-            shown = name if side >= SHORT_NAME_SIDE else name.split(" ")[-1]
-            if items.get("title_shown") != (shown, colour, selected):  # HTML layout: only when it changes
-                style = "color: rgb({},{},{}); font-size: 8pt; font-weight: {}".format(
-                    *colour, "bold" if selected else "normal"
-                )
-                items["title_item"].setHtml(f"<span style='{style}'>{shown}</span>")
-                items["title_shown"] = (shown, colour, selected)
-            caption = items.get("caption", "")
-            if items.get("caption_shown") != caption:
-                items["caption_item"].setHtml(
-                    f"<span style='color: #404040; font-size: 8pt'>{caption}</span>"
-                )
-                items["caption_shown"] = caption
-            room = items["title_item"].boundingRect().width() + CAPTION_GAP
-            items["caption_item"].setVisible(
-                bool(caption) and room + items["caption_item"].boundingRect().width() <= side
-            )
+        """Each map's name and caption; then the size keys, which give the largest values themselves when the
+        maps are too small for their captions: above the maps, or in each group's heading."""
         accumulated, per_neuron, largest = self._key
-        fits = all(items["caption_item"].isVisible() for items in self.map_items)
-        self.key_label.setText(size_key(accumulated, per_neuron, largest, fits))
+        fits = self.trained.show_texts(maps)
+        essence = self.essence_maps.group
+        if not essence.plots:
+            self.key_label.setText(size_key(accumulated, per_neuron, largest, fits))
+            self.key_label.show()
+            return
+        self.key_label.hide()
+        essence_fits = essence.show_texts(range(len(essence.plots)))
+        width = self.plots_widget.viewport().width() - 2 * MARGIN
+        self.trained.set_heading(self._headings(fits)[0], width)
+        essence.set_heading(self._headings(essence_fits)[1], width)
 
     def _draw(self, spec, params, layer, samples, rect, options, maps) -> None:
         width = spec.widths[layer]
-        self._ensure_plots(width)
         xs, ys = grid_centres(rect, ACTIVATION_PIXELS, ACTIVATION_PIXELS)
         z = layer_field(spec, params, xs, ys, layer)
         activation = activate(spec.activation, z)
         scale = float(self.values.max()) if self.values.size else 0.0
         largest = [float(self.values[:, j].max()) if self.values.size else 0.0 for j in range(width)]
         self._key = (options.accumulated, options.per_neuron_scale, largest)
+        self._layer = layer
         self.sizes = np.zeros_like(self.values)
-        of_class = [samples.labels == c for c in (RED, BLUE)]
         weights, biases = split_params(spec, params)[layer]
-        for j, (plot, items) in enumerate(zip(self.plots, self.map_items, strict=True)):
+        for j in range(width):
             column = self.values[:, j] if self.values.size else np.zeros(samples.n)
             neuron_scale = float(column.max()) if options.per_neuron_scale and column.size else scale
             self.sizes[:, j] = dot_sizes(column, neuron_scale)
             if j not in maps:
                 continue
-            colour = neuron_rgb(layer, j, spec.widths)
-            items["title"] = (f"L{layer + 1} N{j + 1}", colour, self.selected == (layer, j))
-            items["caption"] = f"max {format_influence(largest[j])}" if options.per_neuron_scale else ""
+            colour, selected = neuron_rgb(layer, j, spec.widths), self.selected == (layer, j)
             picture = activation[..., j]
             low, high = float(picture.min()), float(picture.max())
-            items["image"].setImage(picture, levels=(low, high if high > low else low + 1))
-            items["image"].setLookupTable(_faint_lut(colour))
-            items["image"].setRect(QRectF(rect.xmin, rect.ymin, rect.width, rect.height))
             if layer == 0:
                 segment = clip_line(weights[j], biases[j], rect)
                 line = segment if segment is not None else np.empty((0, 2))
             else:
                 line = level_curves(xs, ys, z[..., j], 0.0)
-            items["boundary"].setData(line[:, 0], line[:, 1]) if len(line) else items["boundary"].clear()
-            items["boundary"].setPen(pg.mkPen(colour, width=3.5 if items["title"][2] else 2))
-            shown = _most_influential(column, MAX_DOTS)
-            for dots, mask in zip(items["dots"], of_class, strict=True):
-                chosen = shown[mask[shown]]
-                dots.setData(pos=samples.points[chosen], size=self.sizes[chosen, j])
-            if items.get("rect") != rect:
-                items["rect"] = rect
-                _frame(plot, items)
+            content = MapContent(
+                name=f"L{layer + 1} N{j + 1}", short_name=f"N{j + 1}", colour=colour, bold=selected,
+                caption=f"max {format_influence(largest[j])}" if options.per_neuron_scale else "",
+                picture=picture, levels=(low, high if high > low else low + 1), lut=faint_lut(colour),
+                line=line, pen=pg.mkPen(colour, width=3.5 if selected else 2), sizes=self.sizes[:, j],
+            )  # fmt: skip
+            self.trained.draw(j, content, rect, samples.points, samples.labels)
         self._show_texts(maps)
         if samples.n > MAX_DOTS:
             note = f"Each map shows the {MAX_DOTS:,} most influential of {samples.n:,} samples"
@@ -310,79 +337,41 @@ class QtInfluencePanel(QWidget):
         self.status_label.setVisible(samples.n > MAX_DOTS)
 
     # --- gestures out ------------------------------------------------------------------------------------
-    def _plot_at(self, scene_pos) -> int | None:
-        for j, plot in enumerate(self.plots):
-            if plot.sceneBoundingRect().contains(scene_pos):
-                return j
-        return None
-
     def _on_click(self, event) -> None:
-        j = self._plot_at(event.scenePos())
+        j = self.trained.plot_at(event.scenePos())
         if j is not None and self._state is not None:
             event.accept()
             self.neuronClicked.emit(min(self.options().layer, len(self._state[0].widths) - 1), j)
 
     def sample_near(self, plot_index: int, scene_pos) -> int | None:
         """Index of the sample drawn within HOVER_PIXELS of scene_pos in that small plot."""
-        if self._state is None or self._state[3].n == 0:
+        if self._state is None:
             return None
-        box = self.plots[plot_index]
-        points = self._state[3].points
-        pixel = box.mapSceneToView(scene_pos)
-        scale = box.viewPixelSize()[0]
-        distances = np.hypot(points[:, 0] - pixel.x(), points[:, 1] - pixel.y())
-        i = int(np.argmin(distances))
-        return i if distances[i] <= HOVER_PIXELS * scale else None
+        return self.trained.sample_near(plot_index, scene_pos, self._state[3].points)
 
     def describe_sample(self, i: int) -> str:
         """A small bar chart (rich text) of sample i's influence on every neuron of the shown layer."""
         spec = self._state[0]
         layer = min(self.options().layer, len(spec.widths) - 1)
-        row = self.values[i]
-        top = float(row.max()) if row.size and row.max() > 0 else 1.0
-        lines = [f"<b>Sample {i + 1}</b>: influence on layer {layer + 1}"]
-        for j, value in enumerate(row):
-            r, g, b = neuron_rgb(layer, j, spec.widths)
-            bar = "█" * max(1, int(round(20 * value / top))) if value > 0 else ""
-            lines.append(
-                f"N{j + 1} <span style='color:rgb({r},{g},{b})'>{bar}</span> {format_influence(value)}"
-            )
-        return "<br>".join(lines)
+        rows = [(f"N{j + 1}", neuron_rgb(layer, j, spec.widths)) for j in range(self.values.shape[1])]
+        return bars_text(f"<b>Sample {i + 1}</b>: influence on layer {layer + 1}", rows, self.values[i])
 
     def _on_hover(self, scene_pos) -> None:
-        j = self._plot_at(scene_pos)
-        i = self.sample_near(j, scene_pos) if j is not None and self.values.size else None
-        if i is None:
+        text = None
+        j = self.trained.plot_at(scene_pos)
+        essence = self.essence_maps
+        k = essence.group.plot_at(scene_pos) if j is None else None
+        if j is not None and self.values.size:
+            i = self.sample_near(j, scene_pos)
+            text = self.describe_sample(i) if i is not None else None
+        elif k is not None and essence.network is not None and self._state is not None:
+            i = essence.group.sample_near(k, scene_pos, self._state[3].points)
+            text = essence.describe(i) if i is not None else None
+        if text is None:
             QToolTip.hideText()
             return
-        QToolTip.showText(QCursor.pos(), self.describe_sample(i), self)
+        QToolTip.showText(QCursor.pos(), text, self)
 
     def _options_changed(self) -> None:
         self._dirty = True
         self.refresh()
-
-
-def _frame(box: pg.ViewBox, items: dict) -> None:
-    """Shows the map's rectangle with TITLE_PIXELS of the box's pixels above it for the name and caption."""
-    rect = items.get("rect")
-    if rect is None:
-        return
-    width, height = max(rect.width, 1e-300), max(rect.height, 1e-300)
-    scale = min(box.width() / width, max(box.height() - TITLE_PIXELS, 1.0) / height)  # pixels per unit
-    top = rect.ymax + TITLE_PIXELS / max(scale, 1e-300)
-    box.setRange(xRange=(rect.xmin, rect.xmax), yRange=(rect.ymin, top), padding=0)
-    items["title_item"].setPos(rect.xmin, top)
-    items["caption_item"].setPos(rect.xmax, top)
-
-
-def _faint_lut(rgb: tuple[int, int, int]) -> np.ndarray:
-    """White (low activation) to a pale tint of the neuron's colour (high activation)."""
-    t = np.linspace(0.0, 0.35, 256)[:, None]
-    return np.round(255 + (np.array(rgb, dtype=float) - 255) * t).astype(np.uint8)
-
-
-def _most_influential(values: np.ndarray, limit: int) -> np.ndarray:
-    """Indices of the samples to draw: all of them, or the `limit` with the largest values."""
-    if len(values) <= limit:
-        return np.arange(len(values))
-    return np.sort(np.argpartition(values, len(values) - limit)[-limit:])

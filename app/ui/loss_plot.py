@@ -19,6 +19,20 @@ AXIS_WIDTH = 58  # pixels of the left axes, room for "accuracy" and tick labels 
 REGIONS_PEN = pg.mkPen((110, 40, 150), width=1)
 MARK_PEN = pg.mkPen((200, 120, 0, 120), width=1)
 POINTS_PER_PIXEL = 2  # curves keep each such slice's lowest and highest value (peaks stay visible)
+FOCUS_PEN = pg.mkPen((30, 30, 30), width=2)
+FOCUS_ENN_PEN = pg.mkPen((0, 140, 60), width=1.5, style=Qt.PenStyle.DashLine)
+FOCUS_CHANCE_PEN = pg.mkPen((140, 140, 140), width=1.2, style=Qt.PenStyle.DotLine)
+FOCUS_KEY = (
+    "<span style='font-size: 7.5pt; color: #303030'>focus of each first-layer neuron (its colour; "
+    "<b>black</b>: mean) · <span style='color: #008c3c'>dashed: interpretable net</span> · "
+    "<span style='color: #808080'>dotted: chance</span></span>"
+)
+FOCUS_TIP = (
+    "Focus of each first-layer neuron (its colour; black: their mean) over the epochs: the share of its "
+    "influence that comes from the two subconcepts of the interpretable network contributing most (1: all "
+    "from two groups of samples). Dashed green: the interpretable network's lines; dotted grey: chance (the "
+    "two largest subconcepts' share of the samples)."
+)
 
 
 class EpochAxis(pg.AxisItem):
@@ -79,22 +93,28 @@ class QtLossPlot(pg.GraphicsLayoutWidget):
             self.cursors.append(cursor)
         self.loss_plot.setLogMode(y=True)
         # The number of activation regions in the data's extent, shown with the regions overlay.
-        self.regions_plot = self.addPlot(row=2, col=0, axisItems={"bottom": EpochAxis("bottom")})
-        self.regions_plot.setXLink(self.loss_plot)
-        self.regions_plot.setLabel("left", "regions")
-        self.regions_plot.setMenuEnabled(False)
-        self.regions_plot.hideButtons()
-        self.regions_plot.setMouseEnabled(x=False, y=False)
-        self.regions_plot.getAxis("left").setWidth(AXIS_WIDTH)
-        self.regions_plot.getAxis("left").enableAutoSIPrefix(False)
+        self.regions_plot = self._add_row(2, "regions")
         self.region_curve = self.regions_plot.plot(
             pen=REGIONS_PEN, symbol="o", symbolSize=3, symbolPen=None, symbolBrush=REGIONS_PEN.color()
         )
-        cursor = pg.InfiniteLine(angle=90, pen=CURSOR_PEN, movable=False)
-        self.regions_plot.addItem(cursor)
-        self.cursors.append(cursor)
         self.regions_plot.setToolTip("Activation regions in the data's extent (10% margin) over the epochs")
-        self.set_regions_shown(False)
+        # The focus of the first layer's neurons (app.core.thesis), shown with the interpretable network.
+        self.focus_plot = self._add_row(3, "focus")
+        self.focus_plot.setYRange(0.0, 1.35, padding=0.0)  # the band above 1 holds the key
+        self.focus_plot.getAxis("left").setTicks([[(v, f"{v:g}") for v in (0.0, 0.5, 1.0)]])
+        self.focus_curves: list[pg.PlotDataItem] = []
+        self.focus_network = self.focus_plot.plot(pen=FOCUS_PEN)
+        self.focus_enn_line = pg.InfiniteLine(angle=0, pen=FOCUS_ENN_PEN, movable=False)
+        self.focus_chance_line = pg.InfiniteLine(angle=0, pen=FOCUS_CHANCE_PEN, movable=False)
+        for line in (self.focus_enn_line, self.focus_chance_line):
+            self.focus_plot.addItem(line)
+        self.focus_plot.setToolTip(FOCUS_TIP)
+        self.focus_key = pg.TextItem(html=FOCUS_KEY, anchor=(0, 0))  # in the plot's pixels, top left
+        self.focus_key.setParentItem(self.focus_plot.getViewBox())
+        self.focus_key.setPos(4, -4)
+        self._focus: tuple = (np.empty(0), np.empty((0, 0)), [])
+        self._shown_rows = {"regions": False, "focus": False}
+        self._lay_out_rows()
         # The data-change marks: one item of vertical segments, at most one per pixel column, redrawn when the
         # marks, the view's range or its size change (one line item per mark cost seconds at 10,000 marks).
         self.mark_curve = pg.PlotCurveItem(pen=MARK_PEN, connect="pairs", skipFiniteCheck=True)
@@ -160,13 +180,14 @@ class QtLossPlot(pg.GraphicsLayoutWidget):
             return
         epoch = self.cursor_epoch
         self.scale, self.zoom = kind, zoom
-        for plot in (self.loss_plot, self.accuracy_plot, self.regions_plot):
+        for plot in (self.loss_plot, self.accuracy_plot, self.regions_plot, self.focus_plot):
             plot.getAxis("bottom").scale_kind = kind
             plot.getAxis("bottom").picture = None  # its ticks are redrawn with the new names
         self._marks_drawn_for = None
         self.set_cursor(epoch)
         self._show_history()
         self.set_region_counts(*self._region_counts)
+        self._show_focus()
 
     def _set_loss_range(self, values: np.ndarray) -> None:
         shown = np.log10(np.maximum(values[np.isfinite(values)], 1e-12))
@@ -174,15 +195,70 @@ class QtLossPlot(pg.GraphicsLayoutWidget):
             low, high = float(shown.min()), float(shown.max())
             self.loss_plot.setYRange(low, max(high, low + 1e-3), padding=0.05)
 
+    def _add_row(self, row: int, label: str) -> pg.PlotItem:
+        """A small plot under the accuracy plot, on the same epoch axis, with its own cursor; hidden."""
+        plot = self.addPlot(row=row, col=0, axisItems={"bottom": EpochAxis("bottom")})
+        plot.setXLink(self.loss_plot)
+        plot.setLabel("left", label)
+        plot.setMenuEnabled(False)
+        plot.hideButtons()
+        plot.setMouseEnabled(x=False, y=False)
+        plot.getAxis("left").setWidth(AXIS_WIDTH)
+        plot.getAxis("left").enableAutoSIPrefix(False)
+        cursor = pg.InfiniteLine(angle=90, pen=CURSOR_PEN, movable=False)
+        plot.addItem(cursor)
+        self.cursors.append(cursor)
+        return plot
+
+    def _lay_out_rows(self) -> None:
+        """The shown rows under the accuracy plot; the lowest shown one carries the epoch axis."""
+        rows = [self.accuracy_plot]
+        for name, plot in (("regions", self.regions_plot), ("focus", self.focus_plot)):
+            plot.setVisible(self._shown_rows[name])
+            if self._shown_rows[name]:
+                rows.append(plot)
+        for plot in (self.accuracy_plot, self.regions_plot, self.focus_plot):
+            plot.showAxis("bottom", plot is rows[-1])
+        rows[-1].setLabel("bottom", "epoch")
+        rows[-1].getAxis("bottom").setHeight(36)
+        self.setMinimumHeight(170 + 45 * (len(rows) - 1))
+
     def set_regions_shown(self, shown: bool) -> None:
         """Shows the region-count row under the accuracy plot (and the epoch axis moves to it)."""
-        self.regions_plot.setVisible(shown)
-        self.accuracy_plot.showAxis("bottom", not shown)
-        self.regions_plot.showAxis("bottom", shown)
-        if shown:
-            self.regions_plot.setLabel("bottom", "epoch")
-            self.regions_plot.getAxis("bottom").setHeight(36)
-        self.setMinimumHeight(240 if shown else 170)
+        self._shown_rows["regions"] = shown
+        self._lay_out_rows()
+
+    def set_focus_shown(self, shown: bool) -> None:
+        """Shows the focus row (the interpretable network is built and shown)."""
+        self._shown_rows["focus"] = shown
+        self._lay_out_rows()
+
+    def set_focus(self, epochs: np.ndarray, per_neuron: np.ndarray, colours: list[tuple[int, int, int]],
+                  enn_focus: float, chance: float) -> None:  # fmt: skip
+        """The focus of each first-layer neuron over `epochs` ((E, n), in the neurons' colours), their mean
+        (black), the interpretable network's focus (dashed green) and the chance focus (dotted grey)."""
+        self._focus = (np.asarray(epochs), np.asarray(per_neuron, dtype=float), list(colours))
+        while len(self.focus_curves) > per_neuron.shape[1]:
+            self.focus_plot.removeItem(self.focus_curves.pop())
+        while len(self.focus_curves) < per_neuron.shape[1]:
+            self.focus_curves.append(self.focus_plot.plot())
+        self.focus_enn_line.setValue(enn_focus if np.isfinite(enn_focus) else -1.0)
+        self.focus_chance_line.setValue(chance if np.isfinite(chance) else -1.0)
+        self._show_focus()
+
+    def _show_focus(self) -> None:
+        epochs, per_neuron, colours = self._focus
+        xs = self.x_of(epochs)
+        for curve, column, colour in zip(self.focus_curves, per_neuron.T, colours, strict=True):
+            curve.setData(xs, column, pen=pg.mkPen(colour, width=1))
+        with np.errstate(invalid="ignore"):
+            network = np.nanmean(per_neuron, axis=1) if per_neuron.size else np.empty(0)
+        self.focus_network.setData(xs, network)
+
+    @property
+    def focus(self) -> tuple[np.ndarray, np.ndarray]:
+        """The epochs and per-neuron focus last given."""
+        return self._focus[0], self._focus[1]
 
     def set_region_counts(self, epochs: np.ndarray, counts: np.ndarray) -> None:
         self._region_counts = (np.asarray(epochs), np.asarray(counts))
@@ -234,7 +310,7 @@ class QtLossPlot(pg.GraphicsLayoutWidget):
         self.mark_curve.setData(np.repeat(shown, 2), ys)
 
     def _on_click(self, event) -> None:
-        for plot in (self.loss_plot, self.accuracy_plot, self.regions_plot):
+        for plot in (self.loss_plot, self.accuracy_plot, self.regions_plot, self.focus_plot):
             box = plot.getViewBox()
             if box.sceneBoundingRect().contains(event.scenePos()):
                 x = box.mapSceneToView(event.scenePos()).x()

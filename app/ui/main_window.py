@@ -27,6 +27,7 @@ from app.ui.influence_panel import QtInfluencePanel
 from app.ui.loss_plot import QtLossPlot
 from app.ui.menus import build_menus
 from app.ui.network_view import QtNetworkView
+from app.ui.palette import neuron_rgb
 from app.ui.session_files import (
     SessionFiles,
     autosave_path,
@@ -55,6 +56,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle("Unboxed")
         self.transient = False  # see set_transient
+        self._focus: tuple | None = None  # the focus plot's data, from the essence builder
         self.setWindowIcon(QIcon(str(ICON_PATH)))
         self.resize(1440, 900)
         samples = samples if samples is not None else make_preset(DEFAULT_PRESET)
@@ -157,6 +159,9 @@ class MainWindow(QMainWindow):
         training.runningChanged.connect(self.controls.set_training)
         training.runningChanged.connect(self._running_changed)
         self.essence_builder.built.connect(self._essence_built)
+        self.essence_builder.focusChanged.connect(self._show_focus)
+        self.menu_actions.essence_action.toggled.connect(lambda _on: self._show_focus())
+        self.menu_actions.essence_action.toggled.connect(self.influence_panel.set_essence_shown)
         self.canvas.sampleRequested.connect(self.add_sample)
         self.canvas.samplesEdited.connect(model.edit_samples)
         self.canvas.regionClicked.connect(self.show_region_neurons)
@@ -233,7 +238,22 @@ class MainWindow(QMainWindow):
 
     def _essence_built(self) -> None:
         self.essence_view.set_view_rect(self.canvas.view_rect())
+        # Built for today's training samples (a build for older ones is not shown): its lines' influence maps
+        # join the trained network's while it is shown and the samples stay these.
+        self.influence_panel.show_essence(self.essence_builder.essence, self.model.split()[0])
         self.menu_actions.essence_action.setChecked(True)
+
+    def _show_focus(self, focus: tuple | None = ()) -> None:
+        """The focus plot under the loss curves: `focus` as the essence builder gives it (() keeps the last),
+        shown while the interpretable network is."""
+        if focus != ():
+            self._focus = focus
+            if focus is not None:
+                epochs, per_neuron, enn_focus, chance = focus
+                colours = [neuron_rgb(0, j, self.model.spec.widths) for j in range(per_neuron.shape[1])]
+                self.loss_plot.set_focus(epochs, per_neuron, colours, enn_focus, chance)
+        shown = self._focus is not None and self.menu_actions.essence_action.isChecked()
+        self.loss_plot.set_focus_shown(shown)
 
     def show_message(self, text: str) -> None:
         self.message_label.setText(text)

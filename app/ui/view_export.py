@@ -23,6 +23,9 @@ VIEW_SIZES: dict[str, tuple[int, int] | None] = {
     "loss": (1000, 380),
     "window": None,
 }
+# The influence maps of both networks (the interpretable one built, --essence): wider, and cut to the height
+# they need at that width.
+BOTH_NETWORKS_INFLUENCE_SIZE = (1000, 1400)
 
 
 def view_widget(window, view: str) -> QWidget:
@@ -115,10 +118,17 @@ def export_view(window, view: str, path: str) -> None:
     hidden = [option.isHidden() for option in options]
     for option in options:
         option.hide()
+    if view == "influence":  # the samples shown now first: they say whether the second network's maps are
+        window.frames.show_influence()
+    both = view == "influence" and window.influence_panel.essence_shown()
+    width, height = BOTH_NETWORKS_INFLUENCE_SIZE if both else size
     try:
         widget = view_widget(window, view)
-        with shown_alone(widget, *size):
+        with shown_alone(widget, width, height) as frame:
             window.frames.draw_now()
+            if both:
+                frame.resize(width, window.influence_panel.height_for_maps(height))
+                window.frames.draw_now()
             _write(widget, path, notes)
     finally:
         for option, was_hidden in zip(options, hidden, strict=True):

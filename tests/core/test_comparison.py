@@ -75,7 +75,7 @@ def test_rows_and_summary_read_like_the_table() -> None:
     assert rows[0] == ("Training accuracy", "50.0%", "100.0%")
     assert rows[1] == ("Held-out accuracy", "\u2014", "\u2014")
     assert rows[2] == ("Neurons", "9", "14")
-    assert rows[3] == ("Agrees with nearest sample, 100 extents out", "50%", "100%")
+    assert rows[3] == ("Nearest sample, 100× out", "50%", "100%")
     assert result.models_agree_text == "The two models agree on 50% of a circle 100 data extents out."
 
 
@@ -84,7 +84,7 @@ def test_a_share_just_short_of_all_never_reads_100_percent() -> None:
     rows = result.rows()
     assert rows[0][1:] == ("99.9%", "100.0%")
     assert rows[1][1:] == ("0.1%", "0.0%")
-    assert rows[3] == ("Agrees with nearest sample, 10 extents out", "1%", "100%")
+    assert rows[3] == ("Nearest sample, 10× out", "1%", "100%")
     assert result.models_agree_text == "The two models agree on 99% of a circle 10 data extents out."
 
 

@@ -108,7 +108,7 @@ def test_essence_export(tmp_path, run_here):
     assert data["essence/sample_subconcept"].shape == (200,)
     assert data["essence/differentia_w"].shape[1] == 2
     assert 0.0 <= float(data["comparison/far_agreement_models"]) <= 1.0
-    assert float(data["comparison/training_accuracy_enn"]) == 1.0
+    assert float(data["comparison/training_accuracy_enn"]) >= 0.98  # as the authors build it: 0.985
 
 
 def test_regions_export(tmp_path, run_here):

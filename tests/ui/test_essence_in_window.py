@@ -46,12 +46,22 @@ def test_advanced_constants_change_the_construction(window):
     assert advanced.settings()[0].m1 == 8.0 and advanced.settings()[1] is None
     advanced.setChecked(True)
     advanced.boxes["m1"].setValue(3.0)
-    advanced.subconcepts_box.setValue(6)
+    advanced.subconcepts_box.setValue(3)  # per class
+    assert window.essence_builder.comparison is None
     assert window.essence_builder.build()
     assert (
         window.essence_builder.essence.settings.m1 == 3.0
         and window.essence_builder.essence.n_subconcepts == 6
     )
+    table = window.essence_view.table
+    last = [table.item(table.rowCount() - 1, c).text() for c in range(3)]
+    assert last == ["Gradient descent", "every layer", "concept layer, as the authors"]
+    advanced.boxes["tune_concepts"].setChecked(False)  # no gradient descent anywhere
+    assert window.essence_builder.build()
+    enn = window.essence_builder.essence
+    assert not enn.settings.tune_concepts and enn.concept_epochs == 0
+    last = [table.item(table.rowCount() - 1, c).text() for c in range(3)]
+    assert last == ["Gradient descent", "every layer", "none (fixed concept weights)"]
 
 
 @pytest.fixture
@@ -103,3 +113,33 @@ def test_closing_during_a_background_build_waits_for_it(qtbot, window, slow_buil
     window.close()
     assert not window.essence_builder.job.running
     assert window.essence_builder.essence is None  # a window closing does not show it any more
+
+
+def test_the_comparison_and_the_focus_plot_follow_the_displayed_epoch(qtbot, window):
+    """The table's figures (with the article's claims) are those of the epoch on the screen, and the plot
+    under the loss curves shows the first layer's focus over the epochs while the interpretable network is."""
+    from app.core.comparison import ROW_TIPS
+    from app.core.thesis import mlp_thesis
+
+    assert window.essence_builder.build()
+    builder, model = window.essence_builder, window.model
+    assert builder.comparison.epoch == model.displayed_epoch == 150
+    names = [row[0] for row in builder.comparison.rows()]
+    assert {"Focus", "Focus by chance", "Distance to ENN lines", "Nearest sample, 10× out"} <= set(names)
+    assert all(name in ROW_TIPS for name in names)
+    assert window.loss_plot.focus_plot.isVisible()
+    epochs, per_neuron = window.loss_plot.focus
+    assert epochs[0] == 0 and epochs[-1] == 150 and per_neuron.shape == (len(epochs), model.spec.widths[0])
+    model.scrub_to(10)
+    qtbot.waitUntil(lambda: builder.comparison.epoch == 10, timeout=3000)
+    header = window.essence_view.table.horizontalHeaderItem(1).text()
+    assert header == "MLP\nepoch 10"
+    training = model.split()[0]
+    expected = mlp_thesis(model.spec, model.history.params_at(10), training, builder.essence).network_focus
+    assert builder.comparison.focus_mlp == pytest.approx(expected)
+    assert builder.comparison.focus_enn == 1.0  # each line's support vectors lie in its two subconcepts
+    window.menu_actions.essence_action.setChecked(False)
+    assert not window.loss_plot.focus_plot.isVisible()
+    window.model.edit_samples(window.model.samples.with_sample(0.0, 0.0, 1), "One more")  # built for others
+    window.menu_actions.essence_action.setChecked(True)
+    qtbot.waitUntil(lambda: not window.loss_plot.focus_plot.isVisible(), timeout=3000)

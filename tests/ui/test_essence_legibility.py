@@ -43,7 +43,7 @@ def _view_box_global(canvas) -> QRect:
 def test_labels_are_disjoint_hide_few_samples_and_hover_names_the_other_lines(spirals_window):
     canvas = spirals_window.essence_view.canvas
     enn, samples = canvas.enn, canvas.samples
-    assert len(canvas.differentia_segments) == 25 and canvas.labels  # spirals: many lines, some labelled
+    assert len(canvas.differentia_segments) > 100 and canvas.labels  # spirals: many lines, some labelled
     boxes = [QPolygonF(label.mapToScene(label.boundingRect())) for label in canvas.labels]
     for i, a in enumerate(boxes):
         assert not any(a.intersects(b) for b in boxes[i + 1 :]), "two labels overlap"

@@ -78,9 +78,12 @@ def test_every_differentia_line_is_drawn_on_its_line_and_named(view, name):
         assert all(rect.contains(*end, tolerance=1e-9 * rect.width) for end in segment)
         assert np.linalg.norm(segment[1] - segment[0]) > 0.1 * rect.height
     texts = [label.textItem.toPlainText() for label in canvas.labels]
-    # few lines: every one has room for its label
-    assert texts == [enn.differentia_label(k) for k in crossing]
-    for label, k in zip(canvas.labels, crossing, strict=True):
+    labelled = [k for k in crossing if enn.differentia_label(k) in texts]
+    assert texts == [enn.differentia_label(k) for k in labelled]
+    if name == "xor":  # two lines: each has room for its label
+        assert labelled == crossing
+    assert len(labelled) >= min(len(crossing), 4)
+    for label, k in zip(canvas.labels, labelled, strict=True):
         position = np.array([label.pos().x(), label.pos().y()])
         assert position @ w[k] + b[k] == pytest.approx(0.0, abs=1e-9)
         assert rect.contains(*position)

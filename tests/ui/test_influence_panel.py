@@ -5,7 +5,7 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 
 from app.core.influence import influence
-from app.ui.influence_panel import MAX_DOT, MIN_DOT, SIZE_STEPS, TITLE_PIXELS
+from app.ui.influence_maps import MAX_DOT, MIN_DOT, SIZE_STEPS, TITLE_PIXELS
 
 
 @pytest.fixture

@@ -1,11 +1,23 @@
 """The interpretable network's subconcepts per class and the "advanced" constants of its construction, as a
-collapsible form."""
+collapsible form in a dialog of its own (Model > Interpretable network settings), so that the network's
+view keeps its room for the picture."""
 
 from __future__ import annotations
 
 from dataclasses import fields
 
-from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QFormLayout, QGroupBox, QSpinBox
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.core.essence import EssenceSettings
 
@@ -73,3 +85,23 @@ class QtEssenceSettings(QGroupBox):
         values = {name: box.isChecked() if isinstance(box, QCheckBox) else box.value()
                   for name, box in self.boxes.items()}  # fmt: skip
         return EssenceSettings(**values), (self.subconcepts_box.value() or None)
+
+
+class EssenceSettingsDialog(QDialog):
+    """The settings form in a dialog that does not block; they apply to the next build (Ctrl+B)."""
+
+    def __init__(self, form: QtEssenceSettings, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Interpretable network settings")
+        self.setModal(False)
+        self.form = form
+        note = QLabel("Unchecked: the network as its authors build it (Blazek & Lin 2021), subconcepts "
+                      "found automatically. The settings apply to the next build (Ctrl+B).")  # fmt: skip
+        note.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.close)
+        column = QVBoxLayout(self)
+        column.addWidget(note)
+        column.addWidget(form)
+        column.addWidget(buttons)
+        self.setMinimumWidth(420)

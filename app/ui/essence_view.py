@@ -72,6 +72,7 @@ def _label_box(centre: np.ndarray, along: np.ndarray, width: float, height: floa
 class QtEssenceCanvas(QtCanvas):
     """A non-interactive canvas that draws an EssenceNetwork instead of the MLP."""
 
+
     def __init__(self, parent=None):
         super().__init__(parent, interactive=False)
         self.enn: EssenceNetwork | None = None
@@ -275,8 +276,7 @@ class QtEssenceView(QWidget):
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        # Every row where there is room (the size hint follows the rows):
-        self.table.setSizeAdjustPolicy(QAbstractItemView.SizeAdjustPolicy.AdjustToContents)
+        self.table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.agreement = QLabel()
@@ -291,8 +291,8 @@ class QtEssenceView(QWidget):
         column.addWidget(title)
         column.addWidget(self.status)
         column.addWidget(self.canvas.legend)
-        column.addWidget(self.canvas, 1)
-        column.addWidget(self.table)
+        column.addWidget(self.canvas, 3)
+        column.addWidget(self.table, 2)  # two fifths of the room at most (its policy ignores its size hint)
         column.addWidget(self.agreement)
         self._hide_comparison()
         self._view_requested = False  # until the main window sets the zoom, the data is framed

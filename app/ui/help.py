@@ -71,7 +71,8 @@ and the output's formula there; Ctrl+click it to light its active neurons in the
 under the loss curves counts the regions around the data over the epochs.</p>
 <p><b>Interpretable network.</b> Model &gt; <b>Build</b> (Ctrl+B) builds an Essence Neural Network for the
 samples as its authors do ({PAPER}: its lines and subconcepts from SVMs, no gradient descent; only its
-output layer is tuned by gradient descent, which <i>Advanced</i> can turn off) and shows it beside the
+output layer is tuned by gradient descent, which Model &gt; <i>Interpretable network settings</i> can turn
+off) and shows it beside the
 trained one; hover to see which
 subconcepts fire and why.</p>
 <p><b>File menu.</b> Save and open whole sessions (<tt>.unboxed</tt>: samples, network, history); unsaved work

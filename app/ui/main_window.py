@@ -18,7 +18,7 @@ from app.core.training import TrainConfig
 from app.ui.canvas import QtCanvas
 from app.ui.controls import QtTrainingControls
 from app.ui.essence_builder import EssenceBuilder
-from app.ui.essence_settings import QtEssenceSettings
+from app.ui.essence_settings import EssenceSettingsDialog, QtEssenceSettings
 from app.ui.essence_view import QtEssenceView
 from app.ui.extrapolation_view import QtExtrapolationView
 from app.ui.frame_scheduler import FrameScheduler, Views
@@ -98,7 +98,7 @@ class MainWindow(QMainWindow):
         column.addWidget(self.loss_plot, 1)
         self.essence_view = QtEssenceView()
         self.essence_settings = QtEssenceSettings()
-        self.essence_view.layout().addWidget(self.essence_settings)
+        self.essence_settings_dialog = EssenceSettingsDialog(self.essence_settings, self)
         self.essence_view.hide()
         models = QSplitter(Qt.Orientation.Horizontal)  # the trained MLP, and beside it the interpretable one
         models.addWidget(self.canvas)

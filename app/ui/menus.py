@@ -183,6 +183,8 @@ def build_menus(window) -> Actions:
     _action(window, model_menu, "Build interpretable network", window.essence_builder.build_in_background,
             "Ctrl+B", "Build an Essence Neural Network (Blazek & Lin 2021) for the samples, its lines and "
             "subconcepts by SVMs, not gradient descent, and compare it with the trained network")  # fmt: skip
+    _action(window, model_menu, "Interpretable network settings…", window.essence_settings_dialog.show,
+            tip="Subconcepts per class and the construction's constants, for the next build")
     _action(window, model_menu, "Train until epoch…", lambda: ask_train_until(window), tip="Train on from "
             "the last epoch and stop by itself at the epoch you give")  # fmt: skip
 

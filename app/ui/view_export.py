@@ -80,8 +80,6 @@ def _option_widgets(window, view: str) -> tuple[QWidget, ...]:
     if view == "influence":
         panel = window.influence_panel
         return panel.layer_box, panel.mode_box, panel.bias_box, panel.scale_box
-    if view == "essence":
-        return (window.essence_settings,)
     return ()
 
 

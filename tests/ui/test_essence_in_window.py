@@ -41,9 +41,15 @@ def test_one_class_is_refused_with_a_message(window):
     assert window.essence_builder.essence is None
 
 
-def test_advanced_constants_change_the_construction(window):
+def test_advanced_constants_change_the_construction(qtbot, window):
     advanced = window.essence_settings
     assert advanced.settings()[0].m1 == 8.0 and advanced.settings()[1] is None
+    assert not advanced.isVisible()  # in a dialog of its own, not under the network's picture
+    menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Model")
+    next(a for a in menu.actions() if a.text() == "Interpretable network settings…").trigger()
+    dialog = window.essence_settings_dialog
+    qtbot.waitUntil(dialog.isVisible)
+    assert advanced.isVisible() and advanced.window() is dialog
     advanced.setChecked(True)
     advanced.boxes["m1"].setValue(3.0)
     advanced.subconcepts_box.setValue(3)  # per class
@@ -62,6 +68,7 @@ def test_advanced_constants_change_the_construction(window):
     assert not enn.settings.tune_concepts and enn.concept_epochs == 0
     last = [table.item(table.rowCount() - 1, c).text() for c in range(3)]
     assert last == ["Gradient descent", "every layer", "none (fixed concept weights)"]
+    dialog.close()
 
 
 @pytest.fixture

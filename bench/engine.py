@@ -1,6 +1,8 @@
 """The training engine against a plain torch autograd loop on the same problem, bare and inside the app.
 Small: 250 samples, 2-4-4-1 tanh, SGD lr 0.03, batches of 10.
-Large: 2,000 samples, 4x32 tanh, batches of 32."""
+Large: 2,000 samples, 4x32 tanh, batches of 32.
+Classes: the small network and settings on the default preset's points, with its two classes and with eight
+(angle sectors)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import torch
 from sklearn.datasets import make_moons
 
 from app.core import engine
-from app.core.dataset import SampleSet
+from app.core.dataset import DEFAULT_PRESET, SampleSet, make_preset
 from app.core.network import NetworkSpec
 from app.core.training import TrainConfig
 from bench.common import bare_epochs_per_second, live_epochs_and_fps
@@ -24,6 +26,23 @@ LIVE_SECONDS = 2.0  # per live round
 def moons(n: int) -> SampleSet:
     points, labels = make_moons(n_samples=n, noise=0.1, random_state=0)
     return SampleSet(1.5 * (points - [0.5, 0.25]), labels)
+
+
+class SectorSamples:
+    """The default preset's points labelled by `classes` equal angle sectors about their mean: what the
+    trainer reads of a SampleSet, which holds red and blue only so far."""
+
+    version = 0
+
+    def __init__(self, classes: int) -> None:
+        self.points = make_preset(DEFAULT_PRESET).points
+        offset = self.points - self.points.mean(axis=0)
+        turn = np.arctan2(offset[:, 1], offset[:, 0]) / (2 * np.pi) % 1.0
+        self.labels = np.floor(turn * classes).astype(np.int64)
+        self.n = len(self.labels)
+
+    def training_problem(self, test_fraction: float = 0.0, seed: int = 0) -> str | None:
+        return None
 
 
 def torch_epochs_per_second(samples: SampleSet, widths: tuple[int, ...], batch: int, seconds: float) -> float:
@@ -82,6 +101,11 @@ def run() -> dict[str, float]:
     _, live_eps, live_vs_engine = interleaved(
         lambda: bare_epochs_per_second(*small, LIVE_SECONDS), live_eps_only, ROUNDS)  # fmt: skip
     live_fps = float(np.median(fps))
+    k2 = make_preset(DEFAULT_PRESET), small[1], small[2]
+    k8 = SectorSamples(8), NetworkSpec(small[1].widths, small[1].activation, 8), small[2]
+    eps_k2, eps_k8, k8_vs_k2 = interleaved(
+        lambda: bare_epochs_per_second(*k2, seconds), lambda: bare_epochs_per_second(*k8, seconds), ROUNDS
+    )
     large_torch_eps, large_engine_eps, large_ratio = interleaved(
         lambda: torch_epochs_per_second(large[0], large[1].widths, 32, seconds),
         lambda: bare_epochs_per_second(*large, seconds), ROUNDS)  # fmt: skip
@@ -92,6 +116,9 @@ def run() -> dict[str, float]:
         "live_eps": live_eps,
         "live_vs_engine": live_vs_engine,
         "live_fps": live_fps,
+        "engine_eps_k2": eps_k2,
+        "engine_eps_k8": eps_k8,
+        "k8_vs_k2": k8_vs_k2,
         "large_torch_eps": large_torch_eps,
         "large_engine_eps": large_engine_eps,
         "large_ratio": large_ratio,

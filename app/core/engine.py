@@ -1,8 +1,9 @@
 """A compiled training loop (numba, GIL released) for the app's MLPs: forward, backward, SGD/Adam and the
 per-epoch record of parameters and metrics, all without returning to Python per mini-batch.
 
-It computes exactly what torch's autograd, BCEWithLogitsLoss (mean), SGD and Adam (with weight_decay as L2)
-compute; tests hold it to that."""
+It computes exactly what torch's autograd, BCEWithLogitsLoss (mean; one output logit, two classes) or
+CrossEntropyLoss (mean; one logit per class, more classes), SGD and Adam (with weight_decay as L2) compute;
+tests hold it to that. Labels are class indices as float64 (0.0, 1.0, ...)."""
 
 from __future__ import annotations
 
@@ -77,6 +78,31 @@ def _sigmoid(z):
 
 
 @_jit
+def _softmax(z, k, out):
+    """out[:k] = softmax(z[:k]); returns log(sum(exp(z[:k]))), computed from the largest logit's side."""
+    top = z[0]
+    for c in range(1, k):
+        top = max(top, z[c])
+    total = 0.0
+    for c in range(k):
+        e = math.exp(z[c] - top)
+        out[c] = e
+        total += e
+    for c in range(k):
+        out[c] /= total
+    return top + math.log(total)
+
+
+@_jit
+def _argmax(z, k):
+    best = 0
+    for c in range(1, k):
+        if z[c] > z[best]:
+            best = c
+    return best
+
+
+@_jit
 def _layer_offsets(sizes):
     n_layers = sizes.shape[0] - 1
     w_off = np.empty(n_layers, np.int64)
@@ -120,7 +146,10 @@ def _forward_batch(params, sizes, w_off, b_off, act, hs, zs, count):
 
 @_jit
 def _metrics(params, sizes, w_off, b_off, act, x, y, hs, zs):
-    """Mean BCE and accuracy of params on all samples, in blocks of the buffers' batch size."""
+    """Mean BCE (cross-entropy for more than one output) and accuracy of params on all samples, in blocks
+    of the buffers' batch size."""
+    if sizes[-1] > 1:
+        return _softmax_metrics(params, sizes, w_off, b_off, act, x, y, hs, zs)
     n = x.shape[0]
     block = hs.shape[1]
     last = sizes.shape[0] - 2
@@ -142,8 +171,46 @@ def _metrics(params, sizes, w_off, b_off, act, x, y, hs, zs):
 
 
 @_jit
+def _softmax_metrics(params, sizes, w_off, b_off, act, x, y, hs, zs):
+    """_metrics for k > 1 outputs: mean cross-entropy, and accuracy by the first largest logit."""
+    n = x.shape[0]
+    block = hs.shape[1]
+    last = sizes.shape[0] - 2
+    k = sizes[-1]
+    probs = np.empty(k)
+    total = 0.0
+    correct = 0
+    for start in range(0, n, block):
+        count = min(block, n - start)
+        for s in range(count):
+            hs[0, s, 0] = x[start + s, 0]
+            hs[0, s, 1] = x[start + s, 1]
+        _forward_batch(params, sizes, w_off, b_off, act, hs, zs, count)
+        for s in range(count):
+            z = zs[last, s]
+            target = int(y[start + s])
+            total += _softmax(z, k, probs) - z[target]
+            if _argmax(z, k) == target:
+                correct += 1
+    return total / n, correct / n
+
+
+@_jit
+def _softmax_delta(logits, y, batch, k, delta):
+    """delta[s, :k] = dLoss/dlogits = (softmax - one-hot) / batch size, for the samples `batch` whose logits
+    are logits[s, :k]."""
+    count = batch.shape[0]
+    for s in range(count):
+        d = delta[s]
+        _softmax(logits[s], k, d)
+        d[int(y[batch[s]])] -= 1.0
+        for c in range(k):
+            d[c] /= count
+
+
+@_jit
 def _backward_batch(params, sizes, w_off, b_off, act, hs, zs, delta, delta_prev, grad, count):
-    """Accumulates the batch's gradient into grad, given delta = dLoss/dlogit per row in delta[:, 0]."""
+    """Accumulates the batch's gradient into grad, given delta = dLoss/dlogits, one row per sample."""
     n_layers = sizes.shape[0] - 1
     for layer in range(n_layers - 1, -1, -1):
         n_in = sizes[layer]
@@ -224,8 +291,13 @@ def _train(
                 hs[0, s, 0] = x[k, 0]
                 hs[0, s, 1] = x[k, 1]
             _forward_batch(params, sizes, w_off, b_off, act, hs, zs, count)
-            for s in range(count):
-                delta[s, 0] = (_sigmoid(zs[n_layers - 1, s, 0]) - y[perms[epoch, start + s]]) / count
+            if sizes[n_layers] == 1:  # written out here: as a call, two classes train 1% slower
+                for s in range(count):
+                    delta[s, 0] = (_sigmoid(zs[n_layers - 1, s, 0]) - y[perms[epoch, start + s]]) / count
+            else:
+                _softmax_delta(
+                    zs[n_layers - 1], y, perms[epoch, start : start + count], sizes[n_layers], delta
+                )
             grad[:] = 0.0
             _backward_batch(params, sizes, w_off, b_off, act, hs, zs, delta, delta_prev, grad, count)
             step += 1
@@ -280,23 +352,26 @@ def train_epochs(
     layer_sizes: tuple[int, ...],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
     """Trains len(perms) epochs in place on params/adam_m/adam_v (float64, C-contiguous) on (x, y); the
-    held-out (x_test (m,2), y_test (m,)), m >= 0, are only evaluated. Returns the recorded (params (k,P),
+    held-out (x_test (m,2), y_test (m,)), m >= 0, are only evaluated. With more than one output (one per
+    class), the labels must be class indices 0, 1, ..., else ValueError. Returns the recorded (params (k,P),
     loss (k,), accuracy (k,), test loss (k,), test accuracy (k,)), the test metrics NaN where m == 0, and the
     new step count; k < len(perms) means the next epoch diverged (non-finite loss or parameters)."""
     n_epochs = perms.shape[0]
     x_test = _writable(x_test, np.float64)
     y_test = _writable(y_test, np.float64)
+    y = _writable(y, np.float64)
     if x_test.size == 0:
         x_test = x_test.reshape(0, 2)
     if x_test.ndim != 2 or x_test.shape[1] != 2 or y_test.shape != (len(x_test),):
         raise ValueError(f"test points {x_test.shape} and labels {y_test.shape} must be (m, 2) and (m,)")
+    _check_class_labels(layer_sizes[-1], y, y_test)
     out_params = np.empty((n_epochs, params.shape[0]))
     out_loss = np.empty(n_epochs)
     out_acc = np.empty(n_epochs)
     out_test_loss = np.full(n_epochs, np.nan)
     out_test_acc = np.full(n_epochs, np.nan)
     done, step = _train(
-        params, adam_m, adam_v, step, _writable(x, np.float64), _writable(y, np.float64), x_test, y_test,
+        params, adam_m, adam_v, step, _writable(x, np.float64), y, x_test, y_test,
         _writable(perms, np.int64), int(batch_size), float(learning_rate), float(l2),
         OPTIMIZER_CODES[optimizer], ACTIVATION_CODES[activation], np.asarray(layer_sizes, dtype=np.int64),
         out_params, out_loss, out_acc, out_test_loss, out_test_acc,
@@ -305,6 +380,15 @@ def train_epochs(
         out_params[:done], out_loss[:done], out_acc[:done], out_test_loss[:done], out_test_acc[:done],
         int(step),
     )  # fmt: skip
+
+
+def _check_class_labels(k: int, *labels: np.ndarray) -> None:
+    """The compiled loop indexes the logits by label without bounds checks: k-class labels must be 0..k-1."""
+    if k == 1:
+        return
+    for y in labels:
+        if y.size and not (np.all(y == np.floor(y)) and y.min() >= 0 and y.max() < k):
+            raise ValueError(f"labels of a {k}-class network must be the whole numbers 0 to {k - 1}")
 
 
 def is_compiled() -> bool:

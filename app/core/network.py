@@ -1,5 +1,8 @@
 """The MLP's shape and its parameters as one flat float64 vector, with a numpy forward pass for views.
 
+Two classes have one output logit (sigmoid, binary cross-entropy); k > 2 classes have k (softmax,
+cross-entropy).
+
 Layout of the flat vector, layer by layer: the weight matrix (out, in) row-major, then the bias (out,).
 It is the order of the torch module's ``named_parameters()``, so names like ``layers.0.weight`` map 1:1.
 """
@@ -16,14 +19,17 @@ LEAKY_SLOPE = 0.01
 MAX_LAYERS = 8
 MAX_WIDTH = 64
 N_INPUTS = 2
+MIN_CLASSES, MAX_CLASSES = 2, 8
 
 
 @dataclass(frozen=True)
 class NetworkSpec:
-    """Hidden layer widths and activation; the input is 2-D and the output one logit (class 1 = blue)."""
+    """Hidden layer widths, activation and number of classes; the input is 2-D. Two classes have one output
+    logit (class 1 = blue), more classes one logit each."""
 
     widths: tuple[int, ...] = (4, 4)
     activation: str = "tanh"
+    classes: int = 2
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.widths) <= MAX_LAYERS:
@@ -32,10 +38,21 @@ class NetworkSpec:
             raise ValueError(f"each hidden layer needs 1 to {MAX_WIDTH} neurons")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {self.activation!r}; choose from {', '.join(ACTIVATIONS)}")
+        classes = self.classes
+        if isinstance(classes, bool) or not isinstance(classes, int | np.integer):
+            raise ValueError(f"the number of classes must be a whole number, not {classes!r}")
+        if not MIN_CLASSES <= classes <= MAX_CLASSES:
+            raise ValueError(f"the number of classes must be {MIN_CLASSES} to {MAX_CLASSES}, not {classes}")
+        object.__setattr__(self, "classes", int(classes))
+
+    @property
+    def output_units(self) -> int:
+        """1 for two classes (the logit of class 1), else one per class."""
+        return 1 if self.classes == 2 else self.classes
 
     @property
     def layer_sizes(self) -> tuple[int, ...]:
-        return (N_INPUTS, *self.widths, 1)
+        return (N_INPUTS, *self.widths, self.output_units)
 
     @property
     def param_shapes(self) -> list[tuple[str, tuple[int, ...]]]:
@@ -52,6 +69,16 @@ class NetworkSpec:
 
     def widths_text(self) -> str:
         return ",".join(str(w) for w in self.widths)
+
+    def to_json(self) -> dict:
+        """The spec as JSON (a session's "spec"); two classes leave "classes" out, as files made before it."""
+        fields = {"widths": list(self.widths), "activation": self.activation}
+        return fields if self.classes == 2 else fields | {"classes": self.classes}
+
+    @classmethod
+    def from_json(cls, fields: dict) -> NetworkSpec:
+        """The spec that to_json gave; without "classes", two. ValueError for values a spec refuses."""
+        return cls(tuple(fields["widths"]), fields["activation"], fields.get("classes", 2))
 
 
 def parse_widths(text: str) -> tuple[int, ...]:
@@ -106,7 +133,7 @@ def activate(name: str, z: np.ndarray) -> np.ndarray:
 
 
 def pre_activations(spec: NetworkSpec, flat: np.ndarray, x: np.ndarray) -> list[np.ndarray]:
-    """Pre-activation of every layer (hidden layers, then the output logit) at points x (n, 2)."""
+    """Pre-activation of every layer (hidden layers, then the output logits) at points x (n, 2)."""
     h = np.asarray(x, dtype=np.float64)
     zs = []
     layers = split_params(spec, np.asarray(flat, dtype=np.float64))
@@ -119,12 +146,39 @@ def pre_activations(spec: NetworkSpec, flat: np.ndarray, x: np.ndarray) -> list[
 
 
 def logits(spec: NetworkSpec, flat: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The one output logit (n,) of a two-class network at points x (n, 2)."""
+    if spec.classes != 2:
+        raise ValueError(
+            f"a {spec.classes}-class network has no single logit; use class_probabilities or predict_classes"
+        )
     return pre_activations(spec, flat, x)[-1][:, 0]
 
 
 def predict_proba(spec: NetworkSpec, flat: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Probability of class 1 (blue) at points x (n, 2)."""
+    """Probability of class 1 (blue) at points x (n, 2), for a two-class network."""
     return 0.5 * (1.0 + np.tanh(0.5 * logits(spec, flat, x)))
+
+
+def _log_softmax(z: np.ndarray) -> np.ndarray:
+    shifted = z - z.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def class_probabilities(spec: NetworkSpec, flat: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Probability of each class (n, classes) at points x (n, 2); rows sum to 1. Two classes: (1 - p, p)."""
+    if spec.classes == 2:
+        p = predict_proba(spec, flat, x)
+        return np.column_stack([1.0 - p, p])
+    return np.exp(_log_softmax(pre_activations(spec, flat, x)[-1]))
+
+
+def predict_classes(spec: NetworkSpec, flat: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The predicted class (n,) int64 at points x (n, 2): the training accuracy's rule (logit > 0 for two
+    classes, else the first largest logit)."""
+    z = pre_activations(spec, flat, x)[-1]
+    if spec.classes == 2:
+        return (z[:, 0] > 0).astype(np.int64)
+    return np.argmax(z, axis=1).astype(np.int64)
 
 
 def bce_loss_and_accuracy(
@@ -137,4 +191,18 @@ def bce_loss_and_accuracy(
     z = logits(spec, flat, x)
     loss = np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
     accuracy = np.mean((z > 0) == (y > 0.5))
+    return float(loss), float(accuracy)
+
+
+def loss_and_accuracy(
+    spec: NetworkSpec, flat: np.ndarray, x: np.ndarray, y: np.ndarray
+) -> tuple[float, float]:
+    """What training reports for any number of classes: the mean cross-entropy (binary for two classes, as
+    bce_loss_and_accuracy) and the fraction classified right; (nan, nan) for no samples."""
+    if spec.classes == 2 or len(x) == 0:
+        return bce_loss_and_accuracy(spec, flat, x, y)
+    labels = np.asarray(y).astype(np.int64)
+    log_p = _log_softmax(pre_activations(spec, flat, x)[-1])
+    loss = -np.mean(log_p[np.arange(len(labels)), labels])
+    accuracy = np.mean(np.argmax(log_p, axis=1) == labels)
     return float(loss), float(accuracy)

@@ -3,7 +3,7 @@
 A session file (``NAME.unboxed``) is a zip archive holding ``manifest.json`` and numpy ``.npy`` arrays, never
 a pickle. Format 1:
 
-- ``manifest.json``: {"app": "Unboxed", "format": 1, "spec": {"widths", "activation"}, "config": the
+- ``manifest.json``: {"app": "Unboxed", "format": 1, "spec": NetworkSpec.to_json(), "config": the
   TrainConfig fields, "samples": {"version"}, "history": TrainingHistory.scalars(), "trainer": null or
   {"step", "epoch", "rng_state"}, "view": any JSON object (the UI's state; the core does not read it)}
 - ``samples/points.npy`` (n, 2) float64, ``samples/labels.npy`` (n,) int64
@@ -158,7 +158,7 @@ def _manifest(session: Session) -> dict:
     return {
         "app": APP_NAME,
         "format": FORMAT_VERSION,
-        "spec": {"widths": list(session.spec.widths), "activation": session.spec.activation},
+        "spec": session.spec.to_json(),
         "config": dataclasses.asdict(session.config),
         "samples": {"version": session.samples.version},
         "history": session.history.scalars(),
@@ -311,7 +311,7 @@ def _parse_manifest(raw: bytes) -> dict:
     _check_keys(
         manifest, {"app", "format", "spec", "config", "samples", "history", "trainer", "view"}, "file"
     )
-    spec = _section(manifest, "spec", {"widths": list, "activation": str})
+    spec = _section(manifest, "spec", {"widths": list, "activation": str, "classes": int}, ("classes",))
     _section(manifest, "config", CONFIG_TYPES)
     _section(manifest, "samples", {"version": int})
     _section(manifest, "history", {"data_changes": list, "thinnings": int, "stride": int, "max_rows": int})
@@ -346,10 +346,11 @@ def _check_keys(mapping: dict, keys: set[str], where: str) -> None:
         )
 
 
-def _section(manifest: dict, name: str, types: dict[str, type]) -> dict:
+def _section(manifest: dict, name: str, types: dict[str, type], optional: tuple[str, ...] = ()) -> dict:
     section = manifest[name]
     if not isinstance(section, dict):
         raise SessionError(f"The session file is invalid: its {name} is not a JSON object.")
+    types = {key: kind for key, kind in types.items() if key in section or key not in optional}
     _check_keys(section, set(types), f"{name} section")
     for key, kind in types.items():
         _check_type(section[key], kind, f"the {name}'s {key}")
@@ -395,7 +396,7 @@ def _check_shapes(manifest: dict, shapes: dict[str, tuple[int, ...]]) -> None:
     """The arrays' shapes agree with each other and the network, and stay within what the program holds
     (MAX_SAMPLES samples, HISTORY_SLACK times the rows a history of this network keeps) before any is read."""
     with _invalid("The session's network is invalid"):
-        spec = NetworkSpec(tuple(manifest["spec"]["widths"]), manifest["spec"]["activation"])
+        spec = NetworkSpec.from_json(manifest["spec"])
     n = shapes["samples/points.npy"][0]
     if shapes["samples/points.npy"] != (n, 2) or shapes["samples/labels.npy"] != (n,):
         raise SessionError("The session's samples are invalid: points and labels do not match.")
@@ -438,7 +439,7 @@ def _npy_header(header: io.BytesIO) -> tuple[tuple[int, ...], bool, np.dtype]:
 def _build(manifest: dict, arrays: dict[str, np.ndarray]) -> Session:
     """The objects from a checked manifest and arrays; SessionError naming the part that is wrong."""
     with _invalid("The session's network is invalid"):
-        spec = NetworkSpec(tuple(manifest["spec"]["widths"]), manifest["spec"]["activation"])
+        spec = NetworkSpec.from_json(manifest["spec"])
     config_fields = {key: manifest["config"][key] for key in CONFIG_TYPES}
     with _invalid("The session's training settings are invalid"):
         _check_settings(config_fields)

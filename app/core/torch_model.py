@@ -77,17 +77,19 @@ def train_epochs_torch(
     perms: np.ndarray,
     batch_size: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Trains on (x, y), one epoch per row of `perms` (the sample order); returns per-epoch params, loss,
-    accuracy, test loss and test accuracy evaluated after each epoch, the test metrics on the held-out
-    (x_test, y_test) and NaN when there is none. Stops early (fewer rows) when the loss or parameters stop
-    being finite."""
+    """Trains on (x, y), one epoch per row of `perms` (the sample order), with BCEWithLogitsLoss for one
+    output logit, else CrossEntropyLoss (y: class indices); returns per-epoch params, loss, accuracy, test
+    loss and test accuracy evaluated after each epoch, the test metrics on the held-out (x_test, y_test) and
+    NaN when there is none. Stops early (fewer rows) when the loss or parameters stop being finite."""
     device = next(module.parameters()).device
+    binary = module.layers[-1].out_features == 1
+    label_type = torch.float64 if binary else torch.int64  # class indices for CrossEntropyLoss
     xt = torch.tensor(x, dtype=torch.float64, device=device)
-    yt = torch.tensor(y, dtype=torch.float64, device=device)
+    yt = torch.tensor(np.asarray(y, dtype=np.float64), device=device).to(label_type)
     x_test = np.asarray(x_test, dtype=np.float64).reshape(-1, 2)
     xt_test = torch.tensor(x_test, dtype=torch.float64, device=device)
-    yt_test = torch.tensor(np.asarray(y_test, dtype=np.float64).reshape(-1), device=device)
-    loss_fn = nn.BCEWithLogitsLoss()
+    yt_test = torch.tensor(np.asarray(y_test, dtype=np.float64).reshape(-1), device=device).to(label_type)
+    loss_fn = nn.BCEWithLogitsLoss() if binary else nn.CrossEntropyLoss()
     params, losses, accuracies, test_losses, test_accuracies = [], [], [], [], []
     n = len(x)
     for order in perms:
@@ -112,8 +114,10 @@ def train_epochs_torch(
 
 
 def _metrics(module: MLP, loss_fn: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-    """Mean loss and accuracy on (x, y); NaN for no samples."""
+    """Mean loss and accuracy on (x, y); NaN for no samples. Accuracy: logit > 0 for one output, else the
+    first largest logit."""
     if len(x) == 0:
         return float("nan"), float("nan")
     z = module(x)
-    return float(loss_fn(z, y)), float(((z > 0) == (y > 0.5)).double().mean())
+    right = (z > 0) == (y > 0.5) if z.ndim == 1 else torch.argmax(z, dim=1) == y
+    return float(loss_fn(z, y)), float(right.double().mean())

@@ -214,10 +214,11 @@ class Trainer:
 
     def run(self, samples: SampleSet, n_epochs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
         """Trains up to n_epochs on the training part of the samples (all but test_mask(n,
-        config.test_fraction, config.seed)); returns (params (k,P), loss, accuracy, diverged), the metrics
-        on the training part, and leaves the held-out part's metrics (test loss (k,), test accuracy (k,),
-        NaN when nothing is held out) in self.last_test. When the compiled engine fails, torch takes over
-        (see fall_back_to_torch) and trains one epoch of this call."""
+        config.test_fraction, config.seed); labels are class indices below spec.classes); returns (params
+        (k,P), loss, accuracy, diverged), the metrics on the training part, and leaves the held-out part's
+        metrics (test loss (k,), test accuracy (k,), NaN when nothing is held out) in self.last_test. When
+        the compiled engine fails, torch takes over (see fall_back_to_torch) and trains one epoch of this
+        call."""
         x = samples.points
         y = samples.labels.astype(np.float64)
         held_out = test_mask(samples.n, self.config.test_fraction, self.config.seed)

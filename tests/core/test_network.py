@@ -44,6 +44,34 @@ def test_spec_accepts_the_limits():
         assert NetworkSpec((4,), activation).activation == activation
 
 
+@pytest.mark.parametrize("classes", [1, 9, 0, -2, True, 2.0, "3"])
+def test_spec_refuses_numbers_of_classes_outside_2_to_8(classes):
+    with pytest.raises(ValueError, match="number of classes must be"):
+        NetworkSpec((4,), "tanh", classes)
+
+
+def test_spec_classes_set_the_output_layer():
+    assert NetworkSpec((4, 4)) == NetworkSpec((4, 4), "tanh", 2)
+    assert NetworkSpec((4, 4)).classes == 2 and NetworkSpec((4, 4)).layer_sizes == (2, 4, 4, 1)
+    for classes in range(3, 9):
+        spec = NetworkSpec((4, 4), "relu", np.int64(classes))
+        assert spec.classes == classes and type(spec.classes) is int
+        assert spec.layer_sizes == (2, 4, 4, classes)
+        assert spec.n_params == 12 + 20 + 5 * classes
+    with pytest.raises(ValueError, match="number of classes must be 2 to 8, not 9"):
+        NetworkSpec((4,), classes=9)
+
+
+@pytest.mark.parametrize(
+    "spec", [NetworkSpec(), NetworkSpec((3, 5), "relu", 3), NetworkSpec((8,), "sigmoid", 8)]
+)
+def test_spec_json_round_trip(spec):
+    fields = spec.to_json()
+    assert NetworkSpec.from_json(fields) == spec
+    assert ("classes" in fields) == (spec.classes != 2)  # two-class files stay as before the field existed
+    assert NetworkSpec.from_json({"widths": [4, 4], "activation": "tanh"}) == NetworkSpec()
+
+
 @pytest.mark.parametrize(("text", "expected"), [("4,4", (4, 4)), (" 8 , 2 ", (8, 2)), ("64", (64,))])
 def test_parse_widths_accepts(text, expected):
     assert parse_widths(text) == expected
@@ -68,6 +96,25 @@ def test_param_shapes_follow_torch_names_and_count(widths):
     assert spec.param_shapes[1] == ("layers.0.bias", (widths[0],))
     assert spec.param_shapes[-2] == (f"layers.{len(widths)}.weight", (1, widths[-1]))
     assert spec.n_params == sum(p.numel() for p in module.parameters())
+
+
+def test_two_class_layout_is_one_output_logit_as_before():
+    spec = NetworkSpec((4, 4))
+    assert spec.n_params == 37
+    assert spec.param_shapes == [
+        ("layers.0.weight", (4, 2)), ("layers.0.bias", (4,)), ("layers.1.weight", (4, 4)),
+        ("layers.1.bias", (4,)), ("layers.2.weight", (1, 4)), ("layers.2.bias", (1,)),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("classes", [3, 5, 8])
+def test_k_class_layout_follows_torch(classes):
+    spec = NetworkSpec((3, 2), "tanh", classes)
+    module = build_module(spec, seed=0)
+    assert spec.param_shapes == [(name, tuple(p.shape)) for name, p in module.named_parameters()]
+    assert spec.param_shapes[-2:] == [("layers.2.weight", (classes, 2)), ("layers.2.bias", (classes,))]
+    w, b = network.split_params(spec, np.arange(spec.n_params, dtype=np.float64))[-1]
+    assert w.shape == (classes, 2) and b.shape == (classes,) and b[-1] == spec.n_params - 1
 
 
 def test_split_and_named_params_are_views_in_torch_order():
@@ -112,6 +159,50 @@ def test_predict_proba_saturates_without_overflow():
     with np.errstate(all="raise"):
         p = network.predict_proba(spec, params, random_points(scale=1e6))
     assert np.all((p >= 0) & (p <= 1))
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e6])
+@pytest.mark.parametrize("classes", [3, 5, 8])
+def test_class_probabilities_are_torch_softmax_and_sum_to_1(classes, scale):
+    spec = NetworkSpec((5, 3), "leaky_relu", classes)
+    params = np.random.default_rng(classes).normal(size=spec.n_params)
+    x = random_points(scale=scale)
+    with torch.no_grad():
+        z = build_module(spec, params=params)(torch.as_tensor(x))
+    with np.errstate(over="raise", divide="raise", invalid="raise"):  # exp may underflow to 0, harmlessly
+        p = network.class_probabilities(spec, params, x)
+    assert p.shape == (len(x), classes) and np.all(p >= 0)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(p, torch.softmax(z, dim=1).numpy(), rtol=0, atol=1e-12)
+    predicted = network.predict_classes(spec, params, x)
+    np.testing.assert_array_equal(predicted, torch.argmax(z, dim=1).numpy())
+    assert predicted.dtype == np.int64 and set(predicted) <= set(range(classes))
+
+
+def test_two_class_probabilities_are_red_then_blue():
+    spec = NetworkSpec((4,), "tanh")
+    params = np.random.default_rng(5).normal(size=spec.n_params)
+    x = random_points()
+    p = network.class_probabilities(spec, params, x)
+    blue = network.predict_proba(spec, params, x)
+    np.testing.assert_array_equal(p[:, 1], blue)
+    np.testing.assert_array_equal(p[:, 0], 1.0 - blue)
+    np.testing.assert_array_equal(
+        network.predict_classes(spec, params, x), network.logits(spec, params, x) > 0
+    )
+
+
+def test_k_class_networks_have_no_single_logit():
+    spec = NetworkSpec((4,), "tanh", 3)
+    params = np.zeros(spec.n_params)
+    x, y = np.zeros((2, 2)), np.zeros(2)
+    for binary_only in (
+        lambda: network.logits(spec, params, x),
+        lambda: network.predict_proba(spec, params, x),
+        lambda: network.bce_loss_and_accuracy(spec, params, x, y),
+    ):
+        with pytest.raises(ValueError, match="3-class network has no single logit"):
+            binary_only()
 
 
 # --- initialisation --------------------------------------------------------------------------------------
@@ -183,3 +274,27 @@ def test_bce_of_no_samples_is_nan_without_warnings():
         warnings.simplefilter("error")
         loss, accuracy = network.bce_loss_and_accuracy(spec, np.ones(spec.n_params), np.empty((0, 2)), [])
     assert math.isnan(loss) and math.isnan(accuracy)
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e6])
+@pytest.mark.parametrize("classes", [2, 3, 8])
+def test_loss_and_accuracy_match_torch_cross_entropy(classes, scale):
+    spec = NetworkSpec((5, 3), "tanh", classes)
+    rng = np.random.default_rng(6)
+    params = rng.normal(size=spec.n_params)
+    x = random_points(scale=scale, seed=7)
+    y = rng.integers(0, classes, size=len(x)).astype(np.float64)
+    loss, accuracy = network.loss_and_accuracy(spec, params, x, y)
+    if classes == 2:
+        assert (loss, accuracy) == network.bce_loss_and_accuracy(spec, params, x, y)
+        expected = torch_bce(spec, params, x, y)
+    else:
+        with torch.no_grad():
+            z = build_module(spec, params=params)(torch.as_tensor(x))
+            labels = torch.as_tensor(y).long()
+            right = torch.argmax(z, dim=1) == labels
+            expected = torch.nn.CrossEntropyLoss()(z, labels), right.double().mean()
+    assert np.isfinite(loss)
+    assert loss == pytest.approx(float(expected[0]), rel=1e-12, abs=1e-12)
+    assert accuracy == float(expected[1])
+    assert all(math.isnan(v) for v in network.loss_and_accuracy(spec, params, np.empty((0, 2)), []))

@@ -1,13 +1,14 @@
 """TrainConfig validation, the Trainer on both backends, and the stoppable `train` generator."""
 
 import itertools
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 import app.core.training as training_module
 from app.core.dataset import BLUE, RED, SampleSet, make_preset, test_mask
-from app.core.network import NetworkSpec, bce_loss_and_accuracy
+from app.core.network import NetworkSpec, bce_loss_and_accuracy, loss_and_accuracy
 from app.core.training import EpochChunk, TrainConfig, Trainer, train
 
 
@@ -128,6 +129,40 @@ def test_training_on_a_split_never_uses_the_test_samples(backend):
     assert test_acc[-1] > 0.8 and ftest_acc[-1] < 0.2  # it learned the moons: the flipped labels look wrong
     np.testing.assert_allclose(test_acc + ftest_acc, 1.0, atol=1e-12)  # every test sample right in one run
     assert np.all(ftest_loss > test_loss)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_k_class_training_agrees_on_both_backends(optimizer):
+    """Four classes by angle sector. SampleSet holds red and blue only so far; the trainer reads nothing of
+    it but points, labels and n, so a plain stand-in carries the four classes."""
+    points = np.random.default_rng(2).uniform(-2, 2, size=(90, 2))
+    labels = np.floor((np.arctan2(points[:, 1], points[:, 0]) / (2 * np.pi) % 1.0) * 4).astype(np.int64)
+    samples = SimpleNamespace(points=points, labels=labels, n=len(labels))
+    spec = NetworkSpec((6, 6), "tanh", 4)
+    config = TrainConfig(optimizer, 0.05, batch_size=16, l2=0.001, seed=1, test_fraction=0.2)
+    results = {}
+    for backend in ("engine", "torch"):
+        trainer = Trainer(spec, config, backend=backend)
+        chunks = []
+        for n in (30, 40):  # the optimizer state carries across runs
+            params, loss, acc, diverged = trainer.run(samples, n)
+            assert not diverged
+            chunks.append((params, loss, acc, *trainer.last_test))
+        results[backend] = [np.concatenate([c[i] for c in chunks]) for i in range(5)]
+    (p, loss, acc, test_loss, test_acc), (tp, tloss, tacc, ttest_loss, ttest_acc) = results.values()
+    assert p.shape == (70, spec.n_params) and acc[-1] > 0.9 and test_acc[-1] > 0.8
+    np.testing.assert_allclose(loss, tloss, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(p, tp, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(acc, tacc, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(test_loss, ttest_loss, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(test_acc, ttest_acc, rtol=0, atol=1e-12)
+    held_out = test_mask(len(labels), 0.2, seed=1)
+    np.testing.assert_allclose(
+        (loss[-1], acc[-1], test_loss[-1], test_acc[-1]),
+        (*loss_and_accuracy(spec, p[-1], points[~held_out], labels[~held_out]),
+         *loss_and_accuracy(spec, p[-1], points[held_out], labels[held_out])),
+        atol=1e-9,
+    )  # fmt: skip
 
 
 def test_trainer_without_a_split_leaves_nan_test_metrics():

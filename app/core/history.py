@@ -1,9 +1,15 @@
 """Every recorded epoch's parameters and metrics (on the training and the held-out test samples), with
 random access by epoch number, in bounded memory: every epoch is kept until the budget is reached, then
-older epochs are thinned (never epoch 0, the newest, or an epoch where the data changed)."""
+older epochs are thinned (never epoch 0, the newest, or an epoch where the data changed).
+
+No append stalls the window: the arrays are reserved for the whole budget when a history is made (the
+system commits a small page only when a row is first written to it), so none is copied to grow; and a
+thinning filters the epochs and metrics (a few numbers a row) at once, while the parameters (most of a row)
+move into place at most COMPACT_RATE rows per row appended afterwards, read through a slot map until then."""
 
 from __future__ import annotations
 
+import mmap
 import operator
 from collections.abc import Mapping, Sequence
 
@@ -14,11 +20,31 @@ from app.core.training import EpochChunk
 
 DEFAULT_BUDGET_BYTES = 64 * 2**20
 MIN_ROWS = 512
-COMPACT_BLOCK = 8192
-# The arrays holding one row per recorded epoch, appended, grown and thinned together.
-_ROW_ARRAYS = ("_epochs", "_params", "_loss", "_accuracy", "_test_loss", "_test_accuracy")
-# Their names in to_arrays() / from_arrays().
-ARRAY_NAMES = tuple(name[1:] for name in _ROW_ARRAYS)
+# Parameter rows moved into place per row appended while a thinning's move is pending: the move ends within
+# max_rows / 2 / (COMPACT_RATE - 1) appended rows, which is all the room beyond max_rows it needs.
+COMPACT_RATE = 16
+# The arrays of one number per recorded epoch, filtered at once by a thinning.
+_SCALARS = ("_epochs", "_loss", "_accuracy", "_test_loss", "_test_accuracy")
+# The row arrays' names in to_arrays() / from_arrays().
+ARRAY_NAMES = ("epochs", "params", "loss", "accuracy", "test_loss", "test_accuracy")
+
+
+def lazy_zeros(shape: tuple[int, ...], dtype: type = np.float64) -> np.ndarray:
+    """Zeros that take memory a small page at a time, as they are first written: where the system would
+    otherwise give a large array 2 MB pages, an append's first write into one would clear all 2 MB at once
+    (and, in a virtual machine, have the host find them): 40 ms and more on a busy machine."""
+    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    if size < 1 << 20 or not hasattr(mmap, "MADV_NOHUGEPAGE"):
+        return np.zeros(shape, dtype)
+    memory = mmap.mmap(-1, size)
+    memory.madvise(mmap.MADV_NOHUGEPAGE)
+    return np.frombuffer(memory, dtype=dtype).reshape(shape)
+
+
+def slack_rows(max_rows: int) -> int:
+    """Parameter rows beyond `max_rows` that a pending move may need: rows appended meanwhile go after the
+    rows still to move (at most max_rows // 2), and the move finishes within this many appended rows."""
+    return max_rows // (2 * max(1, COMPACT_RATE - 1)) + 1
 
 
 class TrainingHistory:
@@ -37,17 +63,15 @@ class TrainingHistory:
     ):
         self.spec = spec
         self.max_rows = default_max_rows(spec, budget_bytes)
-        self._size = 0
-        capacity = min(1024, self.max_rows)
-        self._epochs = np.empty(capacity, dtype=np.int64)
-        self._params = np.empty((capacity, spec.n_params))
-        self._loss = np.empty(capacity)
-        self._accuracy = np.empty(capacity)
-        self._test_loss = np.empty(capacity)
-        self._test_accuracy = np.empty(capacity)
         self.data_changes: list[int] = []
         self.thinnings = 0
         self.stride = 1  # older epochs are kept where epoch % stride == 0
+        # Parameter rows copied inside the history (moves after thinnings, copies into larger arrays): its
+        # work beyond storing what is appended.
+        self.moved_rows = 0
+        empty = {name: np.empty((0, spec.n_params) if name == "params" else 0) for name in ARRAY_NAMES}
+        empty["epochs"] = np.empty(0, dtype=np.int64)
+        self._restore(empty, min(self.max_rows, default_max_rows(spec)))
         self._append(
             np.array([0]), initial_params[None, :], np.array([initial_loss]), np.array([initial_acc]),
             np.array([initial_test_loss]), np.array([initial_test_acc]),
@@ -83,11 +107,24 @@ class TrainingHistory:
 
     @property
     def params(self) -> np.ndarray:
+        """(rows, P), a view; finishes a pending move first (all at once: the window reads rows through
+        params_between and params_at, which move nothing)."""
+        self._move(self._size)
         return self._params[: self._size]
+
+    def params_between(self, start: int, stop: int) -> np.ndarray:
+        """The parameters of rows start..stop-1 (rows, not epochs): a view where they are in place, a copy
+        where a thinning's move is still pending."""
+        if self._slot is None:
+            return self._params[start:stop]
+        return self._params[self._slot[start:stop]]
 
     @property
     def nbytes(self) -> int:
-        return sum(getattr(self, name).nbytes for name in _ROW_ARRAYS)
+        """The memory the rows hold: what has been written into the reserved arrays (the system commits only
+        those pages), the most ever in use, and the slot map while a move is pending."""
+        slots = 0 if self._slot is None else 8 * self._slot_rows
+        return 8 * (self.spec.n_params * self._params_high + len(_SCALARS) * self._rows_high) + slots
 
     def append(self, chunk: EpochChunk) -> None:
         if chunk.n_epochs == 0:
@@ -100,6 +137,7 @@ class TrainingHistory:
             rows = np.unique(np.linspace(0, chunk.n_epochs - 1, self.max_rows // 4).round().astype(int))
         while self._size + len(rows) > self.max_rows:
             self._thin()
+        self._move(COMPACT_RATE * len(rows))
         self._append(
             epochs[rows], chunk.params[rows], chunk.loss[rows], chunk.accuracy[rows],
             chunk.test_loss[rows], chunk.test_accuracy[rows],
@@ -120,7 +158,9 @@ class TrainingHistory:
         return int(self._epochs[self.index_of(epoch)])
 
     def params_at(self, epoch: int) -> np.ndarray:
-        return self._params[self.index_of(epoch)]
+        """A copy: a row's place changes while a thinning's move goes on."""
+        i = self.index_of(epoch)
+        return self._params[i if self._slot is None else self._slot[i]].copy()
 
     def metrics_at(self, epoch: int) -> tuple[float, float]:
         i = self.index_of(epoch)
@@ -134,7 +174,13 @@ class TrainingHistory:
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Copies of the recorded rows by ARRAY_NAMES: epochs (n,) int64, params (n, P) float64, loss,
         accuracy, test_loss, test_accuracy (n,) float64. With scalars(), all that from_arrays needs."""
-        return {name: getattr(self, "_" + name)[: self._size].copy() for name in ARRAY_NAMES}
+        params = self.params_between(0, self._size)
+        return {
+            name: (params.copy() if self._slot is None else params)
+            if name == "params"
+            else getattr(self, "_" + name)[: self._size].copy()
+            for name in ARRAY_NAMES
+        }
 
     def scalars(self) -> dict[str, object]:
         """The rest of the state, JSON-able: data_changes (list of epochs), thinnings, stride, max_rows."""
@@ -205,21 +251,22 @@ class TrainingHistory:
         history = cls.__new__(cls)
         history.spec = spec
         history.max_rows = max_rows
-        history._size = rows  # noqa: SLF001 - a constructor of its own class, bypassing __init__
-        for name, a in checked.items():
-            setattr(history, "_" + name, a)
         history.data_changes = changes
         history.thinnings = thinnings
         history.stride = stride
+        history.moved_rows = 0
+        reserve = min(max_rows, max(rows, default_max_rows(spec)))
+        history._restore(checked, reserve)  # noqa: SLF001 - a constructor of its own class, bypassing __init__
         return history
 
     def fit_budget(self, budget_bytes: int | None = None) -> bool:
         """Brings a restored history (whose max_rows came from a file) back within what a new history of its
         network gets from `budget_bytes` (DEFAULT_BUDGET_BYTES when None): max_rows lowered to that, or to
-        what its kept data-change epochs need, and the rows thinned as appending would and the arrays cut to
-        them when more are held. True when anything changed. A history grown by append() never needs this:
-        thinning grows max_rows only to 2 * protected rows + 2, which stays at or below 4 * (kept data
-        changes) + 8 (protected rows: epoch 0, the kept data changes and the newest max_rows // 4)."""
+        what its kept data-change epochs need, the rows thinned as appending would when more are held, and
+        the arrays reserved anew for that budget (releasing the larger ones). True when anything changed.
+        A history grown by append() never needs this: thinning grows max_rows only to 2 * protected rows + 2,
+        which stays at or below 4 * (kept data changes) + 8 (protected rows: epoch 0, the kept data changes
+        and the newest max_rows // 4)."""
         changes = int(np.isin(self.epochs, self.data_changes).sum())
         limit = max(default_max_rows(self.spec, budget_bytes), 4 * changes + 8)
         if self.max_rows <= limit:
@@ -227,14 +274,30 @@ class TrainingHistory:
         self.max_rows = limit
         if self._size > limit:
             self._thin()
-            for name in _ROW_ARRAYS:  # release the rows thinned away
-                setattr(self, name, getattr(self, name)[: self._size].copy())
+        self._restore(self.to_arrays(), limit)  # releases the rows thinned away and the larger arrays
         return True
+
+    def _restore(self, arrays: Mapping[str, np.ndarray], capacity: int) -> None:
+        """Takes `arrays` (by ARRAY_NAMES, in order, as to_arrays gives) into new arrays reserved for
+        `capacity` rows (the parameters' with their slack), nothing pending."""
+        rows = len(arrays["epochs"])
+        params = lazy_zeros((capacity + slack_rows(capacity), self.spec.n_params))
+        params[:rows] = arrays["params"]
+        self._params = params
+        for name in _SCALARS:
+            source = arrays[name[1:]]
+            array = lazy_zeros((capacity,), source.dtype.type)
+            array[:rows] = source
+            setattr(self, name, array)
+        self._size = self._end = self._params_high = self._rows_high = rows
+        self._slot: np.ndarray | None = None  # while a move is pending: the array row of each row
+        self._slot_rows = 0
+        self._cursor = rows  # rows before it are in place
 
     def _thin(self) -> None:
         """Widens the spacing kept among older epochs (all but the newest quarter of the budget, which stays
         dense) until at most half the budget is used; older epochs stay evenly spread over the whole run, and
-        protected epochs stay."""
+        protected epochs stay. The epochs and metrics are filtered now, the parameters by later appends."""
         size = self._size
         rows = np.arange(size)
         epochs = self._epochs[:size]
@@ -246,32 +309,65 @@ class TrainingHistory:
             self.stride *= 2
             keep = protected | (epochs % self.stride == 0)
         kept = np.flatnonzero(keep)
-        # Compacts in place, block by block: kept[j] >= j, so no block overwrites rows a later block reads.
-        for start in range(0, len(kept), COMPACT_BLOCK):
-            block = kept[start : start + COMPACT_BLOCK]
-            for name in _ROW_ARRAYS:
-                array = getattr(self, name)
-                array[start : start + len(block)] = array[block]
-        self._size = len(kept)
+        n = len(kept)
+        for name in _SCALARS:
+            array = getattr(self, name)
+            array[:n] = array[kept]
+        # Row j's parameters now lie at the array row of old row kept[j]; rows before the first dropped one
+        # (and before the cursor) are in place. Slots increase and slot[j] >= j: see _move.
+        out_of_place = np.flatnonzero(kept != np.arange(n))
+        self._cursor = min(self._cursor, int(out_of_place[0]) if len(out_of_place) else n)
+        if self._cursor < n:
+            slots = kept if self._slot is None else self._slot[kept]
+            if self._slot is None:
+                self._slot = np.empty(len(self._epochs), dtype=np.int64)
+            self._slot[:n] = slots
+            self._slot_rows = max(self._slot_rows, n)
+        self._size = n
+        self._move(0)
         self.thinnings += 1
 
+    def _move(self, budget: int) -> None:
+        """Moves up to `budget` rows of a pending move into place, front to back: the rows after the cursor
+        have increasing slots at or after their places, so each block is read before anything overwrites
+        it, and nothing a later row needs lies before its slot."""
+        if self._slot is None:
+            return
+        stop = min(self._size, self._cursor + budget)
+        if stop > self._cursor:
+            self._params[self._cursor : stop] = self._params[self._slot[self._cursor : stop]]
+            self._slot[self._cursor : stop] = np.arange(self._cursor, stop)
+            self.moved_rows += stop - self._cursor
+            self._cursor = stop
+        if self._cursor == self._size:
+            self._slot = None
+            self._slot_rows = 0
+            self._end = self._size
+
     def _append(self, epochs, params, loss, accuracy, test_loss, test_accuracy) -> None:
-        k = len(epochs)
-        if self._size + k > len(self._epochs):
-            capacity = max(min(2 * len(self._epochs), self.max_rows), self._size + k)
-            for name in _ROW_ARRAYS:
-                old = getattr(self, name)
-                new = np.empty((capacity, *old.shape[1:]), dtype=old.dtype)
-                new[: self._size] = old[: self._size]
-                setattr(self, name, new)
-        s = slice(self._size, self._size + k)
+        """Appends rows: the parameters after the last array row in use (after the rows a pending move has
+        still to move), the rest at the end."""
+        k, size = len(epochs), self._size
+        if size + k > len(self._epochs) or self._end + k > len(self._params):
+            # Only a restored history, or one whose data changes grew max_rows, outgrows its reservation.
+            self.moved_rows += size
+            self._restore(self.to_arrays(), max(min(2 * len(self._epochs), self.max_rows), size + k))
+        s = slice(size, size + k)
         self._epochs[s] = epochs
-        self._params[s] = params
         self._loss[s] = loss
         self._accuracy[s] = accuracy
         self._test_loss[s] = test_loss
         self._test_accuracy[s] = test_accuracy
+        self._params[self._end : self._end + k] = params
+        if self._slot is None:
+            self._cursor = size + k
+        else:
+            self._slot[s] = np.arange(self._end, self._end + k)
+            self._slot_rows = max(self._slot_rows, size + k)
+        self._end += k
         self._size += k
+        self._params_high = max(self._params_high, self._end)
+        self._rows_high = max(self._rows_high, self._size)
 
 
 def default_max_rows(spec: NetworkSpec, budget_bytes: int | None = None) -> int:

@@ -64,8 +64,10 @@ def test_appends_grow_past_the_initial_capacity():
     np.testing.assert_array_equal(history.loss[1:], 1.0 / (1.0 + np.arange(1, total + 1)))
     np.testing.assert_array_equal(history.test_loss[1:], 2.0 / (1.0 + np.arange(1, total + 1)))
     np.testing.assert_array_equal(history.test_accuracy[0], np.nan)
-    # 2103 rows: the capacity doubled from 1024 to 4096 rows of epoch, 13 parameters, four metrics
-    assert history.nbytes == 4096 * 8 * (SPEC.n_params + 5)
+    # 2103 rows of epoch, 13 parameters, four metrics: the memory of the rows written (the arrays are reserved
+    # for the whole budget at once, and only written pages take memory), and no row copied to grow
+    assert history.nbytes == (total + 1) * 8 * (SPEC.n_params + 5)
+    assert history.moved_rows == 0
 
 
 def test_an_empty_chunk_changes_nothing():

@@ -7,7 +7,15 @@ import os
 import sys
 from pathlib import Path
 
-from app.core.dataset import DEFAULT_PRESET, PRESETS, CsvError, SampleSet, make_preset, read_csv
+from app.core.dataset import (
+    DEFAULT_PRESET,
+    PRESETS,
+    CsvError,
+    SampleSet,
+    make_preset,
+    read_csv,
+    two_class_problem,
+)
 from app.core.export_npz import SUFFIXES as EXPORT_NPZ_SUFFIXES
 from app.core.network import ACTIVATIONS, NetworkSpec, parse_widths
 from app.core.output_file import OutputRefused, check_output
@@ -74,6 +82,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _samples(args) -> SampleSet:
+    """The samples --data or --preset give; two classes only for now (see two_class_problem)."""
+    samples = _read_samples(args)
+    what = f"the file {args.data}" if args.data else f"the preset {args.preset}"
+    problem = two_class_problem(samples, what)
+    if problem:
+        raise UsageError(problem)
+    return samples
+
+
+def _read_samples(args) -> SampleSet:
     if args.data:
         try:
             return read_csv(args.data)

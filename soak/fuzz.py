@@ -439,8 +439,11 @@ def _samples_problem(samples: SampleSet) -> str | None:
         return f"labels of {labels.dtype} {labels.shape} for {len(points)} points"
     if not np.isfinite(points).all():
         return "non-finite coordinates"
-    if not np.isin(labels, (0, 1)).all():
-        return f"labels {sorted(set(labels.tolist()) - {0, 1})} outside 0/1"
+    k = len(samples.class_names)
+    if not 2 <= k <= 8 or samples.classes != k:
+        return f"{k} class names"
+    if not np.isin(labels, range(k)).all():
+        return f"labels {sorted(set(labels.tolist()) - set(range(k)))} outside 0 to {k - 1}"
     return None
 
 
@@ -478,7 +481,8 @@ def session_problem(session: Session) -> str | None:
 
 
 def csv_problem(samples: SampleSet) -> str | None:
-    """What breaks the CSV reader's invariants: at least one sample, finite coordinates, labels 0/1."""
+    """What breaks the CSV reader's invariants: at least one sample, finite coordinates, labels 0 to k - 1 of
+    2 to 8 classes."""
     if samples.n == 0:
         return "no samples"
     return _samples_problem(samples)

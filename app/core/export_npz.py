@@ -26,14 +26,15 @@ def export_data(
     frame: Rect | None = None,
     training: SampleSet | None = None,
 ) -> None:
-    """NPZ: points, labels, and per epoch (rows) every parameter tensor by torch name, loss and accuracy;
-    each sample's influence on every hidden neuron at `epoch` (`influence/layerK`, (n, width)); and the
-    activation regions at `epoch` over `frame` (default: the data's extent with a 10% margin). With the
-    interpretable network `essence` (built for the samples' training part, `training`): its arrays, the
-    comparison's and the article's measures (`thesis/...`, app.core.thesis)."""
+    """NPZ: points, labels (0 to k - 1) and class_names (k, text), and per epoch (rows) every parameter tensor
+    by torch name, loss and accuracy; each sample's influence on every hidden neuron at `epoch`
+    (`influence/layerK`, (n, width)); and the activation regions at `epoch` over `frame` (default: the data's
+    extent with a 10% margin). With the interpretable network `essence` (built for the samples' training part,
+    `training`): its arrays, the comparison's and the article's measures (`thesis/...`, app.core.thesis)."""
     arrays = {"points": samples.points, "labels": samples.labels, "epochs": history.epochs,
-              "loss": history.loss, "accuracy": history.accuracy,
-              "test_loss": history.test_loss, "test_accuracy": history.test_accuracy}  # fmt: skip
+              "class_names": np.array(samples.class_names), "loss": history.loss,
+              "accuracy": history.accuracy, "test_loss": history.test_loss,
+              "test_accuracy": history.test_accuracy}  # fmt: skip
     arrays.update(named_params(history.spec, history.params))
     per_layer = influence(history.spec, history.params_at(epoch), samples.points, samples.labels)
     arrays.update({f"influence/layer{k + 1}": values for k, values in enumerate(per_layer)})

@@ -1,11 +1,12 @@
 """Save and open a whole session: samples, network, training settings, history, trainer state and view.
 
 A session file (``NAME.unboxed``) is a zip archive holding ``manifest.json`` and numpy ``.npy`` arrays, never
-a pickle. Format 1:
+a pickle. Format 2:
 
-- ``manifest.json``: {"app": "Unboxed", "format": 1, "spec": NetworkSpec.to_json(), "config": the
-  TrainConfig fields, "samples": {"version"}, "history": TrainingHistory.scalars(), "trainer": null or
-  {"step", "epoch", "rng_state"}, "view": any JSON object (the UI's state; the core does not read it)}
+- ``manifest.json``: {"app": "Unboxed", "format": 2, "spec": NetworkSpec.to_json(), "config": the
+  TrainConfig fields, "samples": {"version", "class_names"}, "history": TrainingHistory.scalars(), "trainer":
+  null or {"step", "epoch", "rng_state"}, "view": any JSON object (the UI's state; the core does not read
+  it)}. Format 1 (read as it was) has no "class_names": red and blue. The samples' classes are the network's.
 - ``samples/points.npy`` (n, 2) float64, ``samples/labels.npy`` (n,) int64
 - ``history/NAME.npy`` for each of TrainingHistory.to_arrays()
 - ``trainer/params.npy``, ``trainer/adam_m.npy``, ``trainer/adam_v.npy`` (P,) float64, when there is a trainer
@@ -28,7 +29,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import heapq
 import io
 import json
 import lzma
@@ -42,30 +42,32 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.core.dataset import MAX_SAMPLES, SampleSet
+from app.core.dataset import CLASS_NAMES, MAX_SAMPLES, SampleSet
 from app.core.history import ARRAY_NAMES, TrainingHistory, default_max_rows
 from app.core.network import NetworkSpec
 from app.core.output_file import write_atomically
+from app.core.session_archive import (  # the limits are read through this module too
+    DAMAGED,
+    MANIFEST,
+    MAX_ENTRIES,
+    MAX_ENTRY_BYTES,  # noqa: F401
+    MAX_MANIFEST_BYTES,  # noqa: F401
+    MAX_TOTAL_BYTES,  # noqa: F401
+    SessionError,
+    check_directory,
+    check_entries,
+    listed,
+    read_into,
+)
 from app.core.training import MAX_EPOCH, TrainConfig, TrainerState
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the samples' class names
 SUFFIX = ".unboxed"
 APP_NAME = "Unboxed"
-MANIFEST = "manifest.json"
 MAX_FILE_BYTES = 2**32  # larger files are refused before reading them into memory
-MAX_ENTRY_BYTES = 2**32  # an archive entry claiming more is refused before decompressing it
-# The sum of the entries' declared sizes, checked before decompressing; what is allocated follows the bytes
-# really decompressed (reads of READ_BYTES; deflate expands at most ~1032-fold, bzip2 and LZMA are refused).
-MAX_TOTAL_BYTES = 2**32
 # A history holds at most its budget's rows (a file's is thinned to it); this many times that is still read.
 HISTORY_SLACK = 4
-MAX_MANIFEST_BYTES = 16 * 2**20  # a manifest is a few kB; its data-change list can reach a few MB
-MAX_ENTRIES = 64  # a session has 12 at most; a few more are named as unexpected
-MAX_DIRECTORY_BYTES = 2**16  # the zip's central directory: ~1 kB for a session
 NPY_HEADER_BYTES = 2**14  # an array's header is read from this much of its entry (numpy allows 10,000 bytes)
-READ_BYTES = 2**20  # one read of an entry decompresses at most this much
-COMPRESSION_NAMES = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "LZMA"}  # read: stored and deflated only
-LISTED_NAMES, NAME_CHARS = 5, 60  # names listed in a message, characters shown of each
 MAX_WHOLE = 2**62  # the largest count or number a manifest may hold (numpy int64 must hold it)
 # The settings the window's boxes hold (app/ui/controls.py): name: (lowest, highest, decimals). A box clips a
 # value beyond (or overflows past int32) and rounds more decimals, changing training at the next edit: refuse.
@@ -80,7 +82,6 @@ SETTING_LIMITS = {
 # Entries stored as they are: deflate shrinks the parameter history by only ~10% (float noise), at ~30 MB/s.
 STORED = {"history/params.npy"}
 
-DAMAGED = "The file is damaged (truncated or not an Unboxed session)."
 CONFIG_TYPES = {
     "optimizer": str,
     "learning_rate": float,
@@ -104,10 +105,6 @@ _DAMAGE_ERRORS = (
 )  # fmt: skip
 
 
-class SessionError(ValueError):
-    """A session file that cannot be opened; the message says why, in words for the user."""
-
-
 @dataclass(frozen=True, eq=False)
 class Session:
     """Everything needed to reopen the app where it was. ``trainer`` is None when there is nothing to resume
@@ -123,6 +120,8 @@ class Session:
     def __post_init__(self) -> None:
         if not isinstance(self.view, dict):
             raise ValueError(f"the view state must be a dict, not {type(self.view).__name__}")
+        if self.samples.classes != self.spec.classes:
+            raise ValueError(_classes_differ(self.samples, self.spec))
         if self.history.spec != self.spec:
             raise ValueError(f"the history is of network {self.history.spec}, the session's is {self.spec}")
         if self.trainer is not None and len(self.trainer.params) != self.spec.n_params:
@@ -160,7 +159,7 @@ def _manifest(session: Session) -> dict:
         "format": FORMAT_VERSION,
         "spec": session.spec.to_json(),
         "config": dataclasses.asdict(session.config),
-        "samples": {"version": session.samples.version},
+        "samples": {"version": session.samples.version, "class_names": list(session.samples.class_names)},
         "history": session.history.scalars(),
         "trainer": None
         if trainer is None
@@ -205,7 +204,7 @@ def load_session(path: str | os.PathLike[str]) -> Session:
 
 
 def _read(data: bytes) -> Session:
-    _check_directory(data)
+    check_directory(data)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         infos = archive.infolist()
         if len(infos) > MAX_ENTRIES:  # the end record understated them
@@ -213,85 +212,22 @@ def _read(data: bytes) -> Session:
         names = [info.filename for info in infos]
         if MANIFEST not in names or len(set(names)) != len(names):
             raise SessionError(DAMAGED)
-        _check_entries(infos)
+        check_entries(infos)
         with archive.open(MANIFEST) as stream:
-            manifest = _parse_manifest(_read_into(bytearray(), stream, archive.getinfo(MANIFEST).file_size))
+            manifest = _parse_manifest(read_into(bytearray(), stream, archive.getinfo(MANIFEST).file_size))
         expected = (
             SAMPLE_ARRAYS | HISTORY_ARRAYS | (TRAINER_ARRAYS if manifest["trainer"] is not None else {})
         )
         if set(names) != {MANIFEST, *expected}:
             missing, extra = set(expected) - set(names), set(names) - {MANIFEST, *expected}
             raise SessionError(
-                f"The session file is invalid: missing entries {_listed(missing)}, "
-                f"unexpected entries {_listed(extra)}."
+                f"The session file is invalid: missing entries {listed(missing)}, "
+                f"unexpected entries {listed(extra)}."
             )
         shapes = {name: _array_shape(archive, name, *form)[0] for name, form in expected.items()}
         _check_shapes(manifest, shapes)  # every array's size is known and bounded before any is read
         arrays = {name: _read_array(archive, name, *form) for name, form in expected.items()}
     return _build(manifest, arrays)
-
-
-def _check_directory(data: bytes) -> None:
-    """Refuses an archive whose end record declares more entries or a larger central directory than a
-    session has, before zipfile reads that directory. The record is found where zipfile looks for it: the
-    last 22 bytes, else the last signature within a comment's reach; zip64's right before it."""
-    end = len(data) - 22
-    if end < 0 or data[end : end + 4] != b"PK\x05\x06" or data[-2:] != b"\0\0":
-        end = data.rfind(b"PK\x05\x06", max(0, len(data) - 22 - 2**16))
-    if end < 0 or end + 22 > len(data):
-        raise SessionError(DAMAGED)
-    count, size = struct.unpack_from("<HL", data, end + 10)
-    zip64 = end - 76  # its record (56 bytes) and locator (20 bytes) lie right before the end record
-    if zip64 >= 0 and data[zip64 : zip64 + 4] + data[end - 20 : end - 16] == b"PK\x06\x06PK\x06\x07":
-        count, size = struct.unpack_from("<QQ", data, zip64 + 32)
-    if count > MAX_ENTRIES or size > MAX_DIRECTORY_BYTES:
-        raise SessionError(f"The file lists {count:,} entries in {size:,} bytes, too many for a session.")
-
-
-def _check_entries(infos: list[zipfile.ZipInfo]) -> None:
-    """Compression methods and declared sizes, before anything is decompressed."""
-    for info in infos:
-        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            method = COMPRESSION_NAMES.get(info.compress_type, "another method")
-            raise SessionError(
-                f"The file holds {_listed([info.filename])} compressed with {method}: Unboxed reads stored "
-                "and deflated entries only (the ones it writes)."
-            )
-        limit = MAX_MANIFEST_BYTES if info.filename == MANIFEST else MAX_ENTRY_BYTES
-        if info.file_size > limit:
-            raise SessionError(
-                f"The file's entry {_listed([info.filename])} is too large for an Unboxed session "
-                f"({info.file_size:,} bytes uncompressed, at most {limit:,})."
-            )
-    total = sum(info.file_size for info in infos)
-    if total > MAX_TOTAL_BYTES:
-        raise SessionError(
-            f"The file's entries are too large for an Unboxed session ({total:,} bytes uncompressed, "
-            f"at most {MAX_TOTAL_BYTES:,})."
-        )
-
-
-def _listed(names, empty: str = "none") -> str:
-    """At most LISTED_NAMES of `names` (the first in order), each cut to NAME_CHARS characters, for a
-    message: a hostile file can hold thousands of long names."""
-    names = list(names)
-    first = heapq.nsmallest(LISTED_NAMES, map(str, names))
-    shown = [name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 3] + "..." for name in first]
-    more = f" and {len(names) - len(shown):,} more" if len(names) > len(shown) else ""
-    return f"{shown}{more}" if names else empty
-
-
-def _read_into(buffer: bytearray, stream: io.BufferedIOBase, size: int) -> bytearray:
-    """`buffer` with the next `size` bytes of the open entry `stream` appended, in reads of at most
-    READ_BYTES each (one read(-1) would decompress up to 2 GiB before cutting the output to the declared
-    size); an entry that ends first is damaged."""
-    end = len(buffer) + size
-    while len(buffer) < end:
-        chunk = stream.read(min(READ_BYTES, end - len(buffer)))
-        if not chunk:
-            raise SessionError(DAMAGED)
-        buffer += chunk
-    return buffer
 
 
 def _parse_manifest(raw: bytes) -> dict:
@@ -313,7 +249,9 @@ def _parse_manifest(raw: bytes) -> dict:
     )
     spec = _section(manifest, "spec", {"widths": list, "activation": str, "classes": int}, ("classes",))
     _section(manifest, "config", CONFIG_TYPES)
-    _section(manifest, "samples", {"version": int})
+    names = {"class_names": list} if version >= 2 else {}  # format 1: red and blue
+    for name in _section(manifest, "samples", {"version": int} | names).get("class_names", []):
+        _check_type(name, str, "a class name")
     _section(manifest, "history", {"data_changes": list, "thinnings": int, "stride": int, "max_rows": int})
     if manifest["trainer"] is not None:
         _section(manifest, "trainer", {"step": int, "epoch": int, "rng_state": dict})
@@ -341,8 +279,8 @@ def _check_keys(mapping: dict, keys: set[str], where: str) -> None:
     if set(mapping) != keys:
         missing, extra = keys - set(mapping), set(mapping) - keys
         raise SessionError(
-            f"The session file is invalid: the {where} lacks {_listed(missing, 'nothing')} and has unknown "
-            f"{_listed(extra, 'nothing')}."
+            f"The session file is invalid: the {where} lacks {listed(missing, 'nothing')} and has unknown "
+            f"{listed(extra, 'nothing')}."
         )
 
 
@@ -379,7 +317,7 @@ def _array_shape(archive: zipfile.ZipFile, name: str, kind: str, ndim: int):
     header implies the entry's declared size."""
     size = archive.getinfo(name).file_size
     with archive.open(name) as stream:
-        raw = _read_into(bytearray(), stream, min(size, NPY_HEADER_BYTES))
+        raw = read_into(bytearray(), stream, min(size, NPY_HEADER_BYTES))
     header = io.BytesIO(raw)
     try:
         shape, fortran_order, dtype = _npy_header(header)
@@ -420,7 +358,7 @@ def _read_array(archive: zipfile.ZipFile, name: str, kind: str, ndim: int) -> np
     shape, fortran_order, dtype, raw, offset = _array_shape(archive, name, kind, ndim)
     with archive.open(name) as stream:
         stream.read(len(raw))
-        _read_into(raw, stream, size - len(raw))
+        read_into(raw, stream, size - len(raw))
     array = np.frombuffer(raw, dtype=dtype, offset=offset)
     array = array.reshape(shape[::-1]).T if fortran_order else array.reshape(shape)
     return np.ascontiguousarray(array, dtype=np.float64 if kind == "f" else np.int64)
@@ -448,8 +386,13 @@ def _build(manifest: dict, arrays: dict[str, np.ndarray]) -> Session:
         if manifest["samples"]["version"] < 0:
             raise ValueError("the version must not be negative")
         samples = SampleSet(
-            arrays["samples/points.npy"], arrays["samples/labels.npy"], manifest["samples"]["version"]
+            arrays["samples/points.npy"],
+            arrays["samples/labels.npy"],
+            manifest["samples"]["version"],
+            tuple(manifest["samples"].get("class_names", CLASS_NAMES)),
         )
+    if samples.classes != spec.classes:
+        raise SessionError(f"The session is inconsistent: {_classes_differ(samples, spec)}.")
     with _invalid("The session's history is inconsistent"):
         history = TrainingHistory.from_arrays(
             spec, {name: arrays[f"history/{name}.npy"] for name in ARRAY_NAMES}, **manifest["history"]
@@ -473,6 +416,13 @@ def _build(manifest: dict, arrays: dict[str, np.ndarray]) -> Session:
             if len(trainer.params) != spec.n_params:
                 raise ValueError(f"it holds {len(trainer.params)} parameters, the network {spec.n_params}")
     return Session(samples, spec, config, history, trainer, manifest["view"])
+
+
+def _classes_differ(samples: SampleSet, spec: NetworkSpec) -> str:
+    return (
+        f"its samples have {samples.classes} classes ({', '.join(samples.class_names)}), its network "
+        f"{spec.classes}"
+    )
 
 
 def _check_settings(config: dict) -> None:

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-import app.core.dataset as dataset
+import app.core.csv_io as dataset  # the CSV limits live there (monkeypatched below)
 from app.core.dataset import BLUE, RED, CsvError, make_preset, read_csv, write_csv
 from app.core.output_file import OutputRefused
 
@@ -266,7 +266,8 @@ def test_write_csv_refuses_an_input_or_a_folder_and_a_failed_write_keeps_the_old
     target = tmp_path / "out.csv"
     write_csv(samples, target)
     before = target.read_bytes()
-    broken = SimpleNamespace(points=np.zeros((3, 2)), labels=np.zeros(2, dtype=int))  # fails mid-write
+    broken = SimpleNamespace(points=np.zeros((3, 2)), labels=np.zeros(2, dtype=int),  # fails mid-write
+                             class_names=("red", "blue"), classes=2)  # fmt: skip
     with pytest.raises(ValueError):
         write_csv(broken, target)
     assert target.read_bytes() == before

@@ -11,6 +11,7 @@ from sklearn.neural_network import MLPClassifier
 from app.core.dataset import (
     BLUE,
     MAX_COORDINATE,
+    MULTICLASS_PRESETS,
     PRESET_LABELS,
     PRESETS,
     RED,
@@ -213,7 +214,7 @@ def test_split_partitions_the_samples_by_the_mask():
 
 def test_preset_names_and_labels():
     assert list(PRESETS) == ["clusters", "xor", "circles", "moons", "spirals", "blobs"]
-    assert set(PRESET_LABELS) == set(PRESETS)
+    assert set(PRESET_LABELS) == set(PRESETS) | set(MULTICLASS_PRESETS)
 
 
 @pytest.mark.parametrize("name", list(PRESETS))
@@ -298,8 +299,8 @@ def test_string_labels(tmp_path, names, expected):
         ("0,0,0\nx,y,label\n", 2, "numbers"),
         ("x,y,label\n0,0,0\nnan,1,1\n", 3, "finite"),
         ("x,y,label\n0,inf,0\n", 2, "finite"),
-        ("0,0,a\n1,1,b\n2,2,c\n", 3, "third label"),
-        ("0,0,red\n1,1,0\n2,2,dog\n3,3,1\n", 4, "third label"),  # red and 0 are one class, dog another
+        ("".join(f"{k},{k},{name}\n" for k, name in enumerate("abcdefghi")), 9, "'i' would be a 9th class"),
+        ("".join(f"{k},{k},{k}\n" for k in (0, 1, 2, 3, 4, 5, 6, 1.0, 7, 8)), 10, "at most 8 classes"),
         ("0,0,red\n1,1, \n", 2, "the label is empty"),
     ],
 )

@@ -252,3 +252,30 @@ def test_saving_and_autosaving_while_training_leave_the_train_button_saying_paus
     qtbot.waitUntil(lambda: window.model.history.latest_epoch > latest, timeout=5000)  # still training
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     assert not window.training.running and button.text() == "Train"
+
+
+def test_a_session_of_three_classes_is_refused_for_now_and_the_window_stays(tmp_path, make_window):
+    """Issue 23: a session of three classes opens in the core; the window shows two for now, and says so,
+    whether opened from the menu, restored at start or given on the command line."""
+    from app.core.dataset import make_preset
+    from app.core.history import TrainingHistory
+    from app.core.network import NetworkSpec, loss_and_accuracy
+    from app.core.session import Session, SessionError, save_session
+    from app.core.training import TrainConfig, Trainer
+
+    samples, spec = make_preset("blobs3"), NetworkSpec((4,), "tanh", classes=3)
+    trainer = Trainer(spec, TrainConfig())
+    start = loss_and_accuracy(spec, trainer.params, samples.points, samples.labels)
+    path = tmp_path / "three.unboxed"
+    save_session(path, Session(samples, spec, TrainConfig(), TrainingHistory(spec, trainer.params, *start)))
+    window = make_window()
+    before = window.model.samples
+    assert not window.files.open_session(str(path))
+    assert window.model.samples is before and window.files.path is None
+    assert window.warnings[-1] == (
+        "Could not open three.unboxed: this session has 3 classes (red, blue, class 3); Unboxed's window and "
+        "command line take two for now."
+    )
+    with pytest.raises(SessionError, match="this session has 3 classes"):
+        window.files.apply_session(load_session(path))  # the command line's and the last session's way
+    assert window.model.samples is before

@@ -442,7 +442,9 @@ def run_sequences(sequences: int, steps: int, shrink: bool = True) -> dict:
         notes = "\n".join(getattr(error, "__notes__", []))
         cause = getattr(error, "exceptions", [error])[0]  # hypothesis's flaky failures hold the first one
         where = "".join(traceback.format_list(traceback.extract_tb(cause.__traceback__)[-2:]))  # the check
-        failures.append(f"{type(error).__name__}: {error}".splitlines()[0] + f"\n{where}"
+        # A flaky failure's own message says only that the replay passed: what failed the first time follows.
+        first = f"\nfirst: {type(cause).__name__}: {cause}" if cause is not error else ""
+        failures.append(f"{type(error).__name__}: {error}".splitlines()[0] + first + f"\n{where}"
                         + (f"\n{notes}" if notes else ""))  # fmt: skip
         failures += [f"exception in the event loop: {text}" for text in dict.fromkeys(Counters.seen)]
     finally:

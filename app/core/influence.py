@@ -1,5 +1,6 @@
 """Per-sample, per-neuron influence: the norm of a sample's own loss gradient w.r.t. one neuron's incoming
-weights and bias, in closed form for all samples at once, and accumulated over the recorded epochs."""
+weights and bias, in closed form for all samples at once, and accumulated over the recorded epochs. The loss
+is the one trained: binary cross-entropy for two classes, softmax cross-entropy for more."""
 
 from __future__ import annotations
 
@@ -26,6 +27,22 @@ def _derivative(name: str, z: np.ndarray, a: np.ndarray) -> np.ndarray:
     return np.where(z > 0, 1.0, LEAKY_SLOPE)  # the slope at z = 0
 
 
+def _widest(spec: NetworkSpec) -> int:
+    """The widest layer whose (epochs, samples, width) arrays a batch holds: a hidden one, or k logits."""
+    return max(*spec.widths, spec.output_units)
+
+
+def _softmax_error(z: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """d loss_i / d z_i for softmax cross-entropy: p_i - onehot(y_i), from the logits z (..., n, k)."""
+    classes = np.asarray(labels).astype(np.int64)
+    if len(classes) and (classes.min() < 0 or classes.max() >= z.shape[-1]):
+        raise ValueError(f"labels must be classes 0 to {z.shape[-1] - 1}")
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    e /= e.sum(axis=-1, keepdims=True)
+    e[..., np.arange(len(classes)), classes] -= 1.0
+    return e
+
+
 def _deltas(
     spec: NetworkSpec, params: np.ndarray, points: np.ndarray, labels: np.ndarray, include_bias: bool
 ) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -43,8 +60,12 @@ def _deltas(
         z = h @ np.swapaxes(w, -1, -2) + b[..., None, :]
         h = activate(spec.activation, z)
         slopes.append(_derivative(spec.activation, z, h))
-    logit = (h @ np.swapaxes(weights[-1], -1, -2))[..., 0] + biases[-1]
-    grad = (0.5 * (1.0 + np.tanh(0.5 * logit)) - y)[..., None] * weights[-1]  # d loss / d h of the last layer
+    if spec.classes == 2:
+        logit = (h @ np.swapaxes(weights[-1], -1, -2))[..., 0] + biases[-1]
+        grad = (0.5 * (1.0 + np.tanh(0.5 * logit)) - y)[..., None] * weights[-1]  # d loss / d h, last layer
+    else:
+        z = h @ np.swapaxes(weights[-1], -1, -2) + biases[-1][..., None, :]
+        grad = _softmax_error(z, y) @ weights[-1]
     out = []
     for i in reversed(range(n_layers - 1)):
         delta = grad * slopes[i]
@@ -57,9 +78,9 @@ def _deltas(
 def influence(
     spec: NetworkSpec, params: np.ndarray, points: np.ndarray, labels: np.ndarray, include_bias: bool = True
 ) -> list[np.ndarray]:
-    """I_ij = || d loss_i / d (W_l[j, :], b_l[j]) || per hidden layer l, each (n_samples, width_l); labels 1 =
-    blue. Without the bias, the norm over the incoming weights only. For a stack of epochs' parameters
-    (E, P), each (E, n_samples, width_l)."""
+    """I_ij = || d loss_i / d (W_l[j, :], b_l[j]) || per hidden layer l, each (n_samples, width_l); labels
+    0 to k - 1 (two classes: 1 = blue). Without the bias, the norm over the incoming weights only. For a stack
+    of epochs' parameters (E, P), each (E, n_samples, width_l)."""
     return [np.abs(d) * np.sqrt(q)[..., None] for d, q in _deltas(spec, params, points, labels, include_bias)]
 
 
@@ -127,7 +148,7 @@ class _Sums:
                 return False
             level = int(self.levels[behind].min())
             group = behind[self.levels[behind] == level]
-            step = max(1, 4 * BATCH_FLOATS // (len(group) * max(self.spec.widths) * self.every))
+            step = max(1, 4 * BATCH_FLOATS // (len(group) * _widest(self.spec) * self.every))
             count = min(step, target - level)
             blocks = self._blocks(history, level, count, self.samples[group])
             if level + count >= self.cum.shape[1]:  # (only where data changes grew the history's budget)
@@ -154,7 +175,7 @@ class _Sums:
         out = np.zeros((count, n, self.cum.shape[-1]))
         epochs = history.epochs
         # Half a batch: every layer's arrays are alive at once, and twice as many rows ran 1.6 times slower.
-        batch = max(1, BATCH_FLOATS // max(1, 2 * n * max(self.spec.widths)))
+        batch = max(1, BATCH_FLOATS // max(1, 2 * n * _widest(self.spec)))
         if rows is None:
             batch = min(batch, 4 * size)  # a few blocks a batch: rows are summed into them by a product
         for start in range(lo, hi, batch):

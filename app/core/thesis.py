@@ -31,7 +31,7 @@ from app.core.essence import Predictor, far_agreement, nearest_sample_predictor
 from app.core.geometry import Rect, clip_line
 from app.core.history import TrainingHistory
 from app.core.influence import BATCH_FLOATS, influence
-from app.core.network import NetworkSpec, logits, split_params
+from app.core.network import NetworkSpec, predict_classes, split_params
 
 if TYPE_CHECKING:
     from app.core.essence import EssenceNetwork
@@ -217,8 +217,9 @@ def far_field(
 
 
 def mlp_predictor(spec: NetworkSpec, params: np.ndarray) -> Predictor:
-    """The trained network's class (1 = blue where the logit is positive) at points (m, 2)."""
-    return lambda points: (logits(spec, params, points) > 0).astype(np.int64)
+    """The trained network's class at points (m, 2): training's rule (two classes: 1 = blue where the logit
+    is positive)."""
+    return lambda points: predict_classes(spec, params, points)
 
 
 # ------------------------------------------------------------------------------------------- over epochs

@@ -29,8 +29,9 @@ def export_data(
     """NPZ: points, labels (0 to k - 1) and class_names (k, text), and per epoch (rows) every parameter tensor
     by torch name, loss and accuracy; each sample's influence on every hidden neuron at `epoch`
     (`influence/layerK`, (n, width)); and the activation regions at `epoch` over `frame` (default: the data's
-    extent with a 10% margin). With the interpretable network `essence` (built for the samples' training part,
-    `training`): its arrays, the comparison's and the article's measures (`thesis/...`, app.core.thesis)."""
+    extent with a 10% margin; `regions/gradients` (F, k, 2) and `regions/offsets` (F, k) for k > 2 classes).
+    With the interpretable network `essence` (built for the samples' training part, `training`): its arrays,
+    the comparison's and the article's measures (`thesis/...`, app.core.thesis)."""
     arrays = {"points": samples.points, "labels": samples.labels, "epochs": history.epochs,
               "class_names": np.array(samples.class_names), "loss": history.loss,
               "accuracy": history.accuracy, "test_loss": history.test_loss,

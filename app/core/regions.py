@@ -18,15 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.core.engine import AVAILABLE
-from app.core.fields import layer_field
+from app.core.fields import class_ties, layer_field
 from app.core.geometry import Rect, grid_centres, level_curves
 from app.core.network import LEAKY_SLOPE, NetworkSpec, split_params
-
-try:
-    from numba import njit
-except ImportError:  # pragma: no cover - pure Python, slow but the same
-    njit = None
+from app.core.region_polygons import class_lines, jit, polygon_lines, split_layer
 
 PIECEWISE_LINEAR = ("relu", "leaky_relu")
 MAX_REGIONS = 50_000  # beyond this the partition stops and says so: zoom in
@@ -34,15 +29,12 @@ SAMPLED_PIXELS = 200  # grid of the sign-pattern regions of smooth activations, 
 SNAP = 1e-12  # a vertex this close to a line (relative to the line's scale) lies on it
 
 
-def _jit(fn):
-    return njit(nogil=True, cache=True)(fn) if AVAILABLE and njit is not None else fn
-
-
 @dataclass(frozen=True)
 class Regions:
     """The partition of `rect`. Exact (piecewise linear network): face k is the convex polygon
     vertices[face_vertices[face_offsets[k]:face_offsets[k + 1]]], counter-clockwise, and the output logit on
-    it is gradients[k] . (x, y) + offsets[k]. Sampled (tanh, sigmoid): labels[iy, ix] is the region of grid
+    it is gradients[k] . (x, y) + offsets[k] (two classes; with k > 2 classes, class c's logit is
+    gradients[k, c] . (x, y) + offsets[k, c]). Sampled (tanh, sigmoid): labels[iy, ix] is the region of grid
     point (xs[ix], ys[iy]); there are no polygons, and gradients/offsets are NaN.
     patterns[k] holds the signs (True: positive) of every hidden neuron, layer after layer."""
 
@@ -54,9 +46,9 @@ class Regions:
     vertices: np.ndarray  # (V, 2)
     face_offsets: np.ndarray  # (F + 1,)
     face_vertices: np.ndarray  # (face_offsets[-1],)
-    gradients: np.ndarray  # (F, 2)
-    offsets: np.ndarray  # (F,)
-    boundary: np.ndarray  # the decision boundary (logit 0), NaN-separated (m, 2) points
+    gradients: np.ndarray  # (F, 2) for two classes, (F, k, 2) for k > 2
+    offsets: np.ndarray  # (F,) for two classes, (F, k) for k > 2
+    boundary: np.ndarray  # the decision boundary (top two classes tie), NaN-separated (m, 2) points
     edges: np.ndarray  # every region's outline (exact) or every neuron's zero curve (sampled), NaN-separated
     labels: np.ndarray | None = None
     xs: np.ndarray | None = None
@@ -93,10 +85,11 @@ def pattern_text(pattern: np.ndarray, widths: tuple[int, ...]) -> str:
 
 def local_affine(
     spec: NetworkSpec, params: np.ndarray, point: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, float]:
+) -> tuple[np.ndarray, np.ndarray, float | np.ndarray]:
     """At one point: the activation pattern (sum(widths),) bool, and the output logit's affine function
-    there, (gradient (2,), offset) with logit(x) = gradient . x + offset on the point's region. For smooth
-    activations it is the tangent plane at the point (exact only at the point)."""
+    there, (gradient (2,), offset) with logit(x) = gradient . x + offset on the point's region; with k > 2
+    classes one per class, (gradients (k, 2), offsets (k,)). For smooth activations it is the tangent plane
+    at the point (exact only at the point)."""
     layers = split_params(spec, params)
     x = np.asarray(point, dtype=np.float64)
     jacobian, value = np.eye(2), x.copy()  # of the current layer's input with respect to the point
@@ -105,6 +98,8 @@ def local_affine(
         z = w @ value + b
         dz = w @ jacobian
         if k == len(layers) - 1:
+            if spec.classes > 2:
+                return np.array(pattern, dtype=bool), dz, z - dz @ x
             gradient = dz[0]
             return np.array(pattern, dtype=bool), gradient, float(z[0] - gradient @ x)
         pattern.extend(z > 0)
@@ -138,8 +133,14 @@ def pattern_codes(spec: NetworkSpec, params: np.ndarray, xs: np.ndarray, ys: np.
     return _hash_patterns(np.concatenate(signs, axis=-1))
 
 
-def affine_text(gradient: np.ndarray, offset: float) -> str:
-    return f"logit = {gradient[0]:+.3g}·x {gradient[1]:+.3g}·y {offset:+.3g}".replace("= +", "= ")
+def affine_text(gradient: np.ndarray, offset: float | np.ndarray) -> str:
+    """'logit = 1.2·x -0.5·y +0.3'; with k > 2 classes (gradient (k, 2)) a line per class, 'class 0: ...'."""
+    if np.ndim(gradient) == 1:
+        return f"logit = {gradient[0]:+.3g}·x {gradient[1]:+.3g}·y {offset:+.3g}".replace("= +", "= ")
+    return "\n".join(
+        f"class {c}: {g[0]:+.3g}·x {g[1]:+.3g}·y {o:+.3g}".replace(": +", ": ")
+        for c, (g, o) in enumerate(zip(gradient, offset, strict=True))
+    )
 
 
 def network_regions(
@@ -206,7 +207,7 @@ def _exact_regions(spec: NetworkSpec, params: np.ndarray, rect: Rect, max_region
     for w, b in layers[:-1]:
         g_m = _apply(w, map_m)
         g_c = map_c @ w.T + b
-        vx, vy, offs, parent, bits = _split_layer(vx, vy, offs, g_m, g_c, SNAP)
+        vx, vy, offs, parent, bits = split_layer(vx, vy, offs, g_m, g_c, SNAP)
         on = ((bits[:, None] >> np.arange(len(b), dtype=np.uint64)) & np.uint64(1)).astype(bool)
         patterns = np.hstack([patterns[parent], on])
         slope = np.where(on, 1.0, leak)
@@ -215,15 +216,19 @@ def _exact_regions(spec: NetworkSpec, params: np.ndarray, rect: Rect, max_region
             complete = False
             break
     w, b = layers[-1]
-    if complete:
+    per_class = () if spec.classes == 2 else (spec.classes,)
+    if not complete:  # the logits are not affine on these coarser regions: no boundary, no functions
+        grad_u = np.full((len(patterns), *per_class, 2), np.nan)
+        off_u = np.full((len(patterns), *per_class), np.nan)
+        boundary_u = np.empty((0, 2))
+    elif spec.classes == 2:
         grad_u = _apply(w, map_m)[:, 0, :]
         off_u = map_c @ w[0] + b[0]
-    else:  # the logit is not affine on these coarser regions: no boundary, no functions
-        grad_u = np.full((len(patterns), 2), np.nan)
-        off_u = np.full(len(patterns), np.nan)
-    boundary_u = np.empty((0, 2))
-    if complete:
-        boundary_u = _polygon_lines(vx, vy, offs, grad_u[:, 0], grad_u[:, 1], off_u)
+        boundary_u = polygon_lines(vx, vy, offs, grad_u[:, 0], grad_u[:, 1], off_u)
+    else:
+        grad_u = _apply(w, map_m)
+        off_u = map_c @ w.T + b
+        boundary_u = class_lines(vx, vy, offs, grad_u, off_u)
     vertices = np.column_stack([vx, vy]) * half + centre
     gradients = grad_u / half
     offsets = off_u - gradients @ centre
@@ -254,177 +259,6 @@ def _outlines(vertices: np.ndarray, offs: np.ndarray) -> np.ndarray:
     return out
 
 
-@_jit
-def _grow(a, need):
-    """`a`, or a copy with room for `need` items (doubling), for the splitter's growing buffers."""
-    if need <= a.shape[0]:
-        return a
-    b = np.empty(max(need, 2 * a.shape[0]), a.dtype)
-    b[: a.shape[0]] = a
-    return b
-
-
-@_jit
-def _split_layer(vx, vy, offs, g_m, g_c, snap):
-    """Splits every region (polygon offs[r]..offs[r+1] of vx, vy) by the zero lines of the layer's neurons,
-    neuron j's pre-activation being g_m[r, j] . u + g_c[r, j] on region r. Returns the pieces' vertices,
-    offsets, parent region and sign bits (bit j set: neuron j positive)."""
-    n_regions = offs.shape[0] - 1
-    n_out = g_c.shape[1]
-    ox = np.empty(max(64, 4 * vx.shape[0]))
-    oy = np.empty(ox.shape[0])
-    ooffs = np.zeros(max(16, 4 * n_regions) + 1, np.int64)
-    parent = np.empty(max(16, 4 * n_regions), np.int64)
-    bits = np.empty(parent.shape[0], np.uint64)
-    n_v = 0
-    n_r = 0
-    # two work lists of polygons for one region: a (current) and b (after one more neuron)
-    ax = np.empty(256)
-    ay = np.empty(256)
-    ao = np.zeros(65, np.int64)
-    ab = np.zeros(64, np.uint64)
-    bx = np.empty(256)
-    by = np.empty(256)
-    bo = np.zeros(65, np.int64)
-    bb = np.zeros(64, np.uint64)
-    values = np.empty(64)
-    for r in range(n_regions):
-        start, end = offs[r], offs[r + 1]
-        count = end - start
-        ax = _grow(ax, count)
-        ay = _grow(ay, count)
-        ax[:count] = vx[start:end]
-        ay[:count] = vy[start:end]
-        ao[0] = 0
-        ao[1] = count
-        ab[0] = 0
-        n_a = 1
-        for j in range(n_out):
-            a0 = g_m[r, j, 0]
-            a1 = g_m[r, j, 1]
-            c = g_c[r, j]
-            tol = snap * (abs(a0) + abs(a1) + abs(c)) + 1e-300
-            bit = np.uint64(1) << np.uint64(j)
-            # Most lines miss the region: then every piece lies on one side, and nothing is copied.
-            whole_pos = False
-            whole_neg = False
-            for i in range(count):
-                v = a0 * vx[start + i] + a1 * vy[start + i] + c
-                if v > tol:
-                    whole_pos = True
-                elif v < -tol:
-                    whole_neg = True
-            if not (whole_pos and whole_neg):
-                if whole_pos or (not whole_neg and c > 0.0):
-                    for q in range(n_a):
-                        ab[q] |= bit
-                continue
-            n_b = 0
-            bo[0] = 0
-            for q in range(n_a):
-                qs, qe = ao[q], ao[q + 1]
-                m = qe - qs
-                values = _grow(values, m)
-                has_pos = False
-                has_neg = False
-                for i in range(m):
-                    v = a0 * ax[qs + i] + a1 * ay[qs + i] + c
-                    if abs(v) <= tol:
-                        v = 0.0
-                    values[i] = v
-                    if v > 0.0:
-                        has_pos = True
-                    elif v < 0.0:
-                        has_neg = True
-                # room for both pieces: at most m + 2 vertices each
-                need_v = bo[n_b] + 2 * m + 4
-                bx = _grow(bx, need_v)
-                by = _grow(by, need_v)
-                bo = _grow(bo, n_b + 3)
-                bb = _grow(bb, n_b + 2)
-                if not (has_pos and has_neg):
-                    positive = has_pos or (not has_neg and c > 0.0)
-                    base = bo[n_b]
-                    for i in range(m):
-                        bx[base + i] = ax[qs + i]
-                        by[base + i] = ay[qs + i]
-                    bo[n_b + 1] = base + m
-                    bb[n_b] = ab[q] | bit if positive else ab[q]
-                    n_b += 1
-                    continue
-                for side in range(2):  # 0: positive piece, 1: negative piece
-                    base = bo[n_b]
-                    k = base
-                    for i in range(m):
-                        v = values[i]
-                        w = values[(i + 1) % m]
-                        keep = v >= 0.0 if side == 0 else v <= 0.0
-                        if keep:
-                            bx[k] = ax[qs + i]
-                            by[k] = ay[qs + i]
-                            k += 1
-                        if (v > 0.0 and w < 0.0) or (v < 0.0 and w > 0.0):
-                            t = v / (v - w)
-                            i2 = (i + 1) % m
-                            bx[k] = ax[qs + i] + t * (ax[qs + i2] - ax[qs + i])
-                            by[k] = ay[qs + i] + t * (ay[qs + i2] - ay[qs + i])
-                            k += 1
-                    if k - base >= 3:
-                        bo[n_b + 1] = k
-                        bb[n_b] = ab[q] | bit if side == 0 else ab[q]
-                        n_b += 1
-            ax, bx = bx, ax
-            ay, by = by, ay
-            ao, bo = bo, ao
-            ab, bb = bb, ab
-            n_a = n_b
-        for q in range(n_a):
-            qs, qe = ao[q], ao[q + 1]
-            m = qe - qs
-            ox = _grow(ox, n_v + m)
-            oy = _grow(oy, n_v + m)
-            ooffs = _grow(ooffs, n_r + 2)
-            parent = _grow(parent, n_r + 1)
-            bits = _grow(bits, n_r + 1)
-            ox[n_v : n_v + m] = ax[qs:qe]
-            oy[n_v : n_v + m] = ay[qs:qe]
-            n_v += m
-            parent[n_r] = r
-            bits[n_r] = ab[q]
-            n_r += 1
-            ooffs[n_r] = n_v
-    return ox[:n_v].copy(), oy[:n_v].copy(), ooffs[: n_r + 1].copy(), parent[:n_r].copy(), bits[:n_r].copy()
-
-
-@_jit
-def _polygon_lines(vx, vy, offs, a0, a1, c):
-    """Where a0[r] * x + a1[r] * y + c[r] = 0 crosses each convex polygon r: NaN-separated segments."""
-    n_regions = offs.shape[0] - 1
-    out = np.full((3 * n_regions, 2), np.nan)
-    n = 0
-    for r in range(n_regions):
-        start, end = offs[r], offs[r + 1]
-        m = end - start
-        found = 0
-        for i in range(m):
-            i2 = (i + 1) % m
-            v = a0[r] * vx[start + i] + a1[r] * vy[start + i] + c[r]
-            w = a0[r] * vx[start + i2] + a1[r] * vy[start + i2] + c[r]
-            if found < 2 and ((v >= 0.0 and w < 0.0) or (v < 0.0 and w >= 0.0)):
-                t = v / (v - w)
-                out[n, 0] = vx[start + i] + t * (vx[start + i2] - vx[start + i])
-                out[n, 1] = vy[start + i] + t * (vy[start + i2] - vy[start + i])
-                n += 1
-                found += 1
-        if found == 1:  # touched at a vertex only: nothing to draw
-            n -= 1
-            out[n, 0] = np.nan
-            out[n, 1] = np.nan
-        elif found == 2:
-            n += 1  # leave a NaN row between segments
-    return out[:n].copy()
-
-
 # --- smooth activations: sign-pattern cells of a grid -------------------------------------------------------
 def _sampled_regions(spec: NetworkSpec, params: np.ndarray, rect: Rect, pixels: int) -> Regions:
     aspect = rect.height / rect.width if rect.width > 0 else 1.0
@@ -443,15 +277,20 @@ def _sampled_regions(spec: NetworkSpec, params: np.ndarray, rect: Rect, pixels: 
     edges = [level_curves(xs, ys, layer[..., j], 0.0) for layer in z[:-1] for j in range(layer.shape[-1])]
     edges = [e for e in edges if len(e)]
     joined = np.vstack([np.vstack([e, [[np.nan, np.nan]]]) for e in edges]) if edges else np.empty((0, 2))
-    boundary = level_curves(xs, ys, z[-1][..., 0], 0.0)
+    if spec.classes == 2:
+        boundary = level_curves(xs, ys, z[-1][..., 0], 0.0)
+    else:
+        boundary = class_ties(xs, ys, z[-1])
+    per_class = () if spec.classes == 2 else (spec.classes,)
     empty_i = np.zeros(1, dtype=np.int64)
     return Regions(
         rect, tuple(spec.widths), False, True, patterns, np.empty((0, 2)), np.zeros(count + 1, np.int64),
-        empty_i[:0], np.full((count, 2), np.nan), np.full(count, np.nan), boundary, joined, labels, xs, ys,
+        empty_i[:0], np.full((count, *per_class, 2), np.nan), np.full((count, *per_class), np.nan), boundary,
+        joined, labels, xs, ys,
     )  # fmt: skip
 
 
-@_jit
+@jit
 def _label_equal(codes):
     """Components of equal codes, points up to two grid steps apart counting as neighbours: (labels like
     codes, number of components). A strip thinner than the grid (two zero curves running close together)

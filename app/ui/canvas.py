@@ -12,17 +12,17 @@ from PySide6.QtCore import QEvent, QRectF, Qt, Signal
 from PySide6.QtGui import QCursor, QPainter
 from PySide6.QtWidgets import QGraphicsRectItem, QToolTip
 
-from app.core.dataset import BLUE, RED, SampleSet
-from app.core.fields import prediction_field
+from app.core.dataset import SampleSet
+from app.core.fields import class_field, prediction_field
 from app.core.geometry import Rect
 from app.core.network import NetworkSpec, split_params
 from app.core.regions import Regions
 from app.ui.canvas_key import CanvasKeys
+from app.ui.class_colours import class_background, class_key_rows, class_scatters
 from app.ui.neuron_lines import NeuronLines
-from app.ui.palette import CLASS_RGB, prediction_lut
+from app.ui.palette import prediction_lut
 from app.ui.regions_overlay import RegionsOverlay, region_text
 from app.ui.sample_view_box import QtSampleViewBox
-from app.ui.scatter import cached_scatter
 
 MAX_FIELD_PIXELS = 512  # per side
 MIN_FIELD_PIXELS = 32
@@ -91,18 +91,8 @@ class QtCanvas(pg.PlotWidget):
         self.boundaries = NeuronLines(self)  # the neurons' lines and curves
         self.hover_text = ""
         self._seconds_per_pixel = PIXEL_SECONDS
-        self.sample_dots = []  # training samples, filled: red, blue
-        self.held_out_dots = []  # held-out test samples, hollow: red, blue
-        for label in (RED, BLUE):
-            dots = cached_scatter(
-                size=10, pen=pg.mkPen((25, 25, 25), width=1.3), brush=pg.mkBrush(*CLASS_RGB[label])
-            )
-            hollow = cached_scatter(size=10, pen=pg.mkPen(*CLASS_RGB[label], width=2.2), brush=None)
-            for item in (dots, hollow):
-                item.setZValue(20)
-                self.addItem(item)
-            self.sample_dots.append(dots)
-            self.held_out_dots.append(hollow)
+        # Per class (red, blue, then class_colours' palette): training samples filled, held-out ones hollow.
+        self.sample_dots, self.held_out_dots = class_scatters(self)
         self.selection_rings = pg.ScatterPlotItem(size=17, pen=pg.mkPen((240, 170, 0), width=2.5), brush=None)
         self.selection_rings.setZValue(19)
         self.addItem(self.selection_rings)
@@ -163,7 +153,7 @@ class QtCanvas(pg.PlotWidget):
         # at that scale, for a tenth of the painting.
         shown = np.zeros(samples.n, bool)
         shown[:: max(1, -(-samples.n // OVERVIEW_DOTS)) if not self.interactive else 1] = True
-        for label in (RED, BLUE):
+        for label in range(len(self.sample_dots)):
             of_class = (samples.labels == label) & shown
             _show_dots(self.sample_dots[label], samples.points[of_class & ~held_out], self.show_samples)
             _show_dots(self.held_out_dots[label], samples.points[of_class & held_out], self.show_samples)
@@ -195,6 +185,8 @@ class QtCanvas(pg.PlotWidget):
             # A first guess of the new network's cost, so that the first sharp picture of an 8x64 network
             # keeps to its budget rather than taking a second; measured frames refine it.
             self._seconds_per_pixel = PIXEL_SECONDS + PIXEL_SECONDS_PER_PARAM * spec.n_params
+            if self.spec is None or spec.classes != self.spec.classes:  # more than two: an RGB image
+                self.background_image.setLookupTable(prediction_lut() if spec.classes == 2 else None)
         self.spec = spec
         self.params = params
         self._dirty = True
@@ -363,10 +355,12 @@ class QtCanvas(pg.PlotWidget):
         rect = self.view_rect()
         nx, ny = self._raster_size(None if full else PREVIEW_SECONDS if preview else self.sharp_seconds)
         started = time.perf_counter()
-        field = prediction_field(self.spec, self.params, rect, nx, ny)
+        two = self.spec.classes == 2  # two: P(blue) through prediction_lut; more: class_colours' RGB image
+        field = (prediction_field if two else class_field)(self.spec, self.params, rect, nx, ny)
         measured = (time.perf_counter() - started) / (nx * ny)
         self._seconds_per_pixel = 0.7 * self._seconds_per_pixel + 0.3 * measured
-        self.background_image.setImage(field.values, autoLevels=False, levels=(0.0, 1.0))
+        image = field.values if two else class_background(field)
+        self.background_image.setImage(image, autoLevels=False, levels=(0.0, 1.0) if two else (0, 255))
         self.background_image.setRect(QRectF(rect.xmin, rect.ymin, rect.width, rect.height))
         _show_curve(self.decision_curve, field.decision_curve())
         self.boundaries.draw_first_layer(self.spec, self.params, rect)
@@ -386,6 +380,7 @@ class QtCanvas(pg.PlotWidget):
                 neurons=self.show_neuron_lines, held_out=self.show_samples and bool(self._held_out.any()),
                 samples=self.samples.points, segments=self.boundaries.segments, widths=self.spec.widths,
                 top_left_free=not self.show_regions, selected=self.selected,
+                classes=class_key_rows(() if two else self.samples.class_names),
             )  # fmt: skip
         self.frames_drawn += 1
         return True

@@ -13,6 +13,8 @@ from PySide6.QtWidgets import QGraphicsItem
 from app.ui.palette import CLASS_RGB, neuron_rgb, prediction_lut
 
 BOUNDARY = "decision boundary (p = 0.5)"
+BOUNDARIES = "decision boundaries (top two tie)"  # more than two classes
+PALE = "pale: low probability"
 NEURONS = "L1 N1…: first-layer neurons"
 TICK = "tick: side where the neuron is active"
 HELD_OUT = "hollow: held out"
@@ -38,16 +40,18 @@ class CanvasKey(QGraphicsItem):
         self.setZValue(1000)
         self.font = _font()
         self.colour_bar = False  # whether the colour bar is shown (the prediction background is)
-        self.rows: list[str] = []  # the legend's lines, from BOUNDARY, NEURONS, TICK, HELD_OUT
+        self.rows: list[str] = []  # the legend's lines, from BOUNDARY, NEURONS, TICK, HELD_OUT, class names
+        self.swatches: dict[str, tuple[int, int, int]] = {}  # more than two classes: name -> colour
         self.corner = CORNERS[0]
         self._size = QRectF()
         self.setVisible(False)
 
-    def set_content(self, colour_bar: bool, rows: list[str]) -> None:
-        """What the key explains; hidden when nothing."""
-        if (colour_bar, rows) != (self.colour_bar, self.rows):
+    def set_content(self, colour_bar: bool, rows: list[str], swatches: dict | None = None) -> None:
+        """What the key explains; hidden when nothing. `swatches`: rows that name a class -> its colour."""
+        swatches = swatches or {}
+        if (colour_bar, rows, swatches) != (self.colour_bar, self.rows, self.swatches):
             self.prepareGeometryChange()
-            self.colour_bar, self.rows = colour_bar, list(rows)
+            self.colour_bar, self.rows, self.swatches = colour_bar, list(rows), dict(swatches)
             self._size = self._measure()
         self.setVisible(colour_bar or bool(rows))
 
@@ -112,16 +116,37 @@ class CanvasKey(QGraphicsItem):
                 painter.drawText(QPointF(x - half, bar.bottom() + 2 + metrics.ascent()), label)
             y = bar.bottom() + 5 + line
         for text in self.rows:
-            self._paint_sample(painter, text, QRectF(PAD, y, SAMPLE_WIDTH, line))
+            if text in self.swatches:
+                self._paint_class(painter, self.swatches[text], QRectF(PAD, y, SAMPLE_WIDTH, line))
+            else:
+                self._paint_sample(painter, text, QRectF(PAD, y, SAMPLE_WIDTH, line))
             painter.setPen(text_pen)
             painter.drawText(QPointF(PAD + SAMPLE_WIDTH + 6, y + metrics.ascent()), text)
             y += line
 
     @staticmethod
+    def _paint_class(painter: QPainter, rgb: tuple[int, int, int], cell: QRectF) -> None:
+        """A class's row: its pale background colour behind a sample dot of its colour."""
+        pale = [round(255 + (c - 255) * 0.37) for c in rgb]
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QBrush(QColor(*pale)))
+        painter.drawRect(cell.adjusted(0, 1, 0, -1))
+        painter.setPen(QPen(QColor(25, 25, 25), 1.2))
+        painter.setBrush(QBrush(QColor(*rgb)))
+        painter.drawEllipse(cell.center(), 4.0, 4.0)
+
+    @staticmethod
     def _paint_sample(painter: QPainter, text: str, cell: QRectF) -> None:
         middle = cell.center().y()
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        if text == BOUNDARY:
+        if text == PALE:
+            gradient = QLinearGradient(cell.topLeft(), cell.topRight())
+            gradient.setColorAt(0.0, QColor(255, 255, 255))
+            gradient.setColorAt(1.0, QColor(190, 190, 190))
+            painter.setBrush(QBrush(gradient))
+            painter.setPen(QPen(QColor(110, 110, 110), 1))
+            painter.drawRect(cell.adjusted(0, 2, 0, -2))
+        elif text in (BOUNDARY, BOUNDARIES):
             painter.setPen(QPen(QColor(40, 40, 40), 2.5))
             painter.drawLine(QPointF(cell.left(), middle), QPointF(cell.right(), middle))
         elif text == NEURONS:
@@ -232,12 +257,17 @@ class CanvasKeys:
 
     def update(self, *, background: bool, boundary: bool, neurons: bool, held_out: bool,
                samples: np.ndarray, segments: list[np.ndarray | None], widths: tuple[int, ...],
-               top_left_free: bool = True, selected: tuple[int, int] | None = None) -> None:  # fmt: skip
-        """Explains what is shown: the colour bar when the background is, a legend row per kind of mark;
+               top_left_free: bool = True, selected: tuple[int, int] | None = None,
+               classes: list[tuple[str, tuple[int, int, int]]] | None = None) -> None:  # fmt: skip
+        """Explains what is shown: the colour bar when the background is (with more than two `classes`, each
+        class's name and colour instead, and what pale means), a legend row per kind of mark;
         tags the first-layer lines (`segments`, data coordinates) when shown and at most MAX_TAGGED_LINES;
         with a neuron `selected`, the other tags fade like their lines."""
-        rows = [BOUNDARY] * boundary + [NEURONS, TICK] * neurons + [HELD_OUT] * held_out
-        self.key.set_content(background, rows)
+        many = bool(classes)
+        class_rows = [name for name, _ in classes or []] + [PALE] if many and background else []
+        rows = class_rows + [BOUNDARIES if many else BOUNDARY] * boundary + [NEURONS, TICK] * neurons
+        rows += [HELD_OUT] * held_out
+        self.key.set_content(background and not many, rows, dict(classes or []) if class_rows else None)
         w, h = self.view_box.width(), self.view_box.height()
         corners = CORNERS if top_left_free else CORNERS[:3]
         if self.key.corner in corners:  # a tie keeps the key where it is: no hopping while panning

@@ -12,7 +12,7 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from app.core.dataset import SampleSet, test_mask
 from app.core.geometry import Rect
 from app.core.history import TrainingHistory
-from app.core.network import NetworkSpec, bce_loss_and_accuracy
+from app.core.network import NetworkSpec, loss_and_accuracy
 from app.core.session import Session
 from app.core.training import EpochChunk, TrainConfig, Trainer
 
@@ -123,7 +123,7 @@ class SessionModel(QObject):
 
     def metrics(self, params: np.ndarray) -> tuple[tuple[float, float], tuple[float, float]]:
         """(loss, accuracy) on the training part and on the held-out part (NaN where a part is empty)."""
-        return tuple(bce_loss_and_accuracy(self.spec, params, p.points, p.labels) for p in self.split())
+        return tuple(loss_and_accuracy(self.spec, params, p.points, p.labels) for p in self.split())
 
     def _fresh_run(self) -> tuple[Trainer, TrainingHistory, int]:
         trainer = Trainer(self.spec, self.config)

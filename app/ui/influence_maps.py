@@ -100,7 +100,6 @@ class MapGroup:
         self.plots, self.map_items = [], []
         for _ in range(count):
             box = pg.ViewBox(lockAspect=True, enableMouse=False, enableMenu=False)
-            scene.addItem(box)
             image = pg.ImageItem(axisOrder="row-major")
             boundary = pg.PlotCurveItem(connect="finite")
             specks = [cached_scatter(pen=None, brush=pg.mkBrush(*rgb), size=SPECK_SIZE)
@@ -110,6 +109,10 @@ class MapGroup:
             title, caption = pg.TextItem(anchor=(0, 0)), pg.TextItem(anchor=(1, 0))
             for item in (image, boundary, *specks, *dots, title, caption):
                 box.addItem(item)
+            # Into the scene once filled: an item added to a box already in the scene joins the view first and
+            # is then moved into the box, and pyqtgraph's disconnect from the view there hung the window
+            # (110 s, PySide6 6.11, twice in about ten full test runs). Filled first, no item changes view.
+            scene.addItem(box)
             self.plots.append(box)
             items = {"image": image, "boundary": boundary, "specks": specks, "dots": dots,
                      "title_item": title, "caption_item": caption}  # fmt: skip

@@ -41,12 +41,7 @@ def make_application() -> QApplication:
 
 def train_synchronously(window, epochs: int) -> None:
     """Trains the window's network for `epochs` epochs in this thread (headless use and --epochs)."""
-    from app.core.training import train
-
-    model = window.model
-    for chunk in train(model.trainer, lambda: model.samples, lambda: False, max_epochs=epochs):
-        model.append(model.generation, chunk)
-    model.go_live()
+    window.model.train_here(epochs)
     window.frames.refresh_curves()
 
 

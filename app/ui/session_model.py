@@ -14,7 +14,7 @@ from app.core.geometry import Rect
 from app.core.history import TrainingHistory
 from app.core.network import NetworkSpec, loss_and_accuracy
 from app.core.session import Session
-from app.core.training import EpochChunk, TrainConfig, Trainer
+from app.core.training import EpochChunk, TrainConfig, Trainer, train
 
 
 class SamplesCommand(QUndoCommand):
@@ -157,6 +157,12 @@ class SessionModel(QObject):
         target = max(0, min(self.displayed_epoch + delta, self.history.latest_epoch))
         if target != self.displayed_epoch:
             self.scrub_to(target)
+
+    def train_here(self, epochs: int) -> None:
+        """Trains `epochs` more epochs in this thread and goes live (the command line, the tour, tests)."""
+        for chunk in train(self.trainer, lambda: self.samples, lambda: False, max_epochs=epochs):
+            self.append(self.generation, chunk)
+        self.go_live()
 
     def go_live(self) -> None:
         self.live = True

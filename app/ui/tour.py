@@ -19,7 +19,7 @@ from app.core.pictures import (
     EXTRAPOLATION_ZOOM,
     ArticlePicture,
 )
-from app.core.training import TrainConfig, train
+from app.core.training import TrainConfig
 
 OWN_WINDOW_NOTE = "The tour runs in a window of its own: your session stays as it is in the other window."
 OUTLINE_RGB = (255, 140, 0)
@@ -188,11 +188,7 @@ class Tour(QObject):
     def _train_to(self, epoch: int) -> None:
         """Trains the tour's network on to `epoch` in this thread (a second or two, once)."""
         model = self.window.model
-        epochs = epoch - model.history.latest_epoch
-        chunks = train(model.trainer, lambda: model.samples, lambda: False, max_epochs=epochs)
-        for chunk in chunks:
-            model.append(model.generation, chunk)
-        model.go_live()
+        model.train_here(epoch - model.history.latest_epoch)
         self.window.frames.refresh_curves()
 
     def _place_guide(self) -> None:

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from pathlib import Path
 
 from app.core.dataset import (
     DEFAULT_PRESET,
+    MULTICLASS_PRESETS,
     PRESETS,
     CsvError,
     SampleSet,
     make_preset,
     read_csv,
-    two_class_problem,
 )
 from app.core.export_npz import SUFFIXES as EXPORT_NPZ_SUFFIXES
 from app.core.network import ACTIVATIONS, NetworkSpec, parse_widths
@@ -47,7 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("session", nargs="?", metavar="SESSION_FILE", help="a saved session to open")
     source = parser.add_mutually_exclusive_group()
     source.add_argument(
-        "--preset", default=None, help=f"one of: {', '.join(PRESETS)} (default {DEFAULT_PRESET})"
+        "--preset",
+        default=None,
+        help=f"one of: {', '.join([*PRESETS, *MULTICLASS_PRESETS])} (default {DEFAULT_PRESET})",
     )
     source.add_argument("--data", metavar="FILE.csv", help="samples from a CSV file with columns x, y, label")
     parser.add_argument("--layers", default="4,4", help="hidden layer widths, e.g. 4,4")
@@ -62,8 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=whole_number, default=0, help="seed of the initial weights")
     parser.add_argument("--version", action="version", version=f"unboxed {app_version()}")
     parser.add_argument("--export", metavar="OUT.png", help="render the main window to a PNG and exit")
-    parser.add_argument("--export-view", nargs=2, metavar=("VIEW", "OUT.png|.svg"),
-                        help=f"write one view alone, with its key, and exit; VIEW: {', '.join(VIEWS)}")
+    parser.add_argument(
+        "--export-view",
+        nargs=2,
+        metavar=("VIEW", "OUT.png|.svg"),
+        help=f"write one view alone, with its key, and exit; VIEW: {', '.join(VIEWS)}",
+    )
     parser.add_argument("--show", metavar="LAYERS", help="what the canvas draws, comma-separated from: "
                         f"{','.join(LAYERS)} (default: {','.join(DEFAULT_LAYERS)})")  # fmt: skip
     parser.add_argument("--export-data", metavar="OUT.npz", help="write samples, parameters and metrics")
@@ -82,16 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _samples(args) -> SampleSet:
-    """The samples --data or --preset give; two classes only for now (see two_class_problem)."""
-    samples = _read_samples(args)
-    what = f"the file {args.data}" if args.data else f"the preset {args.preset}"
-    problem = two_class_problem(samples, what)
-    if problem:
-        raise UsageError(problem)
-    return samples
-
-
-def _read_samples(args) -> SampleSet:
+    """The samples --data or --preset give."""
     if args.data:
         try:
             return read_csv(args.data)
@@ -164,7 +162,8 @@ def parse(argv: list[str]):
     for k, (option, path, suffixes) in enumerate(outputs):
         others = tuple(other for _, other, _ in outputs[k + 1 :])
         _check_output(option, path, suffixes, (args.session, args.data, *others))
-    return args, spec, _samples(args)
+    samples = _samples(args)
+    return args, dataclasses.replace(spec, classes=samples.classes), samples
 
 
 def main(argv: list[str] | None = None) -> int:

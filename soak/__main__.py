@@ -33,14 +33,15 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     import importlib
 
-    counts: dict[str, float] = {}
+    counts: dict[str, float | list] = {}
     failures: list[str] = []
 
     def report(name: str, result: dict, started: float) -> None:
         found = list(result.pop("failures", []))
         counts.update(result)
         failures.extend(f"{name}: {line}" for line in found)
-        figures = ", ".join(f"{key} {value:g}" for key, value in result.items())
+        figures = ", ".join(f"{key} {value:g}" if isinstance(value, int | float) else f"{key} {value}"
+                            for key, value in result.items())  # fmt: skip
         print(f"== {name} ({time.perf_counter() - started:.1f} s): {figures}", flush=True)
         for line in found:
             print(f"   FAILED {line}")

@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
+    initialize,
     invariant,
     precondition,
     rule,
@@ -62,6 +63,7 @@ class Counters:
     steps = 0
     builds = 0  # interpretable networks built
     max_builds = 0
+    class_counts: set[int] = set()  # the numbers of classes the steps saw
     errors: list[str] = []  # exceptions that reached the event loop in the current sequence
     seen: list[str] = []  # every failure of the run, for the report
 
@@ -121,7 +123,17 @@ class GuiSession(RuleBasedStateMachine):
         pump(0)
 
     # --- samples -----------------------------------------------------------------------------------------
-    @rule(x=coordinates, y=coordinates, label=st.integers(0, 1))
+    @initialize(classes=st.integers(2, 8))
+    def start_with_classes(self, classes):
+        """A sequence starts on the window's first samples (two classes) or on blobs of 3 to 8 classes."""
+        if classes > 2:
+            from app.core.presets import blobs_of_classes
+
+            self.window.model.edit_samples(blobs_of_classes(classes), f"{classes} blobs")
+
+    # Labels 0 to 7: a sample of a new class gives the network another output (issue 23); the data of a
+    # sequence ends with 2 to 8 classes.
+    @rule(x=coordinates, y=coordinates, label=st.one_of(st.integers(0, 1), st.integers(0, 7)))
     def add_sample(self, x, y, label):
         self.window.add_sample(x, y, label)
 
@@ -148,11 +160,12 @@ class GuiSession(RuleBasedStateMachine):
     def redo(self):
         self.window.model.undo_stack.redo()
 
-    @rule(name=st.sampled_from(["clusters", "xor", "circles", "moons", "spirals", "blobs"]))
+    @rule(name=st.sampled_from(["clusters", "xor", "circles", "moons", "spirals", "blobs", "blobs3", "blobs5",
+                                "spirals3", "wedges6"]))  # fmt: skip
     def load_preset(self, name):
         self.window.load_preset(name)
 
-    @rule(points=st.lists(st.tuples(coordinates, coordinates, st.integers(0, 1)), min_size=0, max_size=12))
+    @rule(points=st.lists(st.tuples(coordinates, coordinates, st.integers(0, 7)), min_size=0, max_size=12))
     def import_csv(self, points):
         path = Path(self.folder.name) / "samples.csv"
         path.write_text("x,y,label\n" + "".join(f"{x!r},{y!r},{label}\n" for x, y, label in points))
@@ -260,6 +273,7 @@ class GuiSession(RuleBasedStateMachine):
     def after_every_step(self):
         """Draws the step as the display would, then checks what must hold, in this order."""
         Counters.steps += 1
+        Counters.class_counts.add(self.window.model.samples.classes)
         # What the display timer does (it is stopped in the soak, so that each step draws once): a quick
         # frame, and every SHARP_EVERY steps the sharp one with every side view.
         self.window.frames.render_frame(preview=Counters.steps % SHARP_EVERY != 0)
@@ -267,6 +281,7 @@ class GuiSession(RuleBasedStateMachine):
         self.window.canvas.refresh(preview=True)  # what a message handled just now (training ended) changed
         self.nothing_escaped_to_the_event_loop()
         self.displayed_epoch_exists()
+        self.network_has_an_output_per_class()
         self.canvas_shows_the_models_samples()
         self.boundaries_match_the_displayed_epoch()
         self.nothing_froze()
@@ -279,6 +294,11 @@ class GuiSession(RuleBasedStateMachine):
     def displayed_epoch_exists(self):
         window = self.window
         assert 0 <= window.model.displayed_epoch <= window.model.history.latest_epoch
+
+    def network_has_an_output_per_class(self):
+        model = self.window.model
+        assert model.spec.classes == model.samples.classes == model.trainer.spec.classes
+        assert model.history.params_at(model.displayed_epoch).shape == (model.spec.n_params,)
 
     def canvas_shows_the_models_samples(self):
         canvas = self.window.canvas
@@ -315,7 +335,7 @@ class GuiSession(RuleBasedStateMachine):
         assert took < FREEZE_SECONDS, f"the window froze: one step took {took:.1f} s"
 
     def teardown(self) -> None:
-        actions = Counters.steps - self.steps_before - 1  # the checks also ran before the first action
+        actions = Counters.steps - self.steps_before - 1  # the checks also ran after start_with_classes
         if actions >= Counters.length:
             Counters.sequences += 1
         else:  # hypothesis ran out of its data budget (long CSV imports) or shrinks a failure
@@ -349,7 +369,8 @@ def start(quick: bool) -> Callable[[], dict]:
 
     def finish() -> dict:
         total = {"gui_sequences": 0, "gui_actions_per_sequence": STEPS[quick], "gui_short_sequences": 0,
-                 "gui_steps": 0, "gui_rounds": 0, "gui_failures": 0, "failures": []}  # fmt: skip
+                 "gui_steps": 0, "gui_rounds": 0, "gui_failures": 0, "failures": [],
+                 "gui_class_counts": []}  # fmt: skip
         deadline = time.perf_counter() + WORKER_SECONDS[quick]
         for k, process in enumerate(processes):
             try:
@@ -370,6 +391,8 @@ def start(quick: bool) -> Callable[[], dict]:
             for key in ("gui_sequences", "gui_short_sequences", "gui_steps", "gui_rounds", "gui_failures"):
                 total[key] += counts[key]
             total["failures"] += counts["failures"]
+            seen = set(total["gui_class_counts"]) | set(counts["gui_class_counts"])
+            total["gui_class_counts"] = sorted(seen)
         import shutil
 
         shutil.rmtree(sandbox, ignore_errors=True)
@@ -421,7 +444,7 @@ def run_sequences(sequences: int, steps: int, shrink: bool = True) -> dict:
     make_application()
     Counters.length, Counters.sequences, Counters.short, Counters.steps, Counters.rounds = steps, 0, 0, 0, 0
     Counters.builds, Counters.max_builds = 0, WORKER_BUILDS[not shrink]
-    Counters.errors, Counters.seen = [], []
+    Counters.errors, Counters.seen, Counters.class_counts = [], [], set()
     # The sharp picture's time budget, cut for the soak: the same code draws, on a coarser grid, so that a
     # step costs milliseconds rather than the 30 ms a person's screen gets.
     saved_budget, app.ui.canvas.SHARP_SECONDS = app.ui.canvas.SHARP_SECONDS, SOAK_SHARP_SECONDS
@@ -433,7 +456,7 @@ def run_sequences(sequences: int, steps: int, shrink: bool = True) -> dict:
                 if Counters.sequences >= sequences:
                     break
                 run_state_machine_as_test(GuiSession, settings=settings(
-                    max_examples=sequences - Counters.sequences, stateful_step_count=steps, deadline=None,
+                    max_examples=sequences - Counters.sequences, stateful_step_count=steps + 1, deadline=None,
                     database=None, suppress_health_check=list(HealthCheck),
                     phases=[Phase.generate, Phase.shrink] if shrink else [Phase.generate],
                 ), _min_steps=steps if shrink else 0)  # fmt: skip
@@ -453,7 +476,8 @@ def run_sequences(sequences: int, steps: int, shrink: bool = True) -> dict:
         Shared.close()
     return {"gui_sequences": Counters.sequences, "gui_actions_per_sequence": steps,
             "gui_short_sequences": Counters.short, "gui_steps": Counters.steps, "gui_rounds": Counters.rounds,
-            "gui_failures": len(failures), "failures": failures}  # fmt: skip
+            "gui_failures": len(failures), "failures": failures,
+            "gui_class_counts": sorted(Counters.class_counts)}  # fmt: skip
 
 
 if __name__ == "__main__":  # a worker: python -m soak.gui SEQUENCES STEPS SHRINK(0/1); last line: its counts

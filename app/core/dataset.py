@@ -28,12 +28,11 @@ from app.core.samples import (
     SampleSet,
     default_class_names,
     test_mask,
-    two_class_problem,
 )
 
 __all__ = [
     "BLOCK_BYTES", "BLUE", "CLASS_NAMES", "DEFAULT_PRESET", "MAX_CLASSES", "MAX_COORDINATE", "MAX_LINE_CHARS",
     "MAX_SAMPLES", "MULTICLASS_PRESETS", "PRESETS", "PRESET_CLASSES", "PRESET_LABELS", "RED", "SEPARATORS",
     "CsvCancelled", "CsvError", "SampleSet", "default_class_names", "make_preset", "read_csv", "test_mask",
-    "two_class_problem", "write_csv",
+    "write_csv",
 ]  # fmt: skip

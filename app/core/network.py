@@ -206,3 +206,15 @@ def loss_and_accuracy(
     loss = -np.mean(log_p[np.arange(len(labels)), labels])
     accuracy = np.mean(np.argmax(log_p, axis=1) == labels)
     return float(loss), float(accuracy)
+
+
+def confusion_counts(spec: NetworkSpec, flat: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(k, k) int64: how many samples of each true class (rows) the network predicts as each class (columns),
+    by predict_classes' rule; zeros for no samples."""
+    from sklearn.metrics import confusion_matrix  # loaded on first use, as the interpretable network's SVMs
+
+    if len(x) == 0:
+        return np.zeros((spec.classes, spec.classes), dtype=np.int64)
+    predicted = predict_classes(spec, flat, np.asarray(x, dtype=np.float64))
+    counts = confusion_matrix(np.asarray(y, dtype=np.int64), predicted, labels=np.arange(spec.classes))
+    return counts.astype(np.int64)

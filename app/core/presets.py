@@ -74,6 +74,12 @@ def _blobs_of(classes: int, per_class: int):
     return blobs
 
 
+def blobs_of_classes(classes: int, per_class: int = 20, seed: int = 0) -> SampleSet:
+    """`classes` Gaussian blobs of `per_class` samples each, as the blobs3 and blobs5 presets (the soak starts
+    sequences on these, 2 to 8 classes)."""
+    return _blobs_of(classes, per_class)(seed)
+
+
 def _spirals3(seed: int) -> SampleSet:
     """Three arms, each the spirals preset's arm turned by 120 degrees more than the one before."""
     rng = np.random.default_rng(seed)
@@ -85,15 +91,29 @@ def _spirals3(seed: int) -> SampleSet:
     return SampleSet(points, np.repeat([0, 1, 2], 70), 0, default_class_names(3))
 
 
+def _wedges6(seed: int) -> SampleSet:
+    """Six wedges of a disc of radius 2.5, 40 samples each, uniform over its area: class j between 60 j and
+    60 (j + 1) degrees; all six meet in the middle."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(6), 40)
+    angles = np.deg2rad(60.0 * (labels + rng.uniform(0.04, 0.96, size=len(labels))))
+    radii = 2.5 * np.sqrt(rng.uniform(0.02, 1.0, size=len(labels)))
+    points = np.column_stack([radii * np.cos(angles), radii * np.sin(angles)])
+    return SampleSet(points, labels, 0, default_class_names(6))
+
+
 # Two classes: what the window lists (Data > Presets) and what two-class code (the interpretable network,
 # bench/thesis) goes through.
 PRESETS = dict(clusters=_clusters, xor=_xor, circles=_circles, moons=_moons, spirals=_spirals, blobs=_blobs)
-# Three classes or more: make_preset and the command line know them; the window does not show them yet.
-MULTICLASS_PRESETS = dict(blobs3=_blobs_of(3, 50), blobs5=_blobs_of(5, 40), spirals3=_spirals3)
+# Three classes or more: Data > Presets lists them after the two-class ones.
+MULTICLASS_PRESETS = dict(
+    blobs3=_blobs_of(3, 50), blobs5=_blobs_of(5, 40), spirals3=_spirals3, wedges6=_wedges6
+)
 PRESET_LABELS = dict(clusters="Clusters", xor="XOR", circles="Circles", moons="Moons", spirals="Spirals",
                      blobs="Gaussian blobs", blobs3="3 Gaussian blobs", blobs5="5 Gaussian blobs",
-                     spirals3="3-arm spiral")  # fmt: skip
-PRESET_CLASSES = {name: 2 for name in PRESETS} | dict(blobs3=3, blobs5=5, spirals3=3)  # each set's classes
+                     spirals3="3-arm spiral", wedges6="6 wedges of a disc")  # fmt: skip
+# Each set's classes.
+PRESET_CLASSES = {name: 2 for name in PRESETS} | dict(blobs3=3, blobs5=5, spirals3=3, wedges6=6)
 DEFAULT_PRESET = "clusters"
 
 

@@ -22,6 +22,7 @@ from app.core.fields import class_ties, layer_field
 from app.core.geometry import Rect, grid_centres, level_curves
 from app.core.network import LEAKY_SLOPE, NetworkSpec, split_params
 from app.core.region_polygons import class_lines, jit, polygon_lines, split_layer
+from app.core.samples import default_class_names
 
 PIECEWISE_LINEAR = ("relu", "leaky_relu")
 MAX_REGIONS = 50_000  # beyond this the partition stops and says so: zoom in
@@ -133,13 +134,15 @@ def pattern_codes(spec: NetworkSpec, params: np.ndarray, xs: np.ndarray, ys: np.
     return _hash_patterns(np.concatenate(signs, axis=-1))
 
 
-def affine_text(gradient: np.ndarray, offset: float | np.ndarray) -> str:
-    """'logit = 1.2·x -0.5·y +0.3'; with k > 2 classes (gradient (k, 2)) a line per class, 'class 0: ...'."""
+def affine_text(gradient: np.ndarray, offset: float | np.ndarray, names: tuple[str, ...] = ()) -> str:
+    """'logit = 1.2·x -0.5·y +0.3'; with k > 2 classes (gradient (k, 2)) a line per class, named by `names`
+    ('cat: ...'), else by their default names ('red: ...', 'blue: ...', 'class 3: ...')."""
     if np.ndim(gradient) == 1:
         return f"logit = {gradient[0]:+.3g}·x {gradient[1]:+.3g}·y {offset:+.3g}".replace("= +", "= ")
+    names = names if len(names) == len(gradient) else default_class_names(len(gradient))
     return "\n".join(
-        f"class {c}: {g[0]:+.3g}·x {g[1]:+.3g}·y {o:+.3g}".replace(": +", ": ")
-        for c, (g, o) in enumerate(zip(gradient, offset, strict=True))
+        f"{name}: {g[0]:+.3g}·x {g[1]:+.3g}·y {o:+.3g}".replace(": +", ": ")
+        for name, g, o in zip(names, gradient, offset, strict=True)
     )
 
 

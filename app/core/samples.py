@@ -29,17 +29,6 @@ def default_class_names(classes: int) -> tuple[str, ...]:
     return CLASS_NAMES + tuple(f"class {k}" for k in range(3, classes + 1))
 
 
-def two_class_problem(samples: SampleSet, what: str = "this file") -> str | None:
-    """None for a two-class set, else why the window and the command line refuse it: they show and train two
-    classes for now (issue 23); `what` names the set ("this file", "the preset blobs3")."""
-    if samples.classes == 2:
-        return None
-    return (
-        f"{what} has {samples.classes} classes ({', '.join(samples.class_names)}); Unboxed's window and "
-        "command line take two for now."
-    )
-
-
 GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0  # 0.6180339887...: the most evenly spreading rotation of the circle
 SEED_STEP = math.sqrt(2.0) - 1.0  # each seed shifts the dither sequence by this much (mod 1)
 
@@ -114,7 +103,8 @@ class SampleSet:
     """Points (n, 2) float64 and labels (n,) int64, read-only; ``version`` counts edits; ``class_names`` has
     one name per class (k = ``classes``, 2 to MAX_CLASSES), each label is 0 to k - 1. Two classes are red (0,
     RED) and blue (1, BLUE). Every coordinate is finite and within ±MAX_COORDINATE, else the constructor (so
-    every edit) raises ValueError. Every edit keeps the class names."""
+    every edit) raises ValueError. Edits keep the class names, except that a sample of a class beyond the last
+    one adds the classes up to it (with default names), and ``with_classes`` sets their number."""
 
     points: np.ndarray
     labels: np.ndarray
@@ -167,7 +157,26 @@ class SampleSet:
         return tuple(np.bincount(self.labels, minlength=self.classes).tolist())
 
     def _edited(self, points: np.ndarray, labels: np.ndarray) -> SampleSet:
-        return SampleSet(points, labels, self.version + 1, self.class_names)
+        return SampleSet(points, labels, self.version + 1, self._names_for(labels))
+
+    def _names_for(self, labels: np.ndarray) -> tuple[str, ...]:
+        """The class names, with default names added for classes beyond the last one that `labels` hold
+        (up to MAX_CLASSES; beyond, the constructor names the rule)."""
+        top = int(labels.max()) + 1 if len(labels) else 0
+        if top > MAX_CLASSES:
+            raise ValueError(f"a sample's class must be 0 to {MAX_CLASSES - 1}, not {top - 1}")
+        if self.classes < top:
+            return self.class_names + default_class_names(top)[self.classes :]
+        return self.class_names
+
+    def with_classes(self, classes: int) -> SampleSet:
+        """The set with `classes` classes: new ones get default names, and fewer drop the samples of the
+        classes beyond."""
+        if not MIN_CLASSES <= classes <= MAX_CLASSES:
+            raise ValueError(f"a sample set has {MIN_CLASSES} to {MAX_CLASSES} classes, not {classes}")
+        names = (self.class_names + default_class_names(classes)[self.classes :])[:classes]
+        keep = self.labels < classes
+        return SampleSet(self.points[keep], self.labels[keep], self.version + 1, names)
 
     def _index(self, index: int) -> int:
         if not -self.n <= index < self.n:
@@ -176,8 +185,8 @@ class SampleSet:
 
     def with_sample(self, x: float, y: float, label: int) -> SampleSet:
         _check_point(x, y)
-        if label not in range(self.classes):
-            raise ValueError(f"{_label_rule(self.class_names)}, not {label!r}")
+        if label not in range(MAX_CLASSES):
+            raise ValueError(f"a sample's class must be 0 to {MAX_CLASSES - 1}, not {label!r}")
         return self._edited(np.vstack([self.points, [[x, y]]]), np.append(self.labels, label))
 
     def without_sample(self, index: int) -> SampleSet:

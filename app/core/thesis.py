@@ -218,7 +218,7 @@ def far_field(
 
 def mlp_predictor(spec: NetworkSpec, params: np.ndarray) -> Predictor:
     """The trained network's class at points (m, 2): training's rule (two classes: 1 = blue where the logit
-    is positive)."""
+    is positive; more: the largest logit)."""
     return lambda points: predict_classes(spec, params, points)
 
 

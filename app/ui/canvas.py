@@ -305,7 +305,7 @@ class QtCanvas(pg.PlotWidget):
     def regions_text(self, x: float, y: float) -> str:
         """The region under (x, y): its activation pattern, layer by layer, and for piecewise linear networks
         the output logit's affine function there."""
-        return region_text(self.spec, self.params, x, y)
+        return region_text(self.spec, self.params, x, y, self.samples.class_names)
 
     def event(self, event) -> bool:
         """Pinch on a touchpad zooms about the cursor, like the wheel."""
@@ -442,11 +442,13 @@ class QtCanvas(pg.PlotWidget):
             self.delete_at(point.x(), point.y())
             return
         current = self.view_box.current_label
+        k = self.samples.classes
+        other = (current + 1) % max(k, current + 1)  # the next class (of two: the other)
         shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
         if event.button() == Qt.MouseButton.LeftButton:
-            label = 1 - current if shift else current
+            label = other if shift else current
         elif event.button() == Qt.MouseButton.RightButton:
-            label = 1 - current
+            label = other
         else:
             return
         event.accept()

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from PySide6.QtCore import QEventLoop, QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
+from app.core.network import confusion_counts
 from app.core.regions import RegionCountSeries
 from app.ui.canvas import QtCanvas
+from app.ui.confusion_view import QtConfusionView
 from app.ui.essence_view import QtEssenceView
 from app.ui.extrapolation_view import QtExtrapolationView
 from app.ui.influence_panel import QtInfluencePanel
@@ -35,6 +37,7 @@ class Views:
     influence_panel: QtInfluencePanel
     loss_plot: QtLossPlot
     network_view: QtNetworkView
+    confusion: QtConfusionView | None = None  # shown for more than two classes
 
 
 class FrameScheduler(QObject):
@@ -88,7 +91,7 @@ class FrameScheduler(QObject):
             self._new_epochs = False
             self._curves_stale = True
             self.model.follow_history()
-        if self._side_views_epoch != self.model.displayed_epoch or self._curves_stale:
+        if self._side_views_behind():
             self._update_side_views()
         changed = self.views.canvas.dirty
         if changed and self._changed_last_tick:
@@ -116,7 +119,7 @@ class FrameScheduler(QObject):
         """Redraws every view whose state changed (a preview raster if asked; the sharp frame also brings
         the side views up to the displayed epoch). The influence panel redraws a few maps per frame when
         `maps_in_turn` (default: in a preview), all of them otherwise."""
-        if not preview and (self._side_views_epoch != self.model.displayed_epoch or self._curves_stale):
+        if not preview and self._side_views_behind():
             self._update_side_views(force=True)
         for refresh in self._view_refreshers(preview, preview if maps_in_turn is None else maps_in_turn):
             refresh()
@@ -145,6 +148,12 @@ class FrameScheduler(QObject):
             self.views.extrapolation.canvas.render_full()
 
     # --- side views ---------------------------------------------------------------------------------------
+    def _side_views_behind(self) -> bool:
+        """The side views do not all show the displayed epoch: another one, a half-done update (its epoch
+        may be the displayed one again while its first half shows another), or stale curves."""
+        return (self._side_views_epoch != self.model.displayed_epoch or self._side_views_pending is not None
+                or self._curves_stale)  # fmt: skip
+
     def _update_side_views(self, force: bool = False) -> None:
         """The loss plot, network diagram, extrapolation and influence views follow the displayed epoch at
         most SIDE_VIEWS_HZ times a second while epochs stream in: they are for reading, and repainting them
@@ -161,11 +170,17 @@ class FrameScheduler(QObject):
                 self._follow_in_maps(self.model.displayed_epoch)
 
     def _follow_in_plots(self, epoch: int) -> None:
-        """First half of a side-view update: the loss plot (curves and cursor in one repaint), the diagram."""
+        """First half of a side-view update: the loss plot (curves and cursor in one repaint), the diagram,
+        the confusion matrix."""
         if self._curves_stale:
             self.refresh_curves()
         self.views.loss_plot.set_cursor(epoch)
-        self.views.network_view.show_network(self.model.spec, self.model.history.params_at(epoch))
+        params = self.model.history.params_at(epoch)
+        self.views.network_view.show_network(self.model.spec, params)
+        if self.views.confusion is not None and self.views.confusion.isVisible():
+            training = self.model.split()[0]
+            counts = confusion_counts(self.model.spec, params, training.points, training.labels)
+            self.views.confusion.show_counts(counts, training.class_names, epoch)
         self.update_region_counts()
         self._side_views_pending = (epoch, self.ticks)
 

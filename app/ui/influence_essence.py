@@ -1,6 +1,6 @@
 """The interpretable network's first-layer lines as influence maps, drawn beside the trained network's with
-the same code at the same size: per line, the faint picture of its output tanh(m1 (w.x + b)) (pale red on
-its red subconcept's side, pale blue on its blue one's), the line dashed as in the network's own view, and
+the same code at the same size: per line, the faint picture of its output tanh(m1 (w.x + b)) (on each side
+a pale tint of that side's subconcept's class colour), the line dashed as in the network's own view, and
 the samples that set it, the support vectors of the SVM that drew it, with dot area ∝ |dual coefficient|.
 The other samples have no size there: specks, in a pale tint of their class for the two subconcepts the
 line tells apart, grey for the rest, so that one sees which groups the line is about."""
@@ -14,9 +14,9 @@ from PySide6.QtCore import Qt
 from app.core.dataset import SampleSet
 from app.core.essence import EssenceNetwork
 from app.core.geometry import Rect, clip_line, grid_centres
+from app.ui.class_colours import class_rgb
 from app.ui.influence_layout import essence_size_key, format_influence
 from app.ui.influence_maps import ACTIVATION_PIXELS, MapContent, MapGroup, MapsView, bars_text, dot_sizes
-from app.ui.palette import CLASS_RGB
 
 HEADING = "Interpretable network: its first-layer lines"
 NAME_RGB = (40, 40, 40)  # the lines have no colour of their own: dark, as in the network's view
@@ -35,7 +35,7 @@ def side_lut(negative_rgb: tuple[int, int, int], positive_rgb: tuple[int, int, i
 
 def _coloured(text: str, label: int) -> str:
     """Rich text: a subconcept's name in its class's colour, a little darker so that it reads as text."""
-    r, g, b = (round(0.8 * c) for c in CLASS_RGB[label])
+    r, g, b = (round(0.8 * c) for c in class_rgb(label))
     return f"<span style='color: rgb({r},{g},{b})'>{text}</span>"
 
 
@@ -59,7 +59,7 @@ def essence_maps(
         column = values[:, k]
         sizes[:, k] = np.where(column > 0, dot_sizes(column, largest[k] if per_neuron else scale), 0.0)
         first, second = enn.differentia_pairs[k]  # the line's output is positive on the first's side
-        lut = side_lut(CLASS_RGB[enn.subconcept_class[second]], CLASS_RGB[enn.subconcept_class[first]])
+        lut = side_lut(class_rgb(enn.subconcept_class[second]), class_rgb(enn.subconcept_class[first]))
         segment = clip_line(enn.differentia_w[k], enn.differentia_b[k], rect)
         names = [_coloured(enn.subconcept_names[s], enn.subconcept_class[s]) for s in (first, second)]
         letters = [

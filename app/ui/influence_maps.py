@@ -14,10 +14,9 @@ from PySide6.QtCore import QRectF, Signal
 from PySide6.QtGui import QPen
 from PySide6.QtWidgets import QGraphicsTextItem
 
-from app.core.dataset import BLUE, RED
 from app.core.geometry import Rect
+from app.ui.class_colours import CLASS_PALETTE
 from app.ui.influence_layout import MARGIN, MapGrid, format_influence
-from app.ui.palette import CLASS_RGB
 from app.ui.scatter import cached_scatter
 
 TITLE_PIXELS = 18  # the band above each map's picture where the neuron's name goes
@@ -102,10 +101,13 @@ class MapGroup:
             box = pg.ViewBox(lockAspect=True, enableMouse=False, enableMenu=False)
             image = pg.ImageItem(axisOrder="row-major")
             boundary = pg.PlotCurveItem(connect="finite")
+            # Every class's scatters now, hidden while empty: none may join the box once it is in the scene.
             specks = [cached_scatter(pen=None, brush=pg.mkBrush(*rgb), size=SPECK_SIZE)
-                      for rgb in (SPECK_RGB, *(_tint(CLASS_RGB[c]) for c in (RED, BLUE)))]  # fmt: skip
-            dots = [cached_scatter(pen=pg.mkPen((30, 30, 30), width=0.6), brush=pg.mkBrush(*CLASS_RGB[c]))
-                    for c in (RED, BLUE)]  # fmt: skip
+                      for rgb in (SPECK_RGB, *(_tint(rgb) for rgb in CLASS_PALETTE))]  # fmt: skip
+            dots = [cached_scatter(pen=pg.mkPen((30, 30, 30), width=0.6), brush=pg.mkBrush(*rgb))
+                    for rgb in CLASS_PALETTE]  # fmt: skip
+            for scatter in (*specks, *dots):
+                scatter.setVisible(False)
             title, caption = pg.TextItem(anchor=(0, 0)), pg.TextItem(anchor=(1, 0))
             for item in (image, boundary, *specks, *dots, title, caption):
                 box.addItem(item)
@@ -153,16 +155,16 @@ class MapGroup:
         sizes = content.sizes
         shown = most_influential(sizes, MAX_DOTS)
         shown = shown[sizes[shown] > 0]
-        for dots, c in zip(items["dots"], (RED, BLUE), strict=True):
+        for c, dots in enumerate(items["dots"]):  # class c's dots in its colour
             chosen = shown[labels[shown] == c]
-            dots.setData(pos=points[chosen], size=sizes[chosen])
+            _set_points(dots, points[chosen], sizes[chosen])
         specks = np.flatnonzero(sizes <= 0)
         specks = specks[:: max(1, math.ceil(len(specks) / MAX_DOTS))]  # evenly thinned to MAX_DOTS at most
         members = content.members[specks] if content.members is not None else np.zeros(len(specks), bool)
         grey, *tinted = items["specks"]
-        grey.setData(pos=points[specks[~members]])
-        for scatter, c in zip(tinted, (RED, BLUE), strict=True):
-            scatter.setData(pos=points[specks[members & (labels[specks] == c)]])
+        _set_points(grey, points[specks[~members]])
+        for c, scatter in enumerate(tinted):
+            _set_points(scatter, points[specks[members & (labels[specks] == c)]])
         if items.get("rect") != rect:
             items["rect"] = rect
             _frame(self.plots[j], items)
@@ -224,6 +226,15 @@ def _frame(box: pg.ViewBox, items: dict) -> None:
     box.setRange(xRange=(rect.xmin, rect.xmax), yRange=(rect.ymin, top), padding=0)
     items["title_item"].setPos(rect.xmin, top)
     items["caption_item"].setPos(rect.xmax, top)
+
+
+def _set_points(scatter: pg.ScatterPlotItem, pos: np.ndarray, sizes: np.ndarray | None = None) -> None:
+    """The scatter draws these points (sizes: their diameters; None: the scatter's own size) and is hidden
+    while it has none; an empty one stays untouched (most maps lack most of the MAX_CLASSES classes)."""
+    if len(pos) == 0 and len(scatter.data) == 0:
+        return
+    scatter.setData(pos=pos, size=sizes)
+    scatter.setVisible(len(pos) > 0)
 
 
 def _tint(rgb: tuple[int, int, int]) -> tuple[int, int, int]:

@@ -3,19 +3,29 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.core import engine
-from app.core.dataset import CLASS_NAMES, DEFAULT_PRESET, PRESET_LABELS, SampleSet, make_preset
+from app.core.dataset import DEFAULT_PRESET, PRESET_LABELS, SampleSet, make_preset
 from app.core.network import NetworkSpec
 from app.core.regions import local_affine, pattern_text
 from app.core.training import TrainConfig
 from app.ui.canvas import QtCanvas
+from app.ui.confusion_view import QtConfusionView
 from app.ui.controls import QtTrainingControls
 from app.ui.essence_builder import EssenceBuilder
 from app.ui.essence_settings import EssenceSettingsDialog, QtEssenceSettings
@@ -48,6 +58,8 @@ def format_loss(value: float) -> str:
 
 
 HINT = "Left-click: add a red sample · Right-click or Shift+click: add a blue one · Space: train/pause"
+HINT_CLASSES = ("Left-click: add a sample of the chosen class (keys 1 to 8 choose) · Right-click or "
+                "Shift+click: of the next class · Space: train/pause")  # fmt: skip
 
 
 class MainWindow(QMainWindow):
@@ -60,7 +72,8 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(QIcon(str(ICON_PATH)))
         self.resize(1440, 900)
         samples = samples if samples is not None else make_preset(DEFAULT_PRESET)
-        self.model = SessionModel(samples, spec or NetworkSpec(), config or TrainConfig(), self)
+        spec = replace(spec or NetworkSpec(), classes=samples.classes)  # one output per class (one for two)
+        self.model = SessionModel(samples, spec, config or TrainConfig(), self)
         self._build_views()
         self.training = TrainingControl(self.model, self)
         views = Views(
@@ -70,6 +83,7 @@ class MainWindow(QMainWindow):
             self.influence_panel,
             self.loss_plot,
             self.network_view,
+            self.confusion,
         )
         self.frames = FrameScheduler(self.model, views, self)
         self.files = SessionFiles(self)
@@ -95,7 +109,11 @@ class MainWindow(QMainWindow):
         column = QVBoxLayout(bottom)
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.timeline)
-        column.addWidget(self.loss_plot, 1)
+        plots = QHBoxLayout()
+        plots.addWidget(self.loss_plot, 1)
+        self.confusion = QtConfusionView()  # more than two classes: the displayed epoch's confusion matrix
+        plots.addWidget(self.confusion)
+        column.addLayout(plots, 1)
         self.essence_view = QtEssenceView()
         self.essence_settings = QtEssenceSettings()
         self.essence_settings_dialog = EssenceSettingsDialog(self.essence_settings, self)
@@ -139,7 +157,7 @@ class MainWindow(QMainWindow):
         self.docks["Network"].raise_()
         self.resizeDocks([self.docks["Influence"]], [330], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["Settings"], self.docks["Network"]], [480, 260], Qt.Orientation.Vertical)
-        self.message_label = QLabel(HINT)
+        self.message_label = QLabel(HINT if self.model.samples.classes == 2 else HINT_CLASSES)
         self.epoch_label = QLabel()
         self.statusBar().addWidget(self.message_label, 1)
         self.statusBar().addPermanentWidget(self.epoch_label)
@@ -152,6 +170,7 @@ class MainWindow(QMainWindow):
         model.samplesChanged.connect(self._show_figures)
         model.splitChanged.connect(self._show_figures)
         model.runReset.connect(self._run_reset)
+        model.classesChanged.connect(self._classes_changed)
         model.epochChanged.connect(self._show_epoch)
         model.selectionChanged.connect(self._show_selection)
         for source in (training, self.files, self.essence_builder):
@@ -185,11 +204,27 @@ class MainWindow(QMainWindow):
     # --- the model's state to the views -----------------------------------------------------------------
     def _run_reset(self) -> None:
         spec = self.model.spec
+        self.confusion.setVisible(spec.classes > 2)
         self.controls.set_values(spec, self.model.config)
         self.controls.set_layer_count(len(spec.widths))
         self.timeline.stop_playing()
 
+    def _classes_changed(self, before: int, after: int, new_run: bool) -> None:
+        """Says that the network changed with the number of classes, and how to get the old one back."""
+        outputs = f"{after} outputs, one per class" if after > 2 else "one output, P(blue)"
+        if new_run:
+            self.show_message(f"The samples now have {after} classes, not {before}: the network has "
+                              f"{outputs}, and trains from new initial weights. Undo brings the samples and "
+                              "network back.")  # fmt: skip
+        else:
+            self.show_message(f"Back to {after} classes and the network trained on them ({outputs}).")
+
     def _show_samples(self) -> None:
+        names = self.model.samples.class_names
+        self.menu_actions.class_actions.show_classes(names)
+        self.network_view.set_class_names(names)
+        if self.canvas.view_box.current_label > len(names):  # its class is gone (undo): the first one
+            self.set_current_label(0)
         mask = self.model.held_out_mask()
         self.canvas.set_samples(self.model.samples, mask)
         self.extrapolation.set_samples(self.model.samples, mask)
@@ -265,16 +300,18 @@ class MainWindow(QMainWindow):
         except ValueError as error:  # zoomed out beyond the coordinates a sample may have
             self.show_message(f"No sample added there: {error}.")
             return
-        self.model.edit_samples(samples, f"Add {CLASS_NAMES[label]} sample")
+        self.model.edit_samples(samples, f"Add {samples.class_names[label]} sample")
 
     def load_preset(self, name: str) -> None:
+        before = self.model.samples.classes
         self.model.edit_samples(make_preset(name), f"Load the {PRESET_LABELS[name]} preset")
-        self.show_message(f"Loaded the {PRESET_LABELS[name]} preset.")
+        if self.model.samples.classes == before:  # else the message says what became of the network
+            self.show_message(f"Loaded the {PRESET_LABELS[name]} preset.")
         self.canvas.fit_data()
 
     def set_current_label(self, label: int) -> None:
         self.canvas.set_current_label(label)
-        self.menu_actions.class_actions.actions()[label].setChecked(True)
+        self.menu_actions.class_actions.check(label)
 
     def set_brush(self, on: bool) -> None:
         self.canvas.set_brush(on)

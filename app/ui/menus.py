@@ -9,8 +9,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QShortcut
 from PySide6.QtWidgets import QInputDialog, QMenu, QSpinBox
 
-from app.core.dataset import PRESET_LABELS, PRESETS, RED
+from app.core.dataset import MULTICLASS_PRESETS, PRESET_LABELS, PRESETS
 from app.core.training import MAX_EPOCH
+from app.ui.class_actions import ClassActions
 from app.ui.help import install_launcher_from_menu, show_about, show_quick_guide
 from app.ui.tour import start_tour
 
@@ -34,7 +35,7 @@ class Actions:
 
     recent_menu: QMenu
     export_menu: QMenu
-    class_actions: QActionGroup
+    class_actions: ClassActions
     brush_action: QAction
     density_box: QSpinBox
     regions_action: QAction
@@ -92,6 +93,9 @@ def build_menus(window) -> Actions:
     presets = data_menu.addMenu("Presets")
     for name in PRESETS:
         _action(window, presets, PRESET_LABELS[name], lambda n=name: window.load_preset(n))
+    presets.addSeparator()
+    for name in MULTICLASS_PRESETS:
+        _action(window, presets, PRESET_LABELS[name], lambda n=name: window.load_preset(n))
     _action(window, data_menu, "Clear samples", lambda: model.edit_samples(model.samples.cleared(),
             "Clear samples"), "Ctrl+Shift+Backspace", "Remove every sample (undoable)")  # fmt: skip
     data_menu.addSeparator()
@@ -105,12 +109,9 @@ def build_menus(window) -> Actions:
     redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
     edit_menu.addActions([undo, redo])
     edit_menu.addSeparator()
-    class_actions = QActionGroup(window)
-    for label, (text, key) in enumerate((("Add red samples", "1"), ("Add blue samples", "2"))):
-        tip = f"What a plain click (and the brush) adds; right-click adds the other colour ({key})"
-        action = _action(window, edit_menu, text, lambda c=label: window.set_current_label(c), key, tip, True)
-        action.setChecked(label == RED)
-        class_actions.addAction(action)
+    class_actions = ClassActions(window)
+    class_actions.labelChosen.connect(window.set_current_label)
+    edit_menu.addActions(class_actions.actions)
     brush_action = QAction("Brush", window, shortcut=QKeySequence(Qt.Key.Key_B), checkable=True)
     brush_action.setToolTip("Drag to spray samples of the current colour (B; or hold B on the canvas)")
     brush_action.toggled.connect(window.set_brush)
@@ -119,9 +120,10 @@ def build_menus(window) -> Actions:
             "Delete the selected samples (Ctrl+drag selects), or the one under the cursor")  # fmt: skip
     toolbar = window.addToolBar("Edit")
     toolbar.setObjectName("edit-toolbar")
+    toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)  # each class: its dot and name
     toolbar.addActions([undo, redo])
     toolbar.addSeparator()
-    toolbar.addActions(class_actions.actions())
+    toolbar.addActions(class_actions.actions)
     toolbar.addAction(brush_action)
     density_box = QSpinBox(minimum=1, maximum=20, value=3, prefix="density ")
     density_box.setToolTip("Samples the brush sprays per mouse move")

@@ -1,5 +1,6 @@
-"""The network diagram: inputs, hidden neurons in their colours and the output, with edges coloured by the
-weight's sign and thickened by its size. Clicking a hidden neuron asks for it to be selected."""
+"""The network diagram: inputs, hidden neurons in their colours and the output (more than two classes: one
+node per class, in the class's colour and named beside it), with edges coloured by the weight's sign and
+thickened by its size. Clicking a hidden neuron asks for it to be selected."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from PySide6.QtCore import QPointF, Signal
 from PySide6.QtGui import QCursor, QMouseEvent, QPen
 from PySide6.QtWidgets import QToolTip
 
+from app.core.dataset import default_class_names
 from app.core.network import NetworkSpec
+from app.ui.class_colours import class_rgb
 from app.ui.palette import neuron_rgb
 
 POSITIVE_RGB = (204, 85, 0)  # dark orange
@@ -28,8 +31,11 @@ MAX_SPACING = 0.25  # vertical distance of neighbour nodes, as a fraction of the
 HEADING_Y = 0.5  # the headings' bottom; every node (and circle) lies between -HEADING_Y and it
 # The view range leaves these margins in pixels, whatever the panel's size: the headings' height above
 # HEADING_Y (so that they stay inside the plot, clear of the legend above it), room below the nodes, and
-# half a node (or half the output's label) beside the first and last columns.
+# half a node (or half the output's label) beside the first and last columns, and the class names beside the
+# outputs of more than two classes.
 HEADING_GAP, BOTTOM_PIXELS, SIDE_GAP = 1.0, 4.0, 3.0
+NAME_GAP = 3.0  # pixels between an output node and its class's name beside it (more than two classes)
+NAME_CHARS = 10  # a longer class name is cut short there; the node's tooltip gives it whole
 LEGEND = (  # two short lines: a wider title would widen the plot beyond a narrow dock, cutting off its right
     f"<span style='color:rgb{POSITIVE_RGB}'>▬ positive</span>&nbsp;&nbsp;"
     f"<span style='color:rgb{NEGATIVE_RGB}'>▬ negative</span> weight<br>thicker: stronger"
@@ -73,11 +79,15 @@ class QtNetworkView(pg.PlotWidget):
         self.nodes.setZValue(100)
         self.addItem(self.nodes)
         self.labels: list[pg.TextItem] = []
+        self.out_label: pg.TextItem | None = None  # two classes: "out" inside the one output node
+        self.name_labels: list[pg.TextItem] = []  # more: each output node's class name, beside it
+        self.class_names: tuple[str, ...] = ()
         self.spec: NetworkSpec | None = None
         self.selected: tuple[int, int] | None = None
         self.active: np.ndarray | None = None  # a region's activation pattern: its off neurons fade
         self.hover_text = ""
         self._biases: list[np.ndarray] = []
+        self._output_biases = np.zeros(0)
         self.scene().sigMouseClicked.connect(self._on_click)
         self.scene().sigMouseMoved.connect(self._on_hover)
         self.view_box.sigResized.connect(self._lay_out)
@@ -90,6 +100,7 @@ class QtNetworkView(pg.PlotWidget):
         self.spec = spec
         weights = np.nan_to_num(params[self.weight_index])
         self._biases = [params[index] for index in self._bias_index]
+        self._output_biases = params[self._output_bias_index]
         largest = np.max(np.abs(weights), initial=0.0)
         shown = np.arange(len(weights))
         if len(weights) > MAX_EDGES:
@@ -107,6 +118,27 @@ class QtNetworkView(pg.PlotWidget):
             curve = self.edge_curves[(positive, bucket)]
             curve.setData(xs[start:end].ravel(), ys[start:end].ravel(), antialias=self._smooth_edges)
             start = end
+
+    def set_class_names(self, names: tuple[str, ...]) -> None:
+        """The samples' class names: with more than two classes, each output node is named after its class
+        (without names, or with too few, "class 3" and so on)."""
+        names = tuple(names)
+        if names == self.class_names:
+            return
+        self.class_names = names
+        if self.name_labels:
+            for k, label in enumerate(self.name_labels):
+                label.setText(self._short_name(k))
+            self._lay_out()
+
+    def class_name(self, k: int) -> str:
+        """The name of class k (0-based), the output node k's."""
+        names = self.class_names
+        return names[k] if k < len(names) else default_class_names(k + 1)[k]
+
+    def _short_name(self, k: int) -> str:
+        name = self.class_name(k)
+        return name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1] + "…"
 
     def set_selected(self, layer: int | None, neuron: int | None) -> None:
         """Outlines hidden neuron (layer, neuron) and fades the other neurons; None clears."""
@@ -142,7 +174,22 @@ class QtNetworkView(pg.PlotWidget):
 
     def _lay_out(self, *_args) -> None:
         self._fit_range()
+        self._place_names()
         self._style_nodes()
+
+    def _output_rows(self) -> np.ndarray:
+        """Indices of the output nodes (the last column's)."""
+        return np.flatnonzero(self.node_column == self.node_column[-1])
+
+    def _place_names(self) -> None:
+        """Each class's name just right of its output node, at the node's pixel size in this view."""
+        if not self.name_labels:
+            return
+        outputs = self._output_rows()
+        radius = self.node_pixels()[outputs[0]] / 2
+        x = self.node_xy[outputs[0], 0] + (radius + NAME_GAP) * self.view_box.viewPixelSize()[0]
+        for label, y in zip(self.name_labels, self.node_xy[outputs, 1], strict=True):
+            label.setPos(x, y)
 
     def _fit_range(self) -> None:
         """Frames the columns and nodes with fixed pixel margins: the headings fit above the nodes inside
@@ -153,16 +200,20 @@ class QtNetworkView(pg.PlotWidget):
         heading = max(label.textItem.boundingRect().height() for label in self.labels) + HEADING_GAP
         left = MAX_NODE_PIXELS / 2 + SIDE_GAP
         right = max(MAX_NODE_PIXELS, self._output_pixels()) / 2 + SIDE_GAP
+        bottom = BOTTOM_PIXELS
+        if self.name_labels:  # the names beside the outputs, the lowest one's lower half below its node
+            right += NAME_GAP + max(label.textItem.boundingRect().width() for label in self.name_labels)
+            bottom = max(bottom, self.name_labels[-1].textItem.boundingRect().height() / 2)
         width = max(self.view_box.width() - left - right, 20.0)
-        height = max(self.view_box.height() - heading - BOTTOM_PIXELS, 20.0)
+        height = max(self.view_box.height() - heading - bottom, 20.0)
         unit_x, unit_y = last / width, 2 * HEADING_Y / height  # view units per pixel
         self.view_box.setRange(xRange=(-left * unit_x, last + right * unit_x),
-                               yRange=(-HEADING_Y - BOTTOM_PIXELS * unit_y, HEADING_Y + heading * unit_y),
+                               yRange=(-HEADING_Y - bottom * unit_y, HEADING_Y + heading * unit_y),
                                padding=0)  # fmt: skip
 
     def _output_pixels(self) -> float:
-        """The output node's least diameter: its white label "out" must lie inside it."""
-        return self.labels[2].textItem.boundingRect().width() if len(self.labels) > 2 else 0.0
+        """The output node's least diameter: its white label "out" must lie inside it (two classes)."""
+        return self.out_label.textItem.boundingRect().width() if self.out_label is not None else 0.0
 
     def _index_edges(self, sizes: tuple[int, ...]) -> None:
         """Where each weight (row-major W (out, in), as in network.py) and bias sits in the flat vector,
@@ -178,7 +229,8 @@ class QtNetworkView(pg.PlotWidget):
             edge_x.append(np.column_stack([self.node_xy[source, 0], self.node_xy[target, 0]]))
             edge_y.append(np.column_stack([self.node_xy[source, 1], self.node_xy[target, 1]]))
         self.weight_index = np.concatenate(weight_index)  # edge k draws params[weight_index[k]]
-        self._bias_index = bias_index[:-1]  # hidden layers only; the output's bias has no tooltip
+        self._bias_index = bias_index[:-1]  # hidden layers'
+        self._output_bias_index = bias_index[-1]  # the output's: in the tooltip of more than two classes
         self._edge_x, self._edge_y = np.concatenate(edge_x), np.concatenate(edge_y)
         self._smooth_edges = len(self._edge_x) <= SMOOTH_EDGES
         n_weights = len(self._edge_x)
@@ -189,15 +241,16 @@ class QtNetworkView(pg.PlotWidget):
         self.plotItem.layout.setRowFixedHeight(0, height)
 
     def _place_labels(self, last: int) -> None:
-        """Names the inputs and the output inside their circles, and heads the hidden columns L1, L2, ..."""
+        """Names the inputs inside their circles and heads the hidden columns L1, L2, ...; names the one
+        output "out" inside its circle, or, for more than two classes, heads their column "out" and names
+        each output node after its class, beside it (placed by _place_names)."""
         for label in self.labels:
             self.removeItem(label)
         dark, white, grey = (40, 40, 40), (255, 255, 255), (80, 80, 80)
-        places = [
-            ("x", 0, self.node_xy[0, 1], dark),
-            ("y", 0, self.node_xy[1, 1], dark),
-            ("out", last, 0, white),
-        ]
+        places = [("x", 0, self.node_xy[0, 1], dark), ("y", 0, self.node_xy[1, 1], dark)]
+        outputs = self._output_rows()
+        one_output = len(outputs) == 1
+        places += [("out", last, 0, white)] if one_output else [("out", last, HEADING_Y, grey)]
         places += [(f"L{k}", k, HEADING_Y, grey) for k in range(1, last)]
         self.labels = []
         for text, x, y, colour in places:
@@ -206,13 +259,21 @@ class QtNetworkView(pg.PlotWidget):
             label.setZValue(101)
             self.addItem(label)
             self.labels.append(label)
+        self.out_label = self.labels[2] if one_output else None
+        self.name_labels = []
+        for k in range(0 if one_output else len(outputs)):
+            label = pg.TextItem(self._short_name(k), dark, anchor=(0.0, 0.5))
+            label.setZValue(101)
+            self.addItem(label)
+            self.labels.append(label)
+            self.name_labels.append(label)
 
     @staticmethod
     def _node_rgb(spec: NetworkSpec, column: int, row: int) -> tuple[int, int, int]:
         if column == 0:
             return INPUT_RGB
         if column == len(spec.layer_sizes) - 1:
-            return OUTPUT_RGB
+            return OUTPUT_RGB if spec.layer_sizes[-1] == 1 else class_rgb(row)
         return neuron_rgb(column - 1, row, spec.widths)
 
     def _is_hidden_column(self, column: np.ndarray | int) -> np.ndarray | bool:
@@ -254,26 +315,46 @@ class QtNetworkView(pg.PlotWidget):
         self.nodes.setData(pos=self.node_xy, size=sizes, brush=brushes, pen=pens)
 
     # --- mouse ------------------------------------------------------------------------------------------
-    def hidden_node_at(self, x: float, y: float) -> tuple[int, int] | None:
-        """(layer, neuron) of the hidden neuron whose circle contains the view point (x, y), if any."""
+    def node_at(self, x: float, y: float) -> int | None:
+        """Index of the node whose circle contains the view point (x, y), if any."""
         if self.spec is None:
             return None
         pixel_w, pixel_h = self.view_box.viewPixelSize()
         distance = np.hypot((self.node_xy[:, 0] - x) / pixel_w, (self.node_xy[:, 1] - y) / pixel_h)
         k = int(np.argmin(distance))
-        column = int(self.node_column[k])
-        if distance[k] > self.nodes.data["size"][k] / 2 + 1 or not self._is_hidden_column(column):
+        return k if distance[k] <= self.nodes.data["size"][k] / 2 + 1 else None
+
+    def hidden_node_at(self, x: float, y: float) -> tuple[int, int] | None:
+        """(layer, neuron) of the hidden neuron whose circle contains the view point (x, y), if any."""
+        return self._as_neuron(self.node_at(x, y))
+
+    def _as_neuron(self, k: int | None) -> tuple[int, int] | None:
+        """(layer, neuron) of node k where it is a hidden neuron."""
+        if k is None or not self._is_hidden_column(int(self.node_column[k])):
             return None
-        return column - 1, int(self.node_row[k])
+        return int(self.node_column[k]) - 1, int(self.node_row[k])
 
     def describe_neuron(self, layer: int, neuron: int) -> str:
         return f"L{layer + 1} N{neuron + 1}: bias {self._biases[layer][neuron]:.3g}"
 
-    def _neuron_under(self, scene_pos: QPointF) -> tuple[int, int] | None:
+    def describe_node(self, k: int) -> str:
+        """Node k's tooltip: a hidden neuron's name and bias; an output's class and bias where the outputs
+        are one per class; nothing for the inputs and the one output of two classes."""
+        column, row = int(self.node_column[k]), int(self.node_row[k])
+        if self._is_hidden_column(column):
+            return self.describe_neuron(column - 1, row)
+        if self.name_labels and column == self.node_column[-1]:
+            return f"Output {row + 1}, {self.class_name(row)}: bias {self._output_biases[row]:.3g}"
+        return ""
+
+    def _node_under(self, scene_pos: QPointF) -> int | None:
         if not self.view_box.sceneBoundingRect().contains(scene_pos):
             return None
         point = self.view_box.mapSceneToView(scene_pos)
-        return self.hidden_node_at(point.x(), point.y())
+        return self.node_at(point.x(), point.y())
+
+    def _neuron_under(self, scene_pos: QPointF) -> tuple[int, int] | None:
+        return self._as_neuron(self._node_under(scene_pos))
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         super().mousePressEvent(event)
@@ -290,8 +371,8 @@ class QtNetworkView(pg.PlotWidget):
             self.neuronClicked.emit(*found)
 
     def _on_hover(self, scene_pos: QPointF) -> None:
-        found = self._neuron_under(scene_pos)
-        text = self.describe_neuron(*found) if found else ""
+        k = self._node_under(scene_pos)
+        text = self.describe_node(k) if k is not None else ""
         if text != self.hover_text:
             self.hover_text = text
             QToolTip.showText(QCursor.pos(), text, self) if text else QToolTip.hideText()

@@ -63,13 +63,15 @@ def pattern_colours(codes: np.ndarray, alpha: int = 90) -> np.ndarray:
 
 def slope_colours(logits: np.ndarray, dx: float, dy: float, alpha: int = 150) -> np.ndarray:
     """An RGBA image shading each pixel by how steeply the output logit changes there (|gradient|, on a log
-    scale over the picture): flat pieces stay clear, steep ones turn dark violet."""
-    gy, gx = np.gradient(logits, dy, dx)
-    steepness = np.log10(np.hypot(gx, gy) + 1e-300)
+    scale over the picture): flat pieces stay clear, steep ones turn dark violet. With k > 2 classes (logits
+    (ny, nx, k)), how steeply all k logits change together (the Jacobian's Frobenius norm)."""
+    gy, gx = np.gradient(logits, dy, dx, axis=(0, 1))
+    slope = np.hypot(gx, gy) if logits.ndim == 2 else np.sqrt(np.sum(gx**2 + gy**2, axis=-1))
+    steepness = np.log10(slope + 1e-300)
     finite = steepness[np.isfinite(steepness)]
     low, high = np.percentile(finite, [2, 98]) if finite.size else (0.0, 1.0)
     level = np.clip((steepness - low) / max(high - low, 1e-9), 0.0, 1.0)
-    rgba = np.empty((*logits.shape, 4), dtype=np.uint8)
+    rgba = np.empty((*logits.shape[:2], 4), dtype=np.uint8)
     rgba[..., 0], rgba[..., 1], rgba[..., 2] = 70, 30, 110
     rgba[..., 3] = np.round(alpha * np.nan_to_num(level)).astype(np.uint8)
     return rgba

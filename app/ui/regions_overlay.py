@@ -27,13 +27,15 @@ MIN_SAMPLED_PIXELS = 120
 REGION_EDGE_PEN = pg.mkPen((40, 40, 40, 150), width=1)
 
 
-def region_text(spec: NetworkSpec, params: np.ndarray, x: float, y: float) -> str:
+def region_text(
+    spec: NetworkSpec, params: np.ndarray, x: float, y: float, names: tuple[str, ...] = ()
+) -> str:
     """The region under (x, y): its activation pattern, layer by layer, and for piecewise linear networks
-    the output logit's affine function there."""
+    the output logit's affine function there (with more classes, each class's, named by `names`)."""
     pattern, gradient, offset = local_affine(spec, params, np.array([x, y]))
     text = f"Region: {pattern_text(pattern, spec.widths)}"
     if spec.activation in PIECEWISE_LINEAR:
-        return f"{text}\n{affine_text(gradient, offset)} (the whole network, here)"
+        return f"{text}\n{affine_text(gradient, offset, names)} (the whole network, here)"
     return f"{text}\n(sign-pattern region: tanh and sigmoid are not linear on it)"
 
 

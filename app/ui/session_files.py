@@ -12,7 +12,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QSettings, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QProgressDialog
 
-from app.core.dataset import CsvCancelled, CsvError, read_csv, two_class_problem, write_csv
+from app.core.dataset import CsvCancelled, CsvError, read_csv, write_csv
 from app.core.geometry import Rect
 from app.core.session import SUFFIX, SessionError, load_session, save_session
 from app.ui.controls import position_of_speed
@@ -58,14 +58,6 @@ def recent_files() -> list[str]:
 def remember_recent(path: str) -> None:
     files = [str(Path(path).resolve())] + [f for f in recent_files() if f != str(Path(path).resolve())]
     QSettings().setValue("recent_files", files[:RECENT_LIMIT])
-
-
-def _two_classes(session):
-    """The session, if the window can show it: two classes (SessionError otherwise)."""
-    problem = two_class_problem(session.samples, "this session")
-    if problem:
-        raise SessionError(problem)
-    return session
 
 
 def _reason(error: Exception) -> str:
@@ -135,7 +127,7 @@ class SessionFiles(QObject):
         path = self._ask("Open session", path, False, "", SESSIONS)
         loaded = []
         if not path or not self._try("Open session", "open", path,
-                                     lambda: loaded.append(_two_classes(load_session(path))),
+                                     lambda: loaded.append(load_session(path)),
                                      (OSError, SessionError)):  # fmt: skip
             return False
         self.apply_session(loaded[0])
@@ -145,9 +137,7 @@ class SessionFiles(QObject):
         return True
 
     def apply_session(self, session) -> None:
-        """Shows a loaded session: the model's state, then the views' options as saved. SessionError, and
-        nothing changes, for a session the window cannot show (more than two classes)."""
-        _two_classes(session)
+        """Shows a loaded session: the model's state, then the views' options as saved."""
         self.window.training.stop()
         self.model.apply(session)
         self.window.apply_view(session.view)
@@ -254,10 +244,6 @@ class SessionFiles(QObject):
         finally:
             dialog.close()
             dialog.deleteLater()
-        problem = two_class_problem(read[0])
-        if problem:
-            QMessageBox.warning(self.window, "Import CSV", f"Could not import {Path(path).name}: {problem}")
-            return False
         self.model.edit_samples(read[0], f"Import {Path(path).name}")
         self.window.canvas.fit_data()
         self.message.emit(f"Imported {read[0].n} samples from {Path(path).name}.")

@@ -4,6 +4,8 @@ mode, selected neuron and undo history. Views read it; its methods change it; it
 from __future__ import annotations
 
 import dataclasses
+from contextlib import nullcontext
+from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
@@ -17,18 +19,36 @@ from app.core.session import Session
 from app.core.training import EpochChunk, TrainConfig, Trainer, train
 
 
+@dataclass(frozen=True)
+class Run:
+    """A run as the session model holds it: the network, its trainer and history, and what is shown of it.
+    An edit that changes the number of classes puts one aside, so that undo and redo bring it back."""
+
+    spec: NetworkSpec
+    trainer: Trainer
+    history: TrainingHistory
+    data_version: int
+    figures_from: int
+    displayed_epoch: int
+    live: bool
+    selected: tuple[int, int] | None
+
+
 class SamplesCommand(QUndoCommand):
-    """One undoable edit of the samples: the samples before and after (immutable values)."""
+    """One undoable edit of the samples: the samples before and after (immutable values). An edit that changes
+    the number of classes changes the network's outputs, so it starts a fresh run; undo brings back the run
+    before it, and redo the run after it, as each was left."""
 
     def __init__(self, model: SessionModel, before: SampleSet, after: SampleSet, description: str):
         super().__init__(description)
         self.model, self.before, self.after = model, before, after
+        self.runs: dict[str, Run | None] = {"before": None, "after": None}
 
     def redo(self) -> None:
-        self.model.set_samples(self.after)
+        self.runs["before"] = self.model.set_samples(self.after, self.runs["after"])
 
     def undo(self) -> None:
-        self.model.set_samples(self.before)
+        self.runs["after"] = self.model.set_samples(self.before, self.runs["before"])
 
 
 class SessionModel(QObject):
@@ -39,6 +59,7 @@ class SessionModel(QObject):
     epochChanged = Signal(int, bool)  # the displayed epoch, live (following the newest epoch)
     selectionChanged = Signal(object)  # the selected hidden neuron (layer, neuron), or None
     modifiedChanged = Signal(bool)  # unsaved changes, or none
+    classesChanged = Signal(int, int, bool)  # samples of k classes replaced those of k0: (k0, k, a new run)
 
     def __init__(self, samples: SampleSet, spec: NetworkSpec, config: TrainConfig, parent=None):
         super().__init__(parent)
@@ -53,6 +74,8 @@ class SessionModel(QObject):
         self.trainer, self.history, self.data_version = self._fresh_run()
         self.figures_from = 0  # the first epoch whose recorded loss and accuracy are on the samples now shown
         self._figures: tuple = ((), None)  # (key, figures) of the last epoch whose figures were computed
+        # Whoever trains sets this: a context inside which training stands still (a run is swapped).
+        self.training_paused = nullcontext
 
     # --- samples --------------------------------------------------------------------------------------
     def edit_samples(self, samples: SampleSet, description: str) -> None:
@@ -64,10 +87,37 @@ class SessionModel(QObject):
         self.undo_stack.push(SamplesCommand(self, self.samples, samples, description))
         self.set_modified()
 
-    def set_samples(self, samples: SampleSet) -> None:
-        """New samples (undo and redo call this): training, if running, goes on with them."""
-        self.samples = samples
-        self.samplesChanged.emit()
+    def set_samples(self, samples: SampleSet, run: Run | None = None) -> Run | None:
+        """New samples (undo and redo call this): training, if running, goes on with them. Samples of another
+        number of classes need a network with as many outputs: `run` (one put aside before), or a fresh one;
+        the run they replace is returned (None when the number of classes stays)."""
+        if samples.classes == self.samples.classes:
+            self.samples = samples
+            self.samplesChanged.emit()
+            return None
+        before = self.samples.classes
+        with self.training_paused():
+            replaced = self._current_run()
+            self.samples = samples
+            if run is None:
+                self.spec = dataclasses.replace(self.spec, classes=samples.classes)
+                self.trainer, self.history, self.data_version = self._fresh_run()
+                self.figures_from = 0
+                self._start_run(displayed=0, live=True, selected=self.selected)
+            else:
+                self._restore_run(run)
+        self.classesChanged.emit(before, samples.classes, run is None)
+        return replaced
+
+    def _current_run(self) -> Run:
+        return Run(self.spec, self.trainer, self.history, self.data_version, self.figures_from,
+                   self.displayed_epoch, self.live, self.selected)  # fmt: skip
+
+    def _restore_run(self, run: Run) -> None:
+        self.spec, self.trainer, self.history = run.spec, run.trainer, run.history
+        self.data_version, self.figures_from = run.data_version, run.figures_from
+        self.trainer.set_config(self.config)  # settings changed meanwhile apply to it too
+        self._start_run(displayed=run.displayed_epoch, live=run.live, selected=run.selected)
 
     def split(self) -> tuple[SampleSet, SampleSet]:
         """(training samples, held-out samples) by the test fraction and seed."""

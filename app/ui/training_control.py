@@ -3,6 +3,7 @@ training settings to the session model. `runningChanged` is the one source of th
 
 from __future__ import annotations
 
+import dataclasses
 from contextlib import contextmanager
 
 from PySide6.QtCore import QObject, Signal
@@ -26,6 +27,7 @@ class TrainingControl(QObject):
         self._ended_by_itself = ""  # ...unless the run ended by itself meanwhile (diverged): why it did
         self._until: int | None = None  # the epoch the running training stops at by itself (Train until)
         model.samplesChanged.connect(self._samples_changed)
+        model.training_paused = self.paused  # an edit that changes the number of classes swaps the run
 
     @property
     def running(self) -> bool:
@@ -112,6 +114,8 @@ class TrainingControl(QObject):
         self.model.set_modified()
 
     def set_spec(self, spec: NetworkSpec) -> None:
+        """A new network (its outputs: one per class of the samples, or one for two) and a fresh run."""
+        spec = dataclasses.replace(spec, classes=self.model.samples.classes)
         self.model.set_modified()
         shape = "-".join(str(s) for s in spec.layer_sizes)
         self.restart_run(f"Network changed to {shape} ({ACTIVATION_LABELS[spec.activation]}): training "

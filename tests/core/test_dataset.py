@@ -103,7 +103,7 @@ def test_the_coordinate_limit_leaves_room_for_the_soaks_largest_data():
 
 def test_labels_and_shapes_are_validated(two):
     with pytest.raises(ValueError):
-        two.with_sample(0.0, 0.0, 2)
+        two.with_sample(0.0, 0.0, 8)
     with pytest.raises(ValueError):
         SampleSet([[0.0, 0.0]], [0.5])
     with pytest.raises(ValueError):

@@ -17,7 +17,6 @@ from app.core.dataset import (
     default_class_names,
     make_preset,
     read_csv,
-    two_class_problem,
     write_csv,
 )
 
@@ -79,10 +78,9 @@ def test_every_edit_keeps_the_class_names(three):
     assert all(edit.class_names == THREE for edit in edits)
     assert three.with_sample(5.0, 5.0, 2).class_counts == (1, 1, 3)
     assert SampleSet.empty(THREE).class_names == THREE and SampleSet.empty().class_names == CLASS_NAMES
-    with pytest.raises(ValueError, match="0 to 2"):
-        three.with_sample(0.0, 0.0, 3)
-    with pytest.raises(ValueError, match="0 to 2"):
-        three.with_samples(np.zeros((1, 2)), [3])
+    assert three.with_sample(0.0, 0.0, 3).class_names == (*THREE, "class 4")  # a new class: named for it
+    with pytest.raises(ValueError, match="0 to 7"):
+        three.with_samples(np.zeros((1, 2)), [8])
 
 
 def test_training_needs_two_classes_of_k_and_says_which_one_is_alone(three):
@@ -104,26 +102,36 @@ def test_training_needs_two_classes_of_k_and_says_which_one_is_alone(three):
     assert only_red.training_problem() == "Training needs both classes: add a blue sample (right-click)."
 
 
-def test_the_window_and_command_line_guard_names_the_classes(three):
-    assert two_class_problem(make_preset("moons")) is None
-    assert two_class_problem(three) == (
-        "this file has 3 classes (cat, dog, emu); Unboxed's window and command line take two for now."
-    )
-    assert two_class_problem(make_preset("blobs5"), "the preset blobs5").startswith(
-        "the preset blobs5 has 5 classes (red, blue, class 3, class 4, class 5)"
-    )
+def test_a_sample_of_a_new_class_adds_the_classes_up_to_it_and_with_classes_sets_their_number():
+    moons = make_preset("moons")
+    third = moons.with_sample(0.0, 0.0, 2)
+    assert third.class_names == ("red", "blue", "class 3")
+    assert third.class_counts == (100, 100, 1)
+    fifth = moons.with_samples([[0.0, 0.0], [1.0, 1.0]], [1, 4])  # classes 3 and 4 come empty
+    assert fifth.class_names == ("red", "blue", "class 3", "class 4", "class 5")
+    assert fifth.class_counts == (100, 101, 0, 0, 1)
+    with pytest.raises(ValueError, match="class must be 0 to 7, not 8"):
+        moons.with_sample(0.0, 0.0, 8)
+    assert third.cleared().class_names == third.class_names  # clearing keeps the classes
+    back = fifth.with_classes(2)  # fewer classes drop the samples of the others
+    assert back.class_names == ("red", "blue") and back.n == 201 and back.version == fifth.version + 1
+    named = SampleSet(np.zeros((3, 2)), [0, 1, 2], 0, ("cat", "dog", "emu")).with_classes(4)
+    assert named.class_names == ("cat", "dog", "emu", "class 4") and named.n == 3
+    with pytest.raises(ValueError, match="2 to 8 classes, not 9"):
+        moons.with_classes(9)
 
 
 # --- presets ------------------------------------------------------------------------------------------------
 
 
 def test_presets_of_more_classes_are_known_but_not_among_the_two_class_ones():
-    assert list(MULTICLASS_PRESETS) == ["blobs3", "blobs5", "spirals3"]
+    assert list(MULTICLASS_PRESETS) == ["blobs3", "blobs5", "spirals3", "wedges6"]
     assert not set(MULTICLASS_PRESETS) & set(PRESETS)
-    assert PRESET_CLASSES == {**{name: 2 for name in PRESETS}, "blobs3": 3, "blobs5": 5, "spirals3": 3}
+    assert PRESET_CLASSES == {**{name: 2 for name in PRESETS}, "blobs3": 3, "blobs5": 5, "spirals3": 3,
+                              "wedges6": 6}  # fmt: skip
     for name, classes in PRESET_CLASSES.items():
         assert make_preset(name).classes == classes, name
-    with pytest.raises(ValueError, match="choose from clusters, .*, blobs3, blobs5, spirals3"):
+    with pytest.raises(ValueError, match="choose from clusters, .*, blobs3, blobs5, spirals3, wedges6"):
         make_preset("blobs9")
 
 
@@ -250,19 +258,20 @@ def test_the_export_holds_the_class_names(tmp_path):
         assert data["labels"].tolist() == samples.labels.tolist() and set(data["labels"].tolist()) == {0, 1}
 
 
-@pytest.mark.parametrize(
-    ("args", "words"),
-    [
-        (["--preset", "blobs3"], "the preset blobs3 has 3 classes (red, blue, class 3); Unboxed's window"),
-        (["--data", "{csv}"], "the file {csv} has 3 classes (cat, dog, emu); Unboxed's window and command"),
-    ],
-)
-def test_the_command_line_refuses_more_than_two_classes_for_now(tmp_path, args, words):
+def test_the_command_line_takes_more_classes_with_a_network_of_as_many_outputs(tmp_path):
     from app.cli import parse
-    from app.errors import UsageError
 
     csv_path = str(write(tmp_path, "0,0,cat\n1,1,dog\n2,2,emu\n"))
-    with pytest.raises(UsageError) as caught:
-        parse([arg.format(csv=csv_path) for arg in args])
-    assert str(caught.value).startswith(words.format(csv=csv_path))
-    assert parse(["--preset", "blobs"])[2].classes == 2
+    _, spec, samples = parse(["--data", csv_path, "--layers", "5"])
+    assert samples.class_names == ("cat", "dog", "emu") and spec.classes == 3 and spec.widths == (5,)
+    _, spec, samples = parse(["--preset", "blobs5"])
+    assert samples.classes == spec.classes == 5 and spec.output_units == 5
+    _, spec, samples = parse(["--preset", "blobs"])
+    assert samples.classes == spec.classes == 2 and spec.output_units == 1
+
+
+def test_the_six_wedges_lie_each_in_its_sixty_degrees_of_the_disc():
+    samples = make_preset("wedges6")
+    angles = np.degrees(np.arctan2(samples.points[:, 1], samples.points[:, 0])) % 360.0
+    assert (angles // 60 == samples.labels).all()
+    assert np.hypot(*samples.points.T).max() <= 2.5 and samples.class_counts == (40,) * 6

@@ -298,3 +298,21 @@ def test_loss_and_accuracy_match_torch_cross_entropy(classes, scale):
     assert loss == pytest.approx(float(expected[0]), rel=1e-12, abs=1e-12)
     assert accuracy == float(expected[1])
     assert all(math.isnan(v) for v in network.loss_and_accuracy(spec, params, np.empty((0, 2)), []))
+
+
+def test_confusion_counts_count_each_true_class_by_its_predicted_class():
+    from app.core.dataset import make_preset
+    from app.core.network import confusion_counts, loss_and_accuracy, predict_classes
+
+    samples = make_preset("blobs5")
+    spec = NetworkSpec((3,), "tanh", classes=5)
+    params = np.random.default_rng(4).normal(size=spec.n_params)
+    counts = confusion_counts(spec, params, samples.points, samples.labels)
+    predicted = predict_classes(spec, params, samples.points)
+    by_hand = [[np.sum((samples.labels == t) & (predicted == p)) for p in range(5)] for t in range(5)]
+    np.testing.assert_array_equal(counts, by_hand)
+    assert counts.sum() == samples.n and counts.sum(axis=1).tolist() == list(samples.class_counts)
+    assert counts.trace() / samples.n == loss_and_accuracy(spec, params, samples.points, samples.labels)[1]
+    two = NetworkSpec((3,))
+    nothing = confusion_counts(two, np.zeros(two.n_params), np.empty((0, 2)), np.empty(0))
+    assert nothing.tolist() == [[0, 0], [0, 0]]

@@ -151,8 +151,10 @@ def test_two_classes_keep_todays_shapes_and_text(activation):
 def test_hover_text_says_each_class():
     text = affine_text(np.array([[1.5, -0.25], [-2.0, 0.0], [0.5, 3.0]]), np.array([0.125, -1.0, 0.0]))
     assert text.splitlines() == [
-        "class 0: 1.5·x -0.25·y +0.125", "class 1: -2·x +0·y -1", "class 2: 0.5·x +3·y +0",
+        "red: 1.5·x -0.25·y +0.125", "blue: -2·x +0·y -1", "class 3: 0.5·x +3·y +0",
     ]  # fmt: skip
+    named = affine_text(np.zeros((3, 2)), np.zeros(3), ("cat", "dog", "emu"))
+    assert [line.split(":")[0] for line in named.splitlines()] == ["cat", "dog", "emu"]
 
 
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid"])

@@ -29,6 +29,7 @@ def test_quick_soak_finds_nothing(tmp_path):
     failed = [line for line in report if "FAILED" in line]
     assert result.returncode == 0 and not failed, "\n".join(failed) + result.stderr[-2000:]
     assert counts["gui_sequences"] >= 50 and counts["gui_actions_per_sequence"] >= 20
+    assert len(counts["gui_class_counts"]) >= 4 and counts["gui_class_counts"][0] == 2  # 2 to 8 classes
     assert counts["fuzzed_inputs"] >= 500 and counts["close_cycles"] >= 10 and counts["hostile_inputs"] >= 60
     for key in ("gui_failures", "loader_failures", "faults_with_loss", "leaked_threads", "hostile_failures",
                 "extreme_failures"):  # fmt: skip

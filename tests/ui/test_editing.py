@@ -167,17 +167,16 @@ def test_csv_import_export_round_trip_and_refusal(tmp_path, window):
     assert "line 3" in window.warnings[-1]
 
 
-def test_a_csv_of_three_classes_is_refused_for_now_and_the_samples_stay(tmp_path, window):
-    """Issue 23: the core reads any number of classes; the window shows two for now, and says so."""
+def test_a_csv_of_three_classes_imports_with_its_names_and_undo_brings_the_two_back(tmp_path, window):
+    """Issue 23: the window takes any number of classes (2 to 8), with the file's class names."""
     original = window.model.samples
     path = tmp_path / "pets.csv"
     path.write_text("x,y,label\n0,0,cat\n1,1,dog\n2,0.5,emu\n")
-    assert not window.files.import_csv(str(path))
-    assert window.model.samples is original and not window.model.undo_stack.canUndo()
-    assert window.warnings[-1] == (
-        "Could not import pets.csv: this file has 3 classes (cat, dog, emu); Unboxed's window and "
-        "command line take two for now."
-    )
+    assert window.files.import_csv(str(path))
+    assert window.model.samples.class_names == ("cat", "dog", "emu") and window.model.spec.classes == 3
+    assert window.warnings == []
+    window.model.undo_stack.undo()
+    assert window.model.samples is original and window.model.spec.classes == 2
 
 
 def test_a_click_beyond_the_coordinate_limit_says_so_and_adds_nothing(window):

@@ -254,13 +254,13 @@ def test_saving_and_autosaving_while_training_leave_the_train_button_saying_paus
     assert not window.training.running and button.text() == "Train"
 
 
-def test_a_session_of_three_classes_is_refused_for_now_and_the_window_stays(tmp_path, make_window):
-    """Issue 23: a session of three classes opens in the core; the window shows two for now, and says so,
-    whether opened from the menu, restored at start or given on the command line."""
+def test_a_session_of_three_classes_opens_in_the_window(tmp_path, make_window):
+    """Issue 23: a session of three classes opens from the menu and the way the command line and the last
+    session open one, with its network of three outputs."""
     from app.core.dataset import make_preset
     from app.core.history import TrainingHistory
     from app.core.network import NetworkSpec, loss_and_accuracy
-    from app.core.session import Session, SessionError, save_session
+    from app.core.session import Session, save_session
     from app.core.training import TrainConfig, Trainer
 
     samples, spec = make_preset("blobs3"), NetworkSpec((4,), "tanh", classes=3)
@@ -269,13 +269,10 @@ def test_a_session_of_three_classes_is_refused_for_now_and_the_window_stays(tmp_
     path = tmp_path / "three.unboxed"
     save_session(path, Session(samples, spec, TrainConfig(), TrainingHistory(spec, trainer.params, *start)))
     window = make_window()
-    before = window.model.samples
-    assert not window.files.open_session(str(path))
-    assert window.model.samples is before and window.files.path is None
-    assert window.warnings[-1] == (
-        "Could not open three.unboxed: this session has 3 classes (red, blue, class 3); Unboxed's window and "
-        "command line take two for now."
-    )
-    with pytest.raises(SessionError, match="this session has 3 classes"):
-        window.files.apply_session(load_session(path))  # the command line's and the last session's way
-    assert window.model.samples is before
+    assert window.files.open_session(str(path))
+    assert window.model.samples.classes == 3 and window.model.spec == spec and window.warnings == []
+    assert window.files.path == str(path)
+    window.load_preset("moons")
+    assert window.model.spec.classes == 2
+    window.files.apply_session(load_session(path))  # the command line's and the last session's way
+    assert window.model.spec == spec and window.model.samples.class_names == samples.class_names

@@ -1,6 +1,7 @@
 """The training engine against a plain torch autograd loop on the same problem, bare and inside the app.
 Small: 250 samples, 2-4-4-1 tanh, SGD lr 0.03, batches of 10.
-Large: 2,000 samples, 4x32 tanh, batches of 32.
+Large: 2,000 samples, 4x32 tanh, batches of 32 (the app trains it in float32: engine.prefers_float32; torch
+in float64).
 Classes: the small network and settings on the default preset's points, with its two classes and with eight
 (angle sectors)."""
 

@@ -11,109 +11,23 @@ import math
 
 import numpy as np
 
-# numba freezes LEAKY_SLOPE into the compiled code, and its on-disk cache only notices edits to this file:
-# after changing the slope, touch this file (test_engine holds leaky ReLU to torch, which reads it live).
-from app.core.network import LEAKY_SLOPE
-
-try:
-    from numba import njit
-except ImportError:  # pragma: no cover - the torch fallback takes over
-    njit = None
-
-ACTIVATION_CODES = {"tanh": 0, "relu": 1, "sigmoid": 2, "leaky_relu": 3}
-OPTIMIZER_CODES = {"sgd": 0, "adam": 1}
-ADAM_BETA1, ADAM_BETA2, ADAM_EPS = 0.9, 0.999, 1e-8
-AVAILABLE = njit is not None
-
-
-def _jit(fn):
-    return (
-        njit(nogil=True, cache=True, fastmath={"reassoc", "contract", "arcp", "nsz"})(fn) if AVAILABLE else fn
-    )
-
-
-@_jit
-def _act(code, z):
-    if code == 0:
-        # Three times faster than math.tanh here and as exact (within 2 ulp); tanh(20) rounds to 1.0.
-        if z > 20.0:
-            return 1.0
-        if z < -20.0:
-            return -1.0
-        e = math.exp(2.0 * z)
-        return (e - 1.0) / (e + 1.0)
-    if code == 1:
-        return z if z > 0.0 else 0.0
-    if code == 2:
-        if z >= 0.0:
-            return 1.0 / (1.0 + math.exp(-z))
-        e = math.exp(z)
-        return e / (1.0 + e)
-    return z if z > 0.0 else LEAKY_SLOPE * z
-
-
-@_jit
-def _act_slope(code, z, a):
-    """Derivative of the activation, given the pre-activation z and its value a."""
-    if code == 0:
-        return 1.0 - a * a
-    if code == 1:
-        return 1.0 if z > 0.0 else 0.0
-    if code == 2:
-        return a * (1.0 - a)
-    return 1.0 if z > 0.0 else LEAKY_SLOPE
-
-
-@_jit
-def _sample_loss(logit, target):
-    return max(logit, 0.0) - logit * target + math.log1p(math.exp(-abs(logit)))
-
-
-@_jit
-def _sigmoid(z):
-    if z >= 0.0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
-
-
-@_jit
-def _softmax(z, k, out):
-    """out[:k] = softmax(z[:k]); returns log(sum(exp(z[:k]))), computed from the largest logit's side."""
-    top = z[0]
-    for c in range(1, k):
-        top = max(top, z[c])
-    total = 0.0
-    for c in range(k):
-        e = math.exp(z[c] - top)
-        out[c] = e
-        total += e
-    for c in range(k):
-        out[c] /= total
-    return top + math.log(total)
-
-
-@_jit
-def _argmax(z, k):
-    best = 0
-    for c in range(1, k):
-        if z[c] > z[best]:
-            best = c
-    return best
-
-
-@_jit
-def _layer_offsets(sizes):
-    n_layers = sizes.shape[0] - 1
-    w_off = np.empty(n_layers, np.int64)
-    b_off = np.empty(n_layers, np.int64)
-    offset = 0
-    for layer in range(n_layers):
-        w_off[layer] = offset
-        offset += sizes[layer] * sizes[layer + 1]
-        b_off[layer] = offset
-        offset += sizes[layer + 1]
-    return w_off, b_off, offset
+from app.core import engine_wide  # the wide loop: whole mini-batches as matrix products
+from app.core.engine_ops import (
+    ACTIVATION_CODES,
+    ADAM_BETA1,
+    ADAM_BETA2,
+    ADAM_EPS,
+    AVAILABLE,
+    OPTIMIZER_CODES,
+    _act,
+    _act_slope,
+    _argmax,
+    _jit,
+    _layer_offsets,
+    _sample_loss,
+    _sigmoid,
+    _softmax,
+)
 
 
 @_jit
@@ -328,6 +242,21 @@ def _train(
     return perms.shape[0], step
 
 
+WIDE_MIN_WIDTH = 16  # a hidden layer this wide or wider: the wide loop beats the per-sample one
+FLOAT32_MIN_WIDTH = 16  # the Trainer trains such networks in float32 (prefers_float32)
+
+
+def uses_wide_loop(layer_sizes: tuple[int, ...]) -> bool:
+    """Whether train_epochs trains this network with the wide (matrix-product) loop."""
+    return max(layer_sizes[1:-1]) >= WIDE_MIN_WIDTH
+
+
+def prefers_float32(layer_sizes: tuple[int, ...]) -> bool:
+    """Whether the app trains this network in float32: wide ones, where arithmetic, not overhead, sets the
+    time (the default small network keeps float64, exactly torch's numbers)."""
+    return max(layer_sizes[1:-1]) >= FLOAT32_MIN_WIDTH
+
+
 def _writable(a: np.ndarray, dtype) -> np.ndarray:
     """A C-contiguous writable copy: numba compiles read-only arrays as a separate type, so every call site
     passes the one type that warm_up() compiled."""
@@ -350,12 +279,18 @@ def train_epochs(
     optimizer: str,
     activation: str,
     layer_sizes: tuple[int, ...],
+    float32: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
     """Trains len(perms) epochs in place on params/adam_m/adam_v (float64, C-contiguous) on (x, y); the
     held-out (x_test (m,2), y_test (m,)), m >= 0, are only evaluated. With more than one output (one per
     class), the labels must be class indices 0, 1, ..., else ValueError. Returns the recorded (params (k,P),
     loss (k,), accuracy (k,), test loss (k,), test accuracy (k,)), the test metrics NaN where m == 0, and the
-    new step count; k < len(perms) means the next epoch diverged (non-finite loss or parameters)."""
+    new step count; k < len(perms) means the next epoch diverged (non-finite loss or parameters).
+
+    Networks with a hidden layer of WIDE_MIN_WIDTH or more neurons train by the wide loop (matrix products
+    per mini-batch), the others by the per-sample one; both compute torch's float64 numbers. With float32,
+    the wide loop computes in float32 (torch's float32 numbers, to float32 rounding): params, adam_m and
+    adam_v stay float64 arrays here and come back holding float32 values."""
     n_epochs = perms.shape[0]
     x_test = _writable(x_test, np.float64)
     y_test = _writable(y_test, np.float64)
@@ -370,12 +305,21 @@ def train_epochs(
     out_acc = np.empty(n_epochs)
     out_test_loss = np.full(n_epochs, np.nan)
     out_test_acc = np.full(n_epochs, np.nan)
-    done, step = _train(
-        params, adam_m, adam_v, step, _writable(x, np.float64), y, x_test, y_test,
-        _writable(perms, np.int64), int(batch_size), float(learning_rate), float(l2),
-        OPTIMIZER_CODES[optimizer], ACTIVATION_CODES[activation], np.asarray(layer_sizes, dtype=np.int64),
-        out_params, out_loss, out_acc, out_test_loss, out_test_acc,
+    common = (
+        _writable(x, np.float64), y, x_test, y_test, _writable(perms, np.int64), int(batch_size),
+        float(learning_rate), float(l2), OPTIMIZER_CODES[optimizer], ACTIVATION_CODES[activation],
     )  # fmt: skip
+    sizes = np.asarray(layer_sizes, dtype=np.int64)
+    records = out_params, out_loss, out_acc, out_test_loss, out_test_acc
+    if float32:
+        state = [_writable(a, np.float32) for a in (params, adam_m, adam_v)]
+        done, step = engine_wide.train_wide(*state, step, *common, True, sizes, *records)
+        for given, trained in zip((params, adam_m, adam_v), state, strict=True):
+            given[:] = trained
+    elif uses_wide_loop(layer_sizes):
+        done, step = engine_wide.train_wide(params, adam_m, adam_v, step, *common, False, sizes, *records)
+    else:
+        done, step = _train(params, adam_m, adam_v, step, *common, sizes, *records)
     return (
         out_params[:done], out_loss[:done], out_acc[:done], out_test_loss[:done], out_test_acc[:done],
         int(step),
@@ -392,7 +336,9 @@ def _check_class_labels(k: int, *labels: np.ndarray) -> None:
 
 
 def is_compiled() -> bool:
-    return AVAILABLE and bool(_train.signatures) and bool(_grid_pre_activations.signatures)
+    """Whether warm_up's signatures are compiled (or loaded from the cache) in this process."""
+    wide = len(engine_wide.train_wide.signatures) >= 2
+    return AVAILABLE and bool(_train.signatures) and wide and bool(_grid_pre_activations.signatures)
 
 
 def warm_up() -> None:
@@ -403,6 +349,13 @@ def warm_up() -> None:
         np.zeros((1, 2)), np.array([1.0]), np.array([[0, 1]]), 2, 0.1, 0.0, "adam", "tanh", (2, 1, 1),
     )  # fmt: skip
     grid_pre_activations(params, "tanh", (2, 1, 1), 1, np.zeros(1), np.zeros(1))
+    wide = (2, WIDE_MIN_WIDTH, 1)  # the wide loop, float64 and float32
+    for float32 in (False, True):
+        params = np.zeros(4 * WIDE_MIN_WIDTH + 1)  # 2x16 + 16 weights and biases, then 16 + 1
+        train_epochs(
+            params, np.zeros_like(params), np.zeros_like(params), 0, np.zeros((2, 2)), np.array([0.0, 1.0]),
+            np.zeros((1, 2)), np.array([1.0]), np.array([[0, 1]]), 2, 0.1, 0.0, "adam", "tanh", wide, float32,
+        )  # fmt: skip
 
 
 @_jit

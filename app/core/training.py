@@ -218,7 +218,7 @@ class Trainer:
         (k,P), loss, accuracy, diverged), the metrics on the training part, and leaves the held-out part's
         metrics (test loss (k,), test accuracy (k,), NaN when nothing is held out) in self.last_test. When
         the compiled engine fails, torch takes over (see fall_back_to_torch) and trains one epoch of this
-        call."""
+        call. The engine trains wide networks (engine.prefers_float32) in float32, the others in float64."""
         x = samples.points
         y = samples.labels.astype(np.float64)
         held_out = test_mask(samples.n, self.config.test_fraction, self.config.seed)
@@ -236,10 +236,11 @@ class Trainer:
         if self.backend == "engine":
             moments = self._adam_m.copy(), self._adam_v.copy(), self._step  # the engine updates in place
             try:
+                sizes = self.spec.layer_sizes
                 *result, self._step = engine.train_epochs(
                     self.params, self._adam_m, self._adam_v, self._step, x, y, x_test, y_test, orders, batch,
                     self.config.learning_rate, self.config.l2, self.config.optimizer,
-                    self.spec.activation, self.spec.layer_sizes,
+                    self.spec.activation, sizes, engine.prefers_float32(sizes),
                 )  # fmt: skip
             except Exception as error:  # noqa: BLE001 - numba failing to compile or run: torch takes over
                 self.params = last_good.copy()

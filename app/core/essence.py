@@ -10,19 +10,24 @@ out, the defaults of train_full_enn's check_parameters; tests/core/bdenn_referen
    a fast SVM's direction, C = 10, at the best threshold; pairs of the same class count too), the worst
    pair is cut along the line between their means at the threshold that best tells them apart, and the
    member whose halves stay better apart from the other is replaced by them. Or N per class: each class's
-   Ward dendrogram cut into N clusters.
+   Ward dendrogram cut into N clusters. Any number of classes (2 to 8) as theirs: parameters['classes'] is
+   np.unique(y_train), one subconcept per class to start from.
 2. **Differentia neurons** (first layer, straight lines): for every pair of subconcepts of different classes
    a linear SVM (libsvm, C = 15, balanced class weights, tolerance 1e-30 and 50,000 iterations as theirs;
    two single points: their perpendicular bisector; weights equal within 1e-4 made equal, as their
-   equalize_weights): ``d = tanh(m1 * (w.x + b))``, m1 = 8, positive on the side of the pair's red
-   subconcept. None is skipped (theirs skip only pairs sharing points, which a partition never does).
+   equalize_weights): ``d = tanh(m1 * (w.x + b))``, m1 = 8, positive on the side of the pair's subconcept of
+   the lower class (red for two classes). None is skipped (theirs skip only pairs sharing points, which a
+   partition never does). With k classes still one line per pair of subconcepts (their get_all_differentiae
+   loops over pairs of subclasses whose y_class differ): one-against-one between subconcepts.
 3. **Subconcept neurons**: for each subconcept an SVM (C = 1000) on the differentia outputs separates its
-   samples from every sample of the other classes: ``s = tanh(m2 * (v.d + c))``, m2 = 8; s > 0: "fires".
-4. **Concept neurons** (output): ``concept_k = W[k] . s + b[k]``, the class with the largest wins,
-   P(blue) = sigmoid(concept_blue - concept_red) (their softmax). Theirs (tune_concepts, the default): for
-   each class an SVM (C = 1000) on s, times 8, then gradient descent on this layer alone (get_concept_layer:
-   softmax cross-entropy, their adaptive step and stopping rule; deterministic). Or, with no gradient
-   descent anywhere, fixed weights: 10 from each of the class's subconcepts' firing strengths (s + 1) / 2,
+   samples from every sample of the other classes (all k - 1 of them: their get_subclass_weights_test's
+   interclass_points): ``s = tanh(m2 * (v.d + c))``, m2 = 8; s > 0: "fires".
+4. **Concept neurons** (output), one per class: ``concept_k = W[k] . s + b[k]``, the class with the largest
+   wins, its probability the softmax of the concepts (theirs; for two classes P(blue) is
+   sigmoid(concept_blue - concept_red)). Theirs (tune_concepts, the default): for each class a one-vs-all
+   SVM (C = 1000) on s, times 8, then gradient descent on this layer alone (get_concept_layer: softmax
+   cross-entropy, their adaptive step and stopping rule; deterministic). Or, with no gradient descent
+   anywhere, fixed weights: 10 from each of the class's subconcepts' firing strengths (s + 1) / 2,
    bias -5 (stored as W = 5, b = -5 + 5 * the class's subconcepts).
 
 Their settings that decide this: svm_cost_1 15, svm_cost_2 1000, svm_multiplier_1 and _2 8, margin_ratio inf
@@ -60,6 +65,7 @@ import numpy as np
 
 from app.core.dataset import CLASS_NAMES, SampleSet
 from app.core.essence_build import construct
+from app.core.essence_concepts import softmax
 from app.core.essence_settings import MAX_PER_CLASS, EssenceError, EssenceSettings
 
 __all__ = ["MAX_PER_CLASS", "EssenceError", "EssenceNetwork", "EssenceSettings", "Predictor", "build_essence",
@@ -114,6 +120,7 @@ class EssenceNetwork:
     subconcept_c: np.ndarray  # (n_sub,)
     concept_w: np.ndarray  # (n_classes, n_sub): concept = concept_w . s + concept_b
     concept_b: np.ndarray  # (n_classes,)
+    class_names: tuple[str, ...] = CLASS_NAMES  # one per concept neuron (the samples' class_names)
     settings: EssenceSettings = EssenceSettings()
     support_indices: tuple[np.ndarray, ...] = ()  # per differentia neuron: training samples (see above)
     support_coef: tuple[np.ndarray, ...] = ()  # per differentia neuron: their signed dual coefficients
@@ -158,9 +165,16 @@ class EssenceNetwork:
         return self._concepts_from(self.subconcepts(points))
 
     def predict_proba(self, points: np.ndarray) -> np.ndarray:
-        """Probability of blue (class 1): sigmoid(concept_blue - concept_red), (n,)."""
+        """Two classes: the probability of blue (class 1), sigmoid(concept_blue - concept_red), (n,), the
+        second column of probabilities(). More classes: see probabilities()."""
+        if self.n_classes != 2:
+            raise ValueError(f"P(blue) is for two classes; this network has {self.n_classes}")
         concepts = self.concepts(points)
         return _sigmoid(concepts[:, 1] - concepts[:, 0])
+
+    def probabilities(self, points: np.ndarray) -> np.ndarray:
+        """Each class's probability, the softmax of the concepts (their output layer): (n, n_classes)."""
+        return softmax(self.concepts(points))
 
     def predict(self, points: np.ndarray) -> np.ndarray:
         """The class with the largest concept value (ties: the lower class), (n,) int64."""
@@ -182,15 +196,14 @@ class EssenceNetwork:
     def explain(self, point: np.ndarray, reasons: int = 3, most: int = 3) -> str:
         """Which subconcept neurons fire at this point (the `most` strongest) and the `reasons` differentiae
         that contribute most to each (largest v_jk * d_k > 0), then the prediction with the probability of the
-        predicted colour, e.g. "Fires: blue B (because: red A | blue B → blue B side). Prediction: blue
+        predicted class, e.g. "Fires: blue B (because: red A | blue B → blue B side). Prediction: blue
         (0.97)"."""
         d = self.differentia(point)[0]
         s = self._subconcepts_from(d[None, :])[0]
-        concepts = self._concepts_from(s[None, :])[0]
-        predicted = int(np.argmax(concepts))
-        p_blue = float(_sigmoid(concepts[1] - concepts[0])) if self.n_classes == 2 else float("nan")
-        confidence = p_blue if predicted == 1 else 1.0 - p_blue
-        prediction = f"Prediction: {CLASS_NAMES[predicted]} ({confidence:.2f})"
+        concepts = self._concepts_from(s[None, :])
+        predicted = int(np.argmax(concepts[0]))
+        confidence = float(softmax(concepts)[0, predicted])
+        prediction = f"Prediction: {self.class_names[predicted]} ({confidence:.2f})"
         firing = [int(j) for j in np.argsort(-s, kind="stable") if s[j] > 0.0]
         if not firing:
             return f"No subconcept fires here (the point resembles none of them). {prediction}"
@@ -213,6 +226,7 @@ class EssenceNetwork:
         vectors count-prefixed (for each neuron its count, then that many values)."""
         s = self.settings
         return {
+            "essence/class_names": np.array(self.class_names, dtype=str),
             "essence/subconcept_names": np.array(self.subconcept_names, dtype=str),
             "essence/subconcept_class": np.array(self.subconcept_class),
             "essence/sample_subconcept": np.array(self.sample_subconcept),

@@ -1,6 +1,7 @@
 """The construction of the interpretable network, step by step as the Lin lab's train_full_enn takes them
 (see app.core.essence): subconcepts, differentia SVMs between subconcepts of different classes, subconcept
-SVMs on the differentiae's outputs, the concept layer; then named and ordered for the app."""
+SVMs on the differentiae's outputs, the concept layer; then named and ordered for the app. Any number of
+classes (2 to 8), as theirs: one concept neuron a class."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import string
 
 import numpy as np
 
-from app.core.dataset import CLASS_NAMES, SampleSet
+from app.core.dataset import SampleSet
 from app.core.essence_concepts import fixed_concepts, tuned_concepts
 from app.core.essence_settings import MAX_PER_CLASS, EssenceError, EssenceSettings
 from app.core.essence_subconcepts import split_subconcepts, ward_subconcepts
@@ -17,9 +18,13 @@ from app.core.essence_svm import EXACT, fit_svm
 
 def check_samples(samples: SampleSet) -> None:
     """Raises EssenceError for samples no network can be built for."""
-    counts = np.bincount(samples.labels, minlength=len(CLASS_NAMES))
+    counts = np.bincount(samples.labels, minlength=samples.classes)
     if samples.n == 0 or (counts == 0).any():
-        raise EssenceError("The interpretable network needs samples of both classes.")
+        if samples.classes == 2:
+            raise EssenceError("The interpretable network needs samples of both classes.")
+        missing = ", ".join(samples.class_names[k] for k in np.flatnonzero(counts == 0))
+        raise EssenceError(f"The interpretable network needs samples of every class (one concept neuron a "
+                           f"class); none of: {missing}.")  # fmt: skip
     if counts.max() > MAX_PER_CLASS:  # refused before the clustering allocates what cannot be had
         raise EssenceError(f"The interpretable network takes {MAX_PER_CLASS:,} samples a class at most.")
     order = np.lexsort((samples.points[:, 1], samples.points[:, 0]))
@@ -60,7 +65,7 @@ def construct(samples: SampleSet, settings: EssenceSettings, per_class: int | No
     check_samples(samples)
     if per_class is not None and per_class < 1:
         raise EssenceError(f"Each class needs at least one subconcept, not {per_class}.")
-    n_classes, labels = len(CLASS_NAMES), samples.labels
+    n_classes, labels = samples.classes, samples.labels
     if settings.standardize_inputs:
         x, mean, spread = _standardized(samples.points)
     else:  # centred only: the same SVMs, clusters and splits as on the raw coordinates, better conditioned
@@ -101,13 +106,14 @@ def construct(samples: SampleSet, settings: EssenceSettings, per_class: int | No
         epochs = 0
 
     # Named and ordered for the app: within a class, A is the largest subconcept (ties: the one holding the
-    # earliest sample); each differentia positive on its red subconcept's side, ordered by (red, blue).
+    # earliest sample); each differentia positive on the side of its subconcept of the lower class, ordered by
+    # (that subconcept, the other): for two classes (red, blue).
     order = sorted(range(len(groups)), key=lambda j: (classes[j], -len(groups[j]), groups[j][0]))
     new = np.empty(len(groups), dtype=np.int64)
     new[order] = np.arange(len(groups))
     names, seen = [], [0] * n_classes
     for j in order:
-        names.append(f"{CLASS_NAMES[classes[j]]} {_letters(seen[classes[j]])}")
+        names.append(f"{samples.class_names[classes[j]]} {_letters(seen[classes[j]])}")
         seen[classes[j]] += 1
     sample_sub = np.empty(samples.n, dtype=np.int64)
     for j, members in enumerate(groups):
@@ -121,6 +127,7 @@ def construct(samples: SampleSet, settings: EssenceSettings, per_class: int | No
     w = w / spread  # back in the input plane (their destandardize())
     b = b - w @ mean
     return dict(
+        class_names=samples.class_names,
         subconcept_names=tuple(names),
         subconcept_class=np.array(classes, dtype=np.int64)[order],
         sample_subconcept=sample_sub,

@@ -27,7 +27,8 @@ def fixed_concepts(
     return w, bias + w.sum(axis=1)
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Each row's softmax (their Layer's 'softmax' activation), shifted by its largest value first."""
     z = np.exp(z - z.max(axis=1, keepdims=True))
     return z / z.sum(axis=1, keepdims=True)
 
@@ -50,7 +51,7 @@ def tuned_concepts(
     stagnation, factor = 0.0, LEARN_FACTOR
     epoch = 0
     for epoch in range(max_epochs):  # noqa: B007 - the epochs it took are returned
-        output = _softmax(s @ w + b)
+        output = softmax(s @ w + b)
         error = float(np.sqrt(np.sum((output - target) ** 2)))
         if error < previous:
             stagnation = 0.0

@@ -11,8 +11,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from app.core.comparison import Comparison, compare_models
 from app.core.dataset import SampleSet
 from app.core.essence import EssenceError, EssenceNetwork, build_essence
-from app.core.network import logits
-from app.core.thesis import enn_thesis, focus_over_epochs, mlp_thesis, plot_epochs
+from app.core.thesis import enn_thesis, focus_over_epochs, mlp_predictor, mlp_thesis, plot_epochs
 from app.ui.essence_settings import QtEssenceSettings
 from app.ui.essence_view import QtEssenceView
 from app.ui.session_model import SessionModel
@@ -115,13 +114,9 @@ class EssenceBuilder(QObject):
     def compare(self, training: SampleSet, held_out: SampleSet) -> Comparison:
         """The two networks compared, the trained one at the displayed epoch (with the article's claims)."""
         spec, params = self.model.spec, self.model.displayed_params()
-
-        def mlp_predict(points):
-            return (logits(spec, params, points) > 0).astype(int)
-
         thesis = (mlp_thesis(spec, params, training, self.essence), self._enn_thesis)
-        return compare_models(training, held_out, mlp_predict, self.essence.predict,
-                              sum(spec.widths) + 1, self.essence.n_neurons,
+        return compare_models(training, held_out, mlp_predictor(spec, params), self.essence.predict,
+                              sum(spec.widths) + spec.output_units, self.essence.n_neurons,
                               concepts_tuned=self.essence.settings.tune_concepts, thesis=thesis,
                               epoch=self.model.displayed_epoch)  # fmt: skip
 

@@ -1,7 +1,8 @@
 """The interpretable network beside the trained MLP: an Essence Neural Network (Blazek & Lin, "Explainable
 neural networks that simulate reasoning", 2021). Each class's samples are clustered into subconcepts, one
-straight "differentia" line tells a red subconcept from a blue one, and hovering a point says which
-subconcepts fire there and which lines make them fire. Drawn like the MLP canvas, at the same zoom."""
+straight "differentia" line tells a subconcept from one of another class (a red one from a blue one), and
+hovering a point says which subconcepts fire there and which lines make them fire. Drawn like the MLP canvas,
+at the same zoom, in the same class colours."""
 
 from __future__ import annotations
 
@@ -27,14 +28,17 @@ from PySide6.QtWidgets import (
 from app.core.comparison import ROW_TIPS, Comparison
 from app.core.dataset import SampleSet
 from app.core.essence import EssenceNetwork
+from app.core.fields import ClassField
 from app.core.geometry import Rect, clip_line, grid_centres, level_curves
 from app.ui.canvas import QtCanvas
-from app.ui.palette import CLASS_RGB
+from app.ui.class_colours import class_background, class_rgb
+from app.ui.palette import prediction_lut
 
 TITLE = "Interpretable network (Essence Neural Network, Blazek & Lin 2021)"
 EMPTY_STATUS = "Press Build to build it"
-STATUS_TIP = ("Subconcepts: clusters of each class's samples. Lines: the first layer, one line per red and "
-              "blue subconcept it tells apart. Errors: training samples the network gets wrong.")  # fmt: skip
+STATUS_TIP = ("Subconcepts: clusters of each class's samples. Lines: the first layer, one line per pair of "
+              "subconcepts of different classes it tells apart. Errors: training samples the network gets "
+              "wrong.")  # fmt: skip
 MIN_PLOT_HEIGHT = 100  # pixels
 MAX_FIELD_PIXELS = 256  # per side of the background raster
 MIN_FIELD_PIXELS = 32
@@ -47,19 +51,29 @@ _CORNERS = ((-1, -1), (1, -1), (1, 1), (-1, 1))
 
 
 def subconcept_rgb(subconcept_class: np.ndarray) -> list[tuple[int, int, int]]:
-    """One colour per subconcept: shades of its class's colour from dark to light, the hue turned a little
-    along the way so that neighbouring shades stay apart."""
+    """One colour per subconcept: shades of its class's colour (class_colours) from dark to light, the hue
+    turned a little along the way so that neighbouring shades stay apart."""
     colours = []
     for j, k in enumerate(subconcept_class):
         same_class = np.flatnonzero(subconcept_class == k)
-        hue, lightness, saturation = colorsys.rgb_to_hls(*(c / 255.0 for c in CLASS_RGB[k]))
+        hue, lightness, saturation = colorsys.rgb_to_hls(*(c / 255.0 for c in class_rgb(int(k))))
         if len(same_class) > 1:
             t = np.searchsorted(same_class, j) / (len(same_class) - 1)
-            spread = min(0.04 * (len(same_class) - 1), 0.16)  # of the hue circle: still reddish, or bluish
+            spread = min(0.04 * (len(same_class) - 1), 0.16)  # of the hue circle: still its class's hue
             hue, lightness = (hue + spread * (t - 0.5)) % 1.0, 0.28 + 0.44 * t
         r, g, b = colorsys.hls_to_rgb(hue, lightness, saturation)
         colours.append((round(255 * r), round(255 * g), round(255 * b)))
     return colours
+
+
+def essence_field(enn: EssenceNetwork, rect: Rect, nx: int, ny: int) -> ClassField:
+    """The network's class and its softmax probability at the pixel centres of rect, its concepts as the
+    logits (the canvas's ClassField of an MLP of k classes)."""
+    xs, ys = grid_centres(rect, nx, ny)
+    gx, gy = np.meshgrid(xs, ys)
+    concepts = enn.concepts(np.column_stack([gx.ravel(), gy.ravel()])).reshape(ny, nx, -1)
+    probability = 1.0 / np.exp(concepts - concepts.max(axis=-1, keepdims=True)).sum(axis=-1)
+    return ClassField(rect, xs, ys, np.argmax(concepts, axis=-1), probability.astype(np.float32), concepts)
 
 
 def _label_box(centre: np.ndarray, along: np.ndarray, width: float, height: float) -> QPolygonF:
@@ -71,7 +85,6 @@ def _label_box(centre: np.ndarray, along: np.ndarray, width: float, height: floa
 
 class QtEssenceCanvas(QtCanvas):
     """A non-interactive canvas that draws an EssenceNetwork instead of the MLP."""
-
 
     def __init__(self, parent=None):
         super().__init__(parent, interactive=False)
@@ -101,6 +114,8 @@ class QtEssenceCanvas(QtCanvas):
             )
         self.enn = enn
         self.hover_text = ""
+        # Two classes: P(blue) through the MLP canvas's colour map; more: class_colours' RGB image.
+        self.background_image.setLookupTable(prediction_lut() if enn is None or enn.n_classes == 2 else None)
         self.set_samples(samples)
         self._dirty = True
 
@@ -115,7 +130,7 @@ class QtEssenceCanvas(QtCanvas):
         for dots in self.sample_dots + self.held_out_dots:
             dots.clear()
         outline = pg.mkPen((25, 25, 25), width=1.3)
-        entries: list[list[str]] = [[] for _ in CLASS_RGB]  # the legend's entries, by class
+        entries: list[list[str]] = [[] for _ in range(self.enn.n_classes)]  # the legend's entries, by class
         for j, rgb in enumerate(subconcept_rgb(self.enn.subconcept_class)):
             dots = pg.ScatterPlotItem(size=10, pen=outline, brush=pg.mkBrush(*rgb))
             dots.setData(pos=samples.points[self.enn.sample_subconcept == j])
@@ -138,13 +153,12 @@ class QtEssenceCanvas(QtCanvas):
             self.background_image.clear()
             self.decision_curve.clear()
         else:
-            nx, ny = self._grid_size()
-            xs, ys = grid_centres(rect, nx, ny)
-            gx, gy = np.meshgrid(xs, ys)
-            p_blue = self.enn.predict_proba(np.column_stack([gx.ravel(), gy.ravel()])).reshape(ny, nx)
-            self.background_image.setImage(p_blue.astype(np.float32), autoLevels=False, levels=(0.0, 1.0))
+            image, levels, curve = self._field_image(rect)
+            self.background_image.setImage(image, autoLevels=False)
+            # Set after: an ImageItem's first setImage applies the levels set before it had an image (the
+            # canvas's (0, 1)) over any it is given.
+            self.background_image.setLevels(levels)
             self.background_image.setRect(QRectF(rect.xmin, rect.ymin, rect.width, rect.height))
-            curve = level_curves(xs, ys, p_blue, 0.5)
             self.decision_curve.setData(*(curve.T if len(curve) else ([], [])))
             for k in range(self.enn.n_differentiae):
                 segment = clip_line(self.enn.differentia_w[k], self.enn.differentia_b[k], rect)
@@ -158,6 +172,18 @@ class QtEssenceCanvas(QtCanvas):
         self.data_frame.setVisible(zoomed_out > 2.5)
         self.frames_drawn += 1
         return True
+
+    def _field_image(self, rect: Rect) -> tuple[np.ndarray, tuple[float, float], np.ndarray]:
+        """(image, levels, decision curve) over rect: two classes, P(blue) for prediction_lut and its 0.5
+        contour; more, class_colours' RGB image and where the two leading concepts tie (as the MLP canvas)."""
+        nx, ny = self._grid_size()
+        if self.enn.n_classes > 2:
+            field = essence_field(self.enn, rect, nx, ny)
+            return class_background(field), (0, 255), field.decision_curve()
+        xs, ys = grid_centres(rect, nx, ny)
+        gx, gy = np.meshgrid(xs, ys)
+        p_blue = self.enn.predict_proba(np.column_stack([gx.ravel(), gy.ravel()])).reshape(ny, nx)
+        return p_blue.astype(np.float32), (0.0, 1.0), level_curves(xs, ys, p_blue, 0.5)
 
     def _grid_size(self) -> tuple[int, int]:
         size = self.view_box.size()

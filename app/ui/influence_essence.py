@@ -33,6 +33,11 @@ def side_lut(negative_rgb: tuple[int, int, int], positive_rgb: tuple[int, int, i
     return np.round(255 + (colour - 255) * SIDE_TINT * np.abs(t)).astype(np.uint8)
 
 
+def _class_key(enn: EssenceNetwork, subconcept: int) -> str:
+    """The key (1 to 8) that chooses the subconcept's class, where there are more than two classes."""
+    return str(int(enn.subconcept_class[subconcept]) + 1) if len(enn.concept_b) > 2 else ""
+
+
 def _coloured(text: str, label: int) -> str:
     """Rich text: a subconcept's name in its class's colour, a little darker so that it reads as text."""
     r, g, b = (round(0.8 * c) for c in class_rgb(label))
@@ -62,8 +67,8 @@ def essence_maps(
         lut = side_lut(class_rgb(enn.subconcept_class[second]), class_rgb(enn.subconcept_class[first]))
         segment = clip_line(enn.differentia_w[k], enn.differentia_b[k], rect)
         names = [_coloured(enn.subconcept_names[s], enn.subconcept_class[s]) for s in (first, second)]
-        letters = [
-            _coloured(enn.subconcept_names[s].split(" ")[-1], enn.subconcept_class[s])
+        letters = [  # "A|B" for two classes; with more, each letter after its class's key: "1A|3G"
+            _coloured(_class_key(enn, s) + enn.subconcept_names[s].split(" ")[-1], enn.subconcept_class[s])
             for s in (first, second)
         ]
         contents.append(MapContent(

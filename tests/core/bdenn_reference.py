@@ -3,9 +3,10 @@ imports it): github.com/jre411/bdENN, commit be96e7c, files enn/train_enn.py (tr
 functions inside it), enn/enn_svm.py (SVM), enn/layer.py (Layer) and the parameters of enn/learnBoundaries.py.
 
 Only the branches that the parameters of learnBoundaries.set_parameters_explicit (with train_full_enn's
-check_parameters defaults for the keys it does not set) reach for two classes are ported: no convolution,
-cross-validation, grid search, parallel pool, pruning (margin_ratio = inf), symbolic weights, strictness,
-hierarchy or multi-label. Their code is followed step for step, including its quirks, each marked "(sic)";
+check_parameters defaults for the keys it does not set) reach for one label a sample, of any number of
+classes (their parameters['classes'] = np.unique(y_train)), are ported: no convolution, cross-validation,
+grid search, parallel pool, pruning (margin_ratio = inf), symbolic weights, strictness, hierarchy or
+multi-label. Their code is followed step for step, including its quirks, each marked "(sic)";
 `alternative` selects their `alternative_subclasses` (0: Ward with a fixed total, 1:
 get_subclasses_alternative_old, 2: Ward, searching the total). Two branches that draw random numbers are
 refused instead (see AuthorsRandomBranch)."""
@@ -101,8 +102,9 @@ def two_sided_svm(input_1: np.ndarray, input_2: np.ndarray, svm_cost: float, fas
 
 @dataclass
 class Reference:
-    """What train_full_enn returns, for two classes: subclass points, layers (weights with their multipliers
-    applied, as Network holds them) and the differentiae's support vectors (sample indices)."""
+    """What train_full_enn returns: subclass points, layers (weights with their multipliers applied, as
+    Network holds them; one concept neuron a class) and the differentiae's support vectors (sample
+    indices)."""
 
     subclass_points: list[list[int]]
     subclass_class: list[int]

@@ -2,6 +2,8 @@
 its own colour on the trained network's maps and on the interpretable network's, the extrapolation's
 background in the predicted class's colour; two classes drawn as before."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -113,6 +115,7 @@ def test_the_interpretable_networks_maps_colour_a_third_class_gold(qtbot):
     line = contents[2]  # blue A | class 3 A: positive (the lut's top) on blue's side
     assert tuple(line.lut[0]) == tuple(round(255 + (c - 255) * 0.15) for c in gold)
     assert "rgb({},{},{})".format(*(round(0.8 * c) for c in gold)) in line.name
+    assert re.sub("<[^>]+>", "", line.short_name) == "2A|3A"  # small maps: each class's key and letter
     view = MapsView(background="w")
     qtbot.addWidget(view)
     view.resize(600, 300)

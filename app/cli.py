@@ -71,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar=("VIEW", "OUT.png|.svg"),
         help=f"write one view alone, with its key, and exit; VIEW: {', '.join(VIEWS)}",
     )
+    parser.add_argument("--hidden-layer", type=whole_number, default=None, metavar="L",
+                        help="the hidden layer --export-view hidden shows (1-based; default 1)")
+    parser.add_argument("--hidden-neurons", default=None, metavar="I,J",
+                        help="two neurons of that layer on its axes (1-based; default: the layer's first "
+                        "two principal components)")  # fmt: skip
     parser.add_argument("--show", metavar="LAYERS", help="what the canvas draws, comma-separated from: "
                         f"{','.join(LAYERS)} (default: {','.join(DEFAULT_LAYERS)})")  # fmt: skip
     parser.add_argument("--export-data", metavar="OUT.npz", help="write samples, parameters and metrics")
@@ -128,6 +133,19 @@ def _layers(show: str | None, regions: bool) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names + ("regions",) * regions))
 
 
+def _hidden_neurons(text: str | None) -> tuple[int, int] | None:
+    """--hidden-neurons I,J as two different whole numbers from 1 (None when not given)."""
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 2 or not all(p.isascii() and p.isdigit() and len(p) <= 3 for p in parts):
+        raise UsageError(f"--hidden-neurons {text!r}: give two neuron numbers separated by a comma, e.g. 1,3")
+    i, j = int(parts[0]), int(parts[1])
+    if i < 1 or j < 1 or i == j:
+        raise UsageError(f"--hidden-neurons {text!r}: two different neurons, numbered from 1")
+    return i, j
+
+
 def parse(argv: list[str]):
     args = build_parser().parse_args(argv)
     args.plain_start = not argv  # started with no arguments: the last settings come back
@@ -152,6 +170,9 @@ def parse(argv: list[str]):
         raise UsageError(f"--export-view: unknown view {args.export_view_name!r}; choose from {choices}")
     if args.export_view_name == "essence":
         args.essence = True
+    args.hidden_neurons = _hidden_neurons(args.hidden_neurons)
+    if args.hidden_layer is not None and args.hidden_layer < 1:
+        raise UsageError(f"--hidden-layer {args.hidden_layer}: hidden layers are numbered from 1")
     args.layers_shown = _layers(args.show, args.regions)
     args.regions = "regions" in args.layers_shown
     if args.session and not Path(args.session).is_file():

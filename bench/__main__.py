@@ -8,7 +8,7 @@ import sys
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from bench import engine, history, influence, live, regions, scrub, thesis, zoom  # noqa: E402
+from bench import engine, hidden, history, influence, live, regions, scrub, thesis, zoom  # noqa: E402
 
 FAMILIES = {
     "live": live.run,
@@ -18,6 +18,7 @@ FAMILIES = {
     "influence": influence.run,
     "zoom": zoom.run,
     "regions": regions.run,
+    "hidden": hidden.run,
 }
 REPORTS = {"thesis": thesis.run}  # measures, not timings: run by name only, not by "all"
 

@@ -356,6 +356,7 @@ def warm_up() -> None:
             params, np.zeros_like(params), np.zeros_like(params), 0, np.zeros((2, 2)), np.array([0.0, 1.0]),
             np.zeros((1, 2)), np.array([1.0]), np.array([[0, 1]]), 2, 0.1, 0.0, "adam", "tanh", wide, float32,
         )  # fmt: skip
+    engine_wide.grid_pre_activations_float32(params, 0, wide, 1, np.zeros(1), np.zeros(1))  # drawing
 
 
 @_jit

@@ -329,3 +329,53 @@ def train_wide(
     return perms.shape[0], step
 
 
+
+
+@_jit_vector
+def _grid_wide(params, act, sizes, layer, xs, ys, out):
+    """out[iy, ix, :] = the pre-activations of `layer` at (xs[ix], ys[iy]), by the wide forward pass in
+    float32 (params, xs, ys float32; the fast tanh), in blocks of rows under the BLAS threading threshold."""
+    sub_sizes = sizes[: layer + 2]
+    w_off, b_off, _ = _layer_offsets(sizes)
+    nx, ny = xs.shape[0], ys.shape[0]
+    _, rows = _block_rows(sub_sizes, nx * ny)
+    h_off, z_off, hbuf, zbuf, _ = _wide_buffers(sub_sizes, rows, params)
+    n_out = sizes[layer + 1]
+    total = nx * ny
+    flat = out.reshape((total, n_out))
+    ix, iy = 0, 0
+    for start in range(0, total, rows):
+        count = min(rows, total - start)
+        inputs = _rows(hbuf, h_off[0], count, 2)
+        for s in range(count):  # the pixels row after row, without a division per pixel
+            inputs[s, 0] = xs[ix]
+            inputs[s, 1] = ys[iy]
+            ix += 1
+            if ix == nx:
+                ix, iy = 0, iy + 1
+        _wide_forward(params, sub_sizes, w_off, b_off, act, True, hbuf, zbuf, h_off, z_off, count)
+        flat[start : start + count] = _rows(zbuf, z_off[layer], count, n_out)
+
+
+def grid_float32_compiled() -> bool:
+    """Whether grid_pre_activations_float32 runs compiled already (engine.warm_up compiles it)."""
+    return bool(_grid_wide.signatures)
+
+
+def grid_pre_activations_float32(
+    params: np.ndarray,
+    activation_code: int,
+    layer_sizes: tuple[int, ...],
+    layer: int,
+    xs: np.ndarray,
+    ys: np.ndarray,
+) -> np.ndarray:
+    """engine.grid_pre_activations computed in float32 by matrix products (the fast tanh): for drawing a
+    wide network's background, where float32's 1e-7 is far below a pixel's colour step. Float64 out."""
+    sizes = np.asarray(layer_sizes, dtype=np.int64)
+    out = np.empty((len(ys), len(xs), int(sizes[layer + 1])))
+    _grid_wide(
+        np.array(params, dtype=np.float32), int(activation_code), sizes, int(layer),
+        np.array(xs, dtype=np.float32), np.array(ys, dtype=np.float32), out,
+    )  # fmt: skip
+    return out

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.core import engine
+from app.core import engine, engine_wide
 from app.core.geometry import Rect, grid_centres, level_curves
 from app.core.network import NetworkSpec, pre_activations
 
@@ -27,10 +27,14 @@ class PredictionField:
 
 
 def layer_field(
-    spec: NetworkSpec, params: np.ndarray, xs: np.ndarray, ys: np.ndarray, layer: int
+    spec: NetworkSpec, params: np.ndarray, xs: np.ndarray, ys: np.ndarray, layer: int, drawing: bool = False
 ) -> np.ndarray:
     """Pre-activations of every neuron of `layer` (0-based; the last is the output logit) at the grid points
-    (xs[ix], ys[iy]): an array (len(ys), len(xs), width)."""
+    (xs[ix], ys[iy]): an array (len(ys), len(xs), width). For `drawing` a wide network (a hidden layer of
+    engine.WIDE_MIN_WIDTH or more), float32 matrix products: about 4x faster, within 1e-6 of float64."""
+    if drawing and engine.uses_wide_loop(spec.layer_sizes) and engine_wide.grid_float32_compiled():
+        code = engine.ACTIVATION_CODES[spec.activation]
+        return engine_wide.grid_pre_activations_float32(params, code, spec.layer_sizes, layer, xs, ys)
     if engine.is_compiled():  # until then (first start only) numpy draws, so nothing waits for the compiler
         return engine.grid_pre_activations(params, spec.activation, spec.layer_sizes, layer, xs, ys)
     gx, gy = np.meshgrid(xs, ys)
@@ -38,9 +42,12 @@ def layer_field(
     return z.reshape(len(ys), len(xs), -1)
 
 
-def prediction_field(spec: NetworkSpec, params: np.ndarray, rect: Rect, nx: int, ny: int) -> PredictionField:
+def prediction_field(
+    spec: NetworkSpec, params: np.ndarray, rect: Rect, nx: int, ny: int, drawing: bool = False
+) -> PredictionField:
+    """The probability of blue over rect at nx x ny pixel centres (`drawing`: see layer_field)."""
     xs, ys = grid_centres(rect, nx, ny)
-    logits = layer_field(spec, params, xs, ys, len(spec.layer_sizes) - 2)[..., 0]
+    logits = layer_field(spec, params, xs, ys, len(spec.layer_sizes) - 2, drawing)[..., 0]
     values = 0.5 * (1.0 + np.tanh(0.5 * logits))
     return PredictionField(rect, xs, ys, values.astype(np.float32), logits)
 
@@ -69,9 +76,12 @@ def _probability_of_blue(logits: np.ndarray) -> np.ndarray:
     return (0.5 * (1.0 + np.tanh(0.5 * logits))).astype(np.float32)
 
 
-def class_field(spec: NetworkSpec, params: np.ndarray, rect: Rect, nx: int, ny: int) -> ClassField:
+def class_field(
+    spec: NetworkSpec, params: np.ndarray, rect: Rect, nx: int, ny: int, drawing: bool = False
+) -> ClassField:
+    """The predicted class and its probability over rect at nx x ny pixel centres (`drawing`: layer_field)."""
     xs, ys = grid_centres(rect, nx, ny)
-    z = layer_field(spec, params, xs, ys, len(spec.layer_sizes) - 2)
+    z = layer_field(spec, params, xs, ys, len(spec.layer_sizes) - 2, drawing)
     if spec.classes == 2:
         classes = (z[..., 0] > 0).astype(np.int64)
         blue = 0.5 * (1.0 + np.tanh(0.5 * z[..., 0]))

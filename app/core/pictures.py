@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-VIEWS = ("canvas", "influence", "extrapolation", "essence", "network", "loss", "window")
+VIEWS = ("canvas", "influence", "extrapolation", "essence", "network", "loss", "hidden", "window")
 PICTURE_SUFFIXES = (".png", ".svg")
 LAYERS = ("samples", "prediction", "neurons", "boundary", "regions")
 DEFAULT_LAYERS = ("samples", "prediction", "neurons", "boundary")

@@ -43,6 +43,7 @@ def train_synchronously(window, epochs: int) -> None:
     """Trains the window's network for `epochs` epochs in this thread (headless use and --epochs)."""
     window.model.train_here(epochs)
     window.frames.refresh_curves()
+    window.hidden_space.reset_axes()  # as when training pauses: principal components of the newest epoch
 
 
 def offer_recovery(window) -> None:
@@ -102,6 +103,7 @@ def _run(app: QApplication, window, args, headless: bool) -> int:
         else:
             window.files.open_session(args.session)
     model = window.model
+    _choose_hidden_axes(window, args)
     problem = model.samples.training_problem(model.config.test_fraction, model.config.seed)
     if args.epochs and problem:
         raise UsageError(problem)
@@ -137,6 +139,21 @@ def _run(app: QApplication, window, args, headless: bool) -> int:
         return 0
     window.show()
     return app.exec()
+
+
+def _choose_hidden_axes(window, args) -> None:
+    """The hidden-space view's layer and neurons (--hidden-layer, --hidden-neurons), checked against the
+    network before any training."""
+    from app.errors import UsageError
+
+    hidden = window.hidden_space
+    try:
+        if args.hidden_layer is not None:
+            hidden.set_layer(args.hidden_layer - 1)
+        if args.hidden_neurons is not None:
+            hidden.set_neurons(tuple(k - 1 for k in args.hidden_neurons))
+    except ValueError as error:
+        raise UsageError(f"--hidden-layer/--hidden-neurons: {error}") from None
 
 
 def close_for_good(app: QApplication, window) -> None:

@@ -96,6 +96,9 @@ class QtCanvas(pg.PlotWidget):
         self.selection_rings = pg.ScatterPlotItem(size=17, pen=pg.mkPen((240, 170, 0), width=2.5), brush=None)
         self.selection_rings.setZValue(19)
         self.addItem(self.selection_rings)
+        self.highlight_ring = pg.ScatterPlotItem(size=22, pen=pg.mkPen((20, 20, 20), width=3), brush=None)
+        self.highlight_ring.setZValue(21)  # another view's hovered sample (the hidden space's), over the dots
+        self.addItem(self.highlight_ring)
         self._held_out = np.zeros(0, bool)
         self.show_samples = True
         # The keys (colour bar, legend, neuron tags) explain the main canvas; the overview goes without.
@@ -163,6 +166,11 @@ class QtCanvas(pg.PlotWidget):
 
     def _draw_selection(self, indices: np.ndarray) -> None:
         _show_dots(self.selection_rings, self.samples.points[indices])
+
+    def highlight_sample(self, index: int | None) -> None:
+        """Rings sample `index` (hovered in another view), or no sample for None."""
+        known = index is not None and 0 <= index < self.samples.n
+        _show_dots(self.highlight_ring, self.samples.points[[index] if known else []])
 
     # --- the editing tools (the toolbar's) ---------------------------------------------------------------
     def set_current_label(self, label: int) -> None:
@@ -356,7 +364,7 @@ class QtCanvas(pg.PlotWidget):
         nx, ny = self._raster_size(None if full else PREVIEW_SECONDS if preview else self.sharp_seconds)
         started = time.perf_counter()
         two = self.spec.classes == 2  # two: P(blue) through prediction_lut; more: class_colours' RGB image
-        field = (prediction_field if two else class_field)(self.spec, self.params, rect, nx, ny)
+        field = (prediction_field if two else class_field)(self.spec, self.params, rect, nx, ny, drawing=True)
         measured = (time.perf_counter() - started) / (nx * ny)
         self._seconds_per_pixel = 0.7 * self._seconds_per_pixel + 0.3 * measured
         image = field.values if two else class_background(field)

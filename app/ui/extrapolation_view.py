@@ -116,7 +116,9 @@ class QtExtrapolationView(QWidget):
         self.main_view_marker.setVisible(tiny)
 
     def refresh(self, preview: bool = False) -> bool:
-        return self.isVisible() and self.canvas.refresh(preview)
+        """Redraws what changed, when on screen: a dock behind another's tab counts as visible to Qt but has
+        nothing on screen, and draws once its tab is chosen (the canvas stays dirty until then)."""
+        return self.isVisible() and not self.visibleRegion().isEmpty() and self.canvas.refresh(preview)
 
     def _rectangle_dragged(self) -> None:
         x, y = self.main_view_box.pos()

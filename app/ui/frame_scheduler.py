@@ -15,6 +15,7 @@ from app.ui.canvas import QtCanvas
 from app.ui.confusion_view import QtConfusionView
 from app.ui.essence_view import QtEssenceView
 from app.ui.extrapolation_view import QtExtrapolationView
+from app.ui.hidden_space_view import QtHiddenSpaceView
 from app.ui.influence_panel import QtInfluencePanel
 from app.ui.loss_plot import QtLossPlot
 from app.ui.network_view import QtNetworkView
@@ -38,6 +39,7 @@ class Views:
     loss_plot: QtLossPlot
     network_view: QtNetworkView
     confusion: QtConfusionView | None = None  # shown for more than two classes
+    hidden_space: QtHiddenSpaceView | None = None
 
 
 class FrameScheduler(QObject):
@@ -126,14 +128,15 @@ class FrameScheduler(QObject):
 
     def _view_refreshers(self, preview: bool, maps_in_turn: bool) -> tuple:
         """Each view's redraw (if its state changed), in drawing order: the canvas, extrapolation,
-        interpretable network, influence maps."""
+        interpretable network, influence maps, hidden space (each draws only while visible)."""
         views = self.views
-        return (
+        refreshers = (
             lambda: views.canvas.refresh(preview=preview),
             lambda: views.extrapolation.refresh(preview=preview),
             views.essence_view.refresh,
             lambda: views.influence_panel.refresh(preview=maps_in_turn),
         )
+        return refreshers if views.hidden_space is None else (*refreshers, views.hidden_space.refresh)
 
     def draw_now(self) -> None:
         """Draws every view at the displayed epoch now (not at the next tick), the canvases at full
@@ -185,9 +188,12 @@ class FrameScheduler(QObject):
         self._side_views_pending = (epoch, self.ticks)
 
     def _follow_in_maps(self, epoch: int) -> None:
-        """Second half: the extrapolation view and the influence maps."""
+        """Second half: the extrapolation view, the influence maps and the hidden space (which only takes the
+        epoch here, and draws it at its next refresh if visible)."""
         epoch = min(epoch, self.model.history.latest_epoch)  # a reset may have come in between
         self.views.extrapolation.show_network(self.model.spec, self.model.history.params_at(epoch))
+        if self.views.hidden_space is not None:
+            self.views.hidden_space.show_state(self.model.spec, self.model.history, epoch)
         self.show_influence(epoch)
         self._side_views_pending = None
         self._side_views_epoch = epoch

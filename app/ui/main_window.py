@@ -33,6 +33,7 @@ from app.ui.essence_view import QtEssenceView
 from app.ui.extrapolation_view import QtExtrapolationView
 from app.ui.frame_scheduler import FrameScheduler, Views
 from app.ui.help import ICON_PATH
+from app.ui.hidden_space_view import QtHiddenSpaceView
 from app.ui.influence_panel import QtInfluencePanel
 from app.ui.loss_plot import QtLossPlot
 from app.ui.menus import build_menus
@@ -84,6 +85,7 @@ class MainWindow(QMainWindow):
             self.loss_plot,
             self.network_view,
             self.confusion,
+            self.hidden_space,
         )
         self.frames = FrameScheduler(self.model, views, self)
         self.files = SessionFiles(self)
@@ -136,11 +138,13 @@ class MainWindow(QMainWindow):
         self.influence_panel = QtInfluencePanel()
         self.network_view = QtNetworkView()
         self.extrapolation = QtExtrapolationView()
+        self.hidden_space = QtHiddenSpaceView()
         self.docks = {}
         for title, widget, area in (
             ("Settings", self.controls, Qt.DockWidgetArea.RightDockWidgetArea),
             ("Network", self.network_view, Qt.DockWidgetArea.RightDockWidgetArea),
             ("Extrapolation", self.extrapolation, Qt.DockWidgetArea.RightDockWidgetArea),
+            ("Hidden space", self.hidden_space, Qt.DockWidgetArea.RightDockWidgetArea),
             ("Influence", self.influence_panel, Qt.DockWidgetArea.LeftDockWidgetArea),
         ):
             dock = QDockWidget(title, self)
@@ -154,6 +158,7 @@ class MainWindow(QMainWindow):
         influence = self.docks["Influence"]  # floats, so that its maps can grow as large as the user wants
         influence.setFeatures(influence.features() | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
         self.tabifyDockWidget(self.docks["Network"], self.docks["Extrapolation"])
+        self.tabifyDockWidget(self.docks["Extrapolation"], self.docks["Hidden space"])
         self.docks["Network"].raise_()
         self.resizeDocks([self.docks["Influence"]], [330], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["Settings"], self.docks["Network"]], [480, 260], Qt.Orientation.Vertical)
@@ -199,12 +204,15 @@ class MainWindow(QMainWindow):
         self.influence_panel.neuronClicked.connect(model.toggle_neuron)
         self.network_view.neuronClicked.connect(model.toggle_neuron)
         self.extrapolation.viewRectRequested.connect(self.canvas.set_view_rect)
+        self.hidden_space.sampleHovered.connect(self.canvas.highlight_sample)
+        model.runReset.connect(self.hidden_space.reset_axes)
         self.canvas.view_box.sigRangeChanged.connect(self._main_view_moved)
 
     # --- the model's state to the views -----------------------------------------------------------------
     def _run_reset(self) -> None:
         spec = self.model.spec
         self.confusion.setVisible(spec.classes > 2)
+        self.hidden_space.show_state(spec, self.model.history, self.model.displayed_epoch)  # its layer boxes
         self.controls.set_values(spec, self.model.config)
         self.controls.set_layer_count(len(spec.widths))
         self.timeline.stop_playing()
@@ -228,6 +236,7 @@ class MainWindow(QMainWindow):
         mask = self.model.held_out_mask()
         self.canvas.set_samples(self.model.samples, mask)
         self.extrapolation.set_samples(self.model.samples, mask)
+        self.hidden_space.set_samples(self.model.samples, mask)
 
     def _show_epoch(self, epoch: int, live: bool) -> None:
         """The canvas, the status line and the timeline show `epoch` (the canvas repaints at the next frame;
@@ -266,6 +275,7 @@ class MainWindow(QMainWindow):
         self.frames.training = running
         if not running:
             self.frames.refresh_curves()
+            self.hidden_space.reset_axes()  # principal components fitted again, at the newest epoch
 
     def _main_view_moved(self, *_args) -> None:
         self.extrapolation.show_main_view(self.canvas.view_rect())

@@ -131,7 +131,7 @@ def build_menus(window) -> Actions:
     toolbar.addWidget(density_box)
 
     view_menu = bar.addMenu("&View")
-    for title in ("Influence", "Network", "Extrapolation"):
+    for title in ("Influence", "Network", "Extrapolation", "Hidden space"):
         action = window.docks[title].toggleViewAction()
         action.setText(f"{title} panel")
         view_menu.addAction(action)

@@ -34,7 +34,10 @@ class _SharedStyleScatter(pg.ScatterPlotItem):
         self.informViewBoundsChanged()
         self.bounds = [None, None]
         self.invalidate()
-        self.updateSpots(data)
+        if len(data) and self.opts["pxMode"] and self.opts["useCache"] and not self.opts["hoverable"]:
+            self._find_symbols(data, np.ones(len(data), bool))  # every point the item's own style
+        else:
+            self.updateSpots(data)
         self.sigPlotChanged.emit(self)
 
     def updateSpots(self, dataSet=None) -> None:  # noqa: N802 (pyqtgraph's name)
@@ -48,20 +51,26 @@ class _SharedStyleScatter(pg.ScatterPlotItem):
             if any(np.not_equal(data[column][mask], None).any() for column in ("symbol", "pen", "brush")):
                 super().updateSpots(dataSet)
                 return
-            sizes = data["size"][mask]
-            sizes[sizes == -1] = opts["size"]  # as pyqtgraph's _style: -1 is the item's size
-            distinct, which = np.unique(sizes, return_inverse=True)
-            styles = [(opts["symbol"], size, opts["pen"], opts["brush"]) for size in distinct]
-            coords = self.fragmentAtlas[styles]
-            rects = np.empty(len(coords), dtype=data.dtype["sourceRect"])
-            rects[:] = [tuple(c) for c in coords]
-            data["sourceRect"][mask] = rects[which.ravel()]
-            self._maybeRebuildAtlas()
-            self._updateMaxSpotSizes(data=data)
-            self.invalidate()
+            self._find_symbols(data, mask)
             return
         self._maybeRebuildAtlas()
         self._updateMaxSpotSizes(data=data)
+
+    def _find_symbols(self, data: np.ndarray, mask: np.ndarray) -> None:
+        """The atlas rectangles of the points in `mask`, all of the item's own symbol, pen and brush: one
+        look-up per distinct size."""
+        opts = self.opts
+        sizes = data["size"][mask]
+        sizes[sizes == -1] = opts["size"]  # as pyqtgraph's _style: -1 is the item's size
+        distinct, which = np.unique(sizes, return_inverse=True)
+        styles = [(opts["symbol"], size, opts["pen"], opts["brush"]) for size in distinct]
+        coords = self.fragmentAtlas[styles]
+        rects = np.empty(len(coords), dtype=data.dtype["sourceRect"])
+        rects[:] = [tuple(c) for c in coords]
+        data["sourceRect"][mask] = rects[which.ravel()]
+        self._maybeRebuildAtlas()
+        self._updateMaxSpotSizes(data=data)
+        self.invalidate()
 
 
 def cached_scatter(**options) -> pg.ScatterPlotItem:

@@ -21,6 +21,7 @@ VIEW_SIZES: dict[str, tuple[int, int] | None] = {
     "essence": (900, 820),
     "network": (820, 560),
     "loss": (1000, 380),
+    "hidden": (820, 820),
     "window": None,
 }
 # The influence maps of both networks (the interpretable one built, --essence): wider, and cut to the height
@@ -37,6 +38,7 @@ def view_widget(window, view: str) -> QWidget:
         "essence": window.essence_view,
         "network": window.network_view,
         "loss": window.loss_plot,
+        "hidden": window.hidden_space,
         "window": window,
     }
     return widgets[view]
@@ -80,6 +82,9 @@ def _option_widgets(window, view: str) -> tuple[QWidget, ...]:
     if view == "influence":
         panel = window.influence_panel
         return panel.layer_box, panel.mode_box, panel.bias_box, panel.scale_box
+    if view == "hidden":  # the axes' labels and the caption say what the boxes chose
+        hidden = window.hidden_space
+        return hidden.layer_box, hidden.axes_box, hidden.x_box, hidden.y_box
     return ()
 
 

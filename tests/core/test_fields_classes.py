@@ -87,3 +87,28 @@ def test_class_ties_of_straight_lines():
     assert on_diagonal.sum() > 10 and on_x_axis.sum() > 10 and on_y_axis.sum() > 10
     for ends in (points.min(axis=0), points.max(axis=0)):  # they reach the frame
         assert np.all(np.abs(ends) >= 0.97)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid", "leaky_relu"])
+@pytest.mark.parametrize("classes", [2, 5])
+def test_drawing_a_wide_network_in_float32_stays_within_float32_rounding(activation, classes):
+    """#24: the canvas draws wide networks' backgrounds by float32 matrix products; the small network, and
+    every field not for drawing (regions, influence), stays float64."""
+    from app.core import engine
+
+    engine.warm_up()
+    spec, params = random_network((32, 32, 32, 32), activation, classes, seed=3)
+    params *= 0.3
+    exact = class_field(spec, params, RECT, 61, 43)
+    drawn = class_field(spec, params, RECT, 61, 43, drawing=True)
+    scale = np.abs(exact.logits).max()
+    assert 0 < np.abs(drawn.logits - exact.logits).max() <= 2e-6 * max(scale, 1.0)
+    assert np.mean(drawn.classes == exact.classes) > 0.999
+    small, small_params = random_network((4, 4), activation, classes, seed=3)
+    np.testing.assert_array_equal(
+        class_field(small, small_params, RECT, 61, 43, drawing=True).logits,
+        class_field(small, small_params, RECT, 61, 43).logits,
+    )
+    if classes == 2:
+        wide_blue = prediction_field(spec, params, RECT, 61, 43, drawing=True).values
+        np.testing.assert_allclose(wide_blue, prediction_field(spec, params, RECT, 61, 43).values, atol=1e-6)

@@ -8,11 +8,12 @@ import sys
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from bench import engine, hidden, history, influence, live, regions, scrub, thesis, zoom  # noqa: E402
+from bench import engine, hidden, history, influence, live, multi, regions, scrub, thesis, zoom  # noqa: E402
 
 FAMILIES = {
     "live": live.run,
     "engine": engine.run,
+    "multi": multi.run,
     "history": history.run,
     "scrub": scrub.run,
     "influence": influence.run,

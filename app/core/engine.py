@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from app.core import engine_wide  # the wide loop: whole mini-batches as matrix products
+from app.core import exact_math as exact
 from app.core.engine_ops import (
     ACTIVATION_CODES,
     ADAM_BETA1,
@@ -19,18 +20,16 @@ from app.core.engine_ops import (
     ADAM_EPS,
     AVAILABLE,
     OPTIMIZER_CODES,
-    _act,
-    _act_slope,
     _argmax,
     _jit,
     _layer_offsets,
-    _sample_loss,
-    _sigmoid,
-    _softmax,
 )
+from app.core.exact_math import jit_exact
 
 
-@_jit
+# The per-sample loop, compiled without fast-math and computing with exact_math's functions: each rounding as
+# written, the same numbers as engine_multi's K-run loop computes for each of its runs.
+@jit_exact
 def _forward_batch(params, sizes, w_off, b_off, act, hs, zs, count):
     """Forward rows 0..count of hs[0] (inputs in columns 0, 1) through every layer; hs[l] holds layer l's
     input, zs[l] its pre-activation. 2-D weight views and contiguous inner loops let LLVM vectorise."""
@@ -55,10 +54,10 @@ def _forward_batch(params, sizes, w_off, b_off, act, hs, zs, count):
                     out[o] = z[o]
             else:
                 for o in range(n_out):
-                    out[o] = _act(act, z[o])
+                    out[o] = exact.act(act, z[o])
 
 
-@_jit
+@jit_exact
 def _metrics(params, sizes, w_off, b_off, act, x, y, hs, zs):
     """Mean BCE (cross-entropy for more than one output) and accuracy of params on all samples, in blocks
     of the buffers' batch size."""
@@ -78,13 +77,13 @@ def _metrics(params, sizes, w_off, b_off, act, x, y, hs, zs):
         for s in range(count):
             logit = zs[last, s, 0]
             target = y[start + s]
-            total += _sample_loss(logit, target)
+            total += exact.sample_loss(logit, target)
             if (logit > 0.0) == (target > 0.5):
                 correct += 1
     return total / n, correct / n
 
 
-@_jit
+@jit_exact
 def _softmax_metrics(params, sizes, w_off, b_off, act, x, y, hs, zs):
     """_metrics for k > 1 outputs: mean cross-entropy, and accuracy by the first largest logit."""
     n = x.shape[0]
@@ -103,26 +102,26 @@ def _softmax_metrics(params, sizes, w_off, b_off, act, x, y, hs, zs):
         for s in range(count):
             z = zs[last, s]
             target = int(y[start + s])
-            total += _softmax(z, k, probs) - z[target]
+            total += exact.softmax(z, k, probs) - z[target]
             if _argmax(z, k) == target:
                 correct += 1
     return total / n, correct / n
 
 
-@_jit
+@jit_exact
 def _softmax_delta(logits, y, batch, k, delta):
     """delta[s, :k] = dLoss/dlogits = (softmax - one-hot) / batch size, for the samples `batch` whose logits
     are logits[s, :k]."""
     count = batch.shape[0]
     for s in range(count):
         d = delta[s]
-        _softmax(logits[s], k, d)
+        exact.softmax(logits[s], k, d)
         d[int(y[batch[s]])] -= 1.0
         for c in range(k):
             d[c] /= count
 
 
-@_jit
+@jit_exact
 def _backward_batch(params, sizes, w_off, b_off, act, hs, zs, delta, delta_prev, grad, count):
     """Accumulates the batch's gradient into grad, given delta = dLoss/dlogits, one row per sample."""
     n_layers = sizes.shape[0] - 1
@@ -155,11 +154,11 @@ def _backward_batch(params, sizes, w_off, b_off, act, hs, zs, delta, delta_prev,
             z = zs[layer - 1, s]
             a = hs[layer, s]
             for i in range(n_in):
-                back[i] *= _act_slope(act, z[i], a[i])
+                back[i] *= exact.act_slope(act, z[i], a[i])
         delta, delta_prev = delta_prev, delta
 
 
-@_jit
+@jit_exact
 def _train(
     params,
     adam_m,
@@ -207,7 +206,7 @@ def _train(
             _forward_batch(params, sizes, w_off, b_off, act, hs, zs, count)
             if sizes[n_layers] == 1:  # written out here: as a call, two classes train 1% slower
                 for s in range(count):
-                    delta[s, 0] = (_sigmoid(zs[n_layers - 1, s, 0]) - y[perms[epoch, start + s]]) / count
+                    delta[s, 0] = (exact.sigmoid(zs[n_layers - 1, s, 0]) - y[perms[epoch, start + s]]) / count
             else:
                 _softmax_delta(
                     zs[n_layers - 1], y, perms[epoch, start : start + count], sizes[n_layers], delta

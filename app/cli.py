@@ -90,6 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="draw the activation regions in --export, with their count plot",
     )
     parser.add_argument("--save", metavar="OUT.unboxed", help="write the session (after training) and exit")
+    parser.add_argument("--without", metavar="I,J,...", default=None,
+                        help="also retrain from epoch 0 to the shown epoch without these samples (0-based, "
+                        "in the CSV's order), same seed and batches: dashed in --export, under "
+                        "counterfactual/ in --export-data")  # fmt: skip
     return parser
 
 
@@ -146,6 +150,24 @@ def _hidden_neurons(text: str | None) -> tuple[int, int] | None:
     return i, j
 
 
+def sample_indices(text: str | None) -> tuple[int, ...] | None:
+    """--without I,J,...: sample indices from 0, sorted, each once (None when not given)."""
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",")]
+    if not all(p.isascii() and p.isdigit() and len(p) <= 9 for p in parts):
+        shown = text if len(text) <= 24 else text[:20] + "…"
+        raise UsageError(f"--without {shown!r}: give sample indices from 0 separated by commas, e.g. 3,17")
+    return tuple(sorted({int(p) for p in parts}))
+
+
+def check_samples_exist(indices: tuple[int, ...] | None, n: int) -> None:
+    """UsageError when --without names a sample beyond the last of n."""
+    if indices is not None and indices[-1] >= n:
+        raise UsageError(f"--without: there is no sample {indices[-1]} (the {n:,} samples are numbered 0 to "
+                         f"{n - 1:,})")  # fmt: skip
+
+
 def parse(argv: list[str]):
     args = build_parser().parse_args(argv)
     args.plain_start = not argv  # started with no arguments: the last settings come back
@@ -183,7 +205,10 @@ def parse(argv: list[str]):
     for k, (option, path, suffixes) in enumerate(outputs):
         others = tuple(other for _, other, _ in outputs[k + 1 :])
         _check_output(option, path, suffixes, (args.session, args.data, *others))
+    args.without = sample_indices(args.without)
     samples = _samples(args)
+    if not args.session:  # a session's samples are checked once it is open
+        check_samples_exist(args.without, samples.n)
     return args, dataclasses.replace(spec, classes=samples.classes), samples
 
 

@@ -27,6 +27,7 @@ WIRING_MODULES = {
     "app.ui.menus",
     "app.ui.session_files",
     "app.ui.essence_builder",
+    "app.ui.counterfactual_control",
 }
 
 

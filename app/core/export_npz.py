@@ -25,13 +25,15 @@ def export_data(
     comparison=None,
     frame: Rect | None = None,
     training: SampleSet | None = None,
+    counterfactual=None,
 ) -> None:
     """NPZ: points, labels (0 to k - 1) and class_names (k, text), and per epoch (rows) every parameter tensor
     by torch name, loss and accuracy; each sample's influence on every hidden neuron at `epoch`
     (`influence/layerK`, (n, width)); and the activation regions at `epoch` over `frame` (default: the data's
     extent with a 10% margin; `regions/gradients` (F, k, 2) and `regions/offsets` (F, k) for k > 2 classes).
     With the interpretable network `essence` (built for the samples' training part, `training`): its arrays,
-    the comparison's and the article's measures (`thesis/...`, app.core.thesis)."""
+    the comparison's and the article's measures (`thesis/...`, app.core.thesis). With a `counterfactual`
+    (app.core.counterfactual.Counterfactual): its arrays under `counterfactual/`."""
     arrays = {"points": samples.points, "labels": samples.labels, "epochs": history.epochs,
               "class_names": np.array(samples.class_names), "loss": history.loss,
               "accuracy": history.accuracy, "test_loss": history.test_loss,
@@ -56,4 +58,6 @@ def export_data(
             arrays[f"comparison/{name}"] = np.array(np.nan if value is None else value, dtype=float)
         if training is not None:
             arrays.update(thesis_arrays(history.spec, history, epoch, training, essence))
+    if counterfactual is not None:
+        arrays.update(counterfactual.to_arrays(history.spec))
     write_atomically(path, lambda handle: np.savez(handle, **arrays), SUFFIXES)

@@ -259,6 +259,16 @@ class TrainingHistory:
         history._restore(checked, reserve)  # noqa: SLF001 - a constructor of its own class, bypassing __init__
         return history
 
+    def branch(self, epoch: int) -> TrainingHistory:
+        """A new history holding this one's recorded epochs up to `epoch` (and the data changes up to it),
+        for a run that goes another way from there (an edit of the network); this one is left as it is."""
+        keep = self.index_of(epoch) + 1
+        arrays = {name: values[:keep] for name, values in self.to_arrays().items()}
+        scalars = self.scalars()
+        changes = [e for e in scalars["data_changes"] if e <= epoch]
+        counters = scalars["thinnings"], scalars["stride"], scalars["max_rows"]
+        return TrainingHistory.from_arrays(self.spec, arrays, changes, *counters)
+
     def fit_budget(self, budget_bytes: int | None = None) -> bool:
         """Brings a restored history (whose max_rows came from a file) back within what a new history of its
         network gets from `budget_bytes` (DEFAULT_BUDGET_BYTES when None): max_rows lowered to that, or to

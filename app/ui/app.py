@@ -107,6 +107,10 @@ def _run(app: QApplication, window, args, headless: bool) -> int:
     problem = model.samples.training_problem(model.config.test_fraction, model.config.seed)
     if args.epochs and problem:
         raise UsageError(problem)
+    if args.without is not None and args.without[-1] >= model.samples.n:  # the session's samples: say so now
+        n = model.samples.n
+        raise UsageError(f"--without: there is no sample {args.without[-1]} (the session's {n:,} samples are "
+                         f"numbered 0 to {n - 1:,})")  # fmt: skip
     if args.epochs:  # (not otherwise: a restored session stays at the epoch it showed)
         train_synchronously(window, args.epochs)
     if args.epoch is not None:
@@ -115,6 +119,13 @@ def _run(app: QApplication, window, args, headless: bool) -> int:
         model.scrub_to(args.epoch)
     if args.zoom is not None:
         window.canvas.zoom_about_data(args.zoom)
+    if args.without is not None:
+        from app.core.counterfactual import RetrainingRefused
+
+        try:
+            window.counterfactual.run_now(args.without)
+        except RetrainingRefused as error:
+            raise UsageError(f"--without: {error}") from None
     for name, action in window.menu_actions.layer_actions.items():
         action.setChecked(name in args.layers_shown)
     if args.regions:
@@ -128,7 +139,7 @@ def _run(app: QApplication, window, args, headless: bool) -> int:
         built = window.essence_builder
         export_data(args.export_data, model.samples, model.history, model.displayed_epoch,
                     built.essence, built.comparison, frame=model.data_frame(),
-                    training=model.split()[0])  # fmt: skip
+                    training=model.split()[0], counterfactual=window.counterfactual.result)  # fmt: skip
     if args.export:
         window.show()
         window.frames.draw_now()  # settles pending events first

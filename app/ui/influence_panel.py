@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QToolTip, QVBoxLayout, QWidget
 
@@ -61,6 +61,7 @@ class InfluenceOptions:
 
 class QtInfluencePanel(QWidget):
     neuronClicked = Signal(int, int)  # layer, neuron
+    neuronMenuRequested = Signal(int, int)  # a right-click on a map: the neuron's menu (surgery)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -341,7 +342,9 @@ class QtInfluencePanel(QWidget):
         j = self.trained.plot_at(event.scenePos())
         if j is not None and self._state is not None:
             event.accept()
-            self.neuronClicked.emit(min(self.options().layer, len(self._state[0].widths) - 1), j)
+            neuron = (min(self.options().layer, len(self._state[0].widths) - 1), j)
+            right = event.button() == Qt.MouseButton.RightButton
+            (self.neuronMenuRequested if right else self.neuronClicked).emit(*neuron)
 
     def sample_near(self, plot_index: int, scene_pos) -> int | None:
         """Index of the sample drawn within HOVER_PIXELS of scene_pos in that small plot."""

@@ -27,6 +27,7 @@ from app.core.training import TrainConfig
 from app.ui.canvas import QtCanvas
 from app.ui.confusion_view import QtConfusionView
 from app.ui.controls import QtTrainingControls
+from app.ui.counterfactual_control import CounterfactualControl
 from app.ui.essence_builder import EssenceBuilder
 from app.ui.essence_settings import EssenceSettingsDialog, QtEssenceSettings
 from app.ui.essence_view import QtEssenceView
@@ -38,6 +39,7 @@ from app.ui.influence_panel import QtInfluencePanel
 from app.ui.loss_plot import QtLossPlot
 from app.ui.menus import build_menus
 from app.ui.network_view import QtNetworkView
+from app.ui.neuron_surgery import NeuronSurgery
 from app.ui.palette import neuron_rgb
 from app.ui.session_files import (
     SessionFiles,
@@ -90,6 +92,8 @@ class MainWindow(QMainWindow):
         self.frames = FrameScheduler(self.model, views, self)
         self.files = SessionFiles(self)
         self.essence_builder = EssenceBuilder(self.model, self.essence_view, self.essence_settings, self)
+        self.counterfactual = CounterfactualControl(self)  # retraining without the selected samples
+        self.surgery = NeuronSurgery(self.model, self)
         self.menu_actions = build_menus(self)
         self.training.set_max_rate(self.controls.speed())
         # Compiles the engine (or loads numba's cache) at start-up, so that nothing waits for it. If that
@@ -178,7 +182,7 @@ class MainWindow(QMainWindow):
         model.classesChanged.connect(self._classes_changed)
         model.epochChanged.connect(self._show_epoch)
         model.selectionChanged.connect(self._show_selection)
-        for source in (training, self.files, self.essence_builder):
+        for source in (training, self.files, self.essence_builder, self.surgery):
             source.message.connect(self.show_message)
         training.runningChanged.connect(self.controls.set_training)
         training.runningChanged.connect(self._running_changed)
@@ -203,6 +207,8 @@ class MainWindow(QMainWindow):
         self.timeline.viewChanged.connect(self.loss_plot.set_view)  # one epoch scale and range for both
         self.influence_panel.neuronClicked.connect(model.toggle_neuron)
         self.network_view.neuronClicked.connect(model.toggle_neuron)
+        self.network_view.neuronMenuRequested.connect(self.surgery.show_menu)
+        self.influence_panel.neuronMenuRequested.connect(self.surgery.show_menu)
         self.extrapolation.viewRectRequested.connect(self.canvas.set_view_rect)
         self.hidden_space.sampleHovered.connect(self.canvas.highlight_sample)
         model.runReset.connect(self.hidden_space.reset_axes)
@@ -388,6 +394,7 @@ class MainWindow(QMainWindow):
         self.files.autosave_timer.stop()
         self.training.stop()
         self.essence_builder.close()
+        self.counterfactual.close()
         if self.warm_up is not None:
             self.warm_up.wait()
         if not self.transient:

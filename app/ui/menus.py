@@ -101,6 +101,13 @@ def build_menus(window) -> Actions:
     data_menu.addSeparator()
     _action(window, data_menu, "Import CSV…", files.import_csv, "Ctrl+I")
     _action(window, data_menu, "Export CSV…", files.export_csv, "Ctrl+E")
+    data_menu.addSeparator()
+    _action(window, data_menu, "Retrain without the selected samples", window.counterfactual.start,
+            tip="Train the run again from epoch 0 to the displayed epoch, same seed and batch order, without "
+            "the samples selected (Ctrl+drag); drawn dashed, compared with the influence maps")  # fmt: skip
+    _action(window, data_menu, "Retrain without the selected samples from epoch…",
+            window.counterfactual.ask_start)  # fmt: skip
+    _action(window, data_menu, "Clear the counterfactual", window.counterfactual.clear)
 
     edit_menu = bar.addMenu("&Edit")
     undo = model.undo_stack.createUndoAction(window, "Undo")
@@ -189,6 +196,10 @@ def build_menus(window) -> Actions:
             tip="Subconcepts per class and the construction's constants, for the next build")
     _action(window, model_menu, "Train until epoch…", lambda: ask_train_until(window), tip="Train on from "
             "the last epoch and stop by itself at the epoch you give")  # fmt: skip
+    model_menu.addSeparator()
+    _action(window, model_menu, "Switch selected neuron off/on", window.surgery.toggle_selected, "O",
+            "Hold the selected hidden neuron's output at 0 (its outgoing weights zeroed) at the displayed "
+            "epoch, or put its weights back (undoable); or right-click it in the diagram, a map")  # fmt: skip
 
     QShortcut(QKeySequence(Qt.Key.Key_Space), window, training.toggle)
     for key, step in ((Qt.Key.Key_Left, -1), (Qt.Key.Key_Right, 1), (Qt.Key.Key_PageUp, -10),

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Signal
+from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QCursor, QMouseEvent, QPen
 from PySide6.QtWidgets import QToolTip
 
 from app.core.dataset import default_class_names
-from app.core.network import NetworkSpec
+from app.core.network import NetworkSpec, split_params
 from app.ui.class_colours import class_rgb
 from app.ui.palette import neuron_rgb
 
@@ -55,6 +55,7 @@ def edge_pen(positive: bool, bucket: int, thinning: float = 1.0) -> QPen:
 
 class QtNetworkView(pg.PlotWidget):
     neuronClicked = Signal(int, int)  # hidden layer, neuron (both 0-based)
+    neuronMenuRequested = Signal(int, int)  # a right-click on a hidden neuron: its menu (surgery)
 
     def __init__(self, parent=None):
         super().__init__(parent=parent, background="w")
@@ -85,6 +86,7 @@ class QtNetworkView(pg.PlotWidget):
         self.spec: NetworkSpec | None = None
         self.selected: tuple[int, int] | None = None
         self.active: np.ndarray | None = None  # a region's activation pattern: its off neurons fade
+        self.switched_off: frozenset[tuple[int, int]] = frozenset()  # neurons whose outgoing weights are 0
         self.hover_text = ""
         self._biases: list[np.ndarray] = []
         self._output_biases = np.zeros(0)
@@ -98,6 +100,10 @@ class QtNetworkView(pg.PlotWidget):
         if self.spec is None or spec.layer_sizes != self.spec.layer_sizes:
             self._build(spec)
         self.spec = spec
+        off = _switched_off(spec, params)
+        if off != self.switched_off:
+            self.switched_off = off
+            self._style_nodes()
         weights = np.nan_to_num(params[self.weight_index])
         self._biases = [params[index] for index in self._bias_index]
         self._output_biases = params[self._output_bias_index]
@@ -306,8 +312,14 @@ class QtNetworkView(pg.PlotWidget):
                     pens[k] = ACTIVE_PEN
                 else:
                     brushes[k], pens[k] = pg.mkBrush((*self._colours[k], 40)), FADED_PEN
+        starts = np.cumsum((0, *self.spec.layer_sizes))
+        for layer, neuron in self.switched_off:  # hollow, dashed: its output reaches nothing
+            k = int(starts[layer + 1] + neuron)
+            if k < len(brushes):
+                dashed = pg.mkPen(self._colours[k], width=2, style=Qt.PenStyle.DashLine)
+                brushes[k], pens[k] = pg.mkBrush(255, 255, 255), dashed
         if self.selected is not None:
-            chosen = int(np.cumsum((0, *self.spec.layer_sizes))[self.selected[0] + 1] + self.selected[1])
+            chosen = int(starts[self.selected[0] + 1] + self.selected[1])
             for k in np.flatnonzero(self._is_hidden_column(self.node_column)):
                 brushes[k], pens[k] = pg.mkBrush((*self._colours[k], 60)), FADED_PEN
             brushes[chosen], pens[chosen] = pg.mkBrush(self._colours[chosen]), SELECTED_PEN
@@ -335,7 +347,8 @@ class QtNetworkView(pg.PlotWidget):
         return int(self.node_column[k]) - 1, int(self.node_row[k])
 
     def describe_neuron(self, layer: int, neuron: int) -> str:
-        return f"L{layer + 1} N{neuron + 1}: bias {self._biases[layer][neuron]:.3g}"
+        off = " · switched off: its outgoing weights are 0" if (layer, neuron) in self.switched_off else ""
+        return f"L{layer + 1} N{neuron + 1}: bias {self._biases[layer][neuron]:.3g}{off}"
 
     def describe_node(self, k: int) -> str:
         """Node k's tooltip: a hidden neuron's name and bias; an output's class and bias where the outputs
@@ -368,7 +381,10 @@ class QtNetworkView(pg.PlotWidget):
         found = self._neuron_under(event.scenePos())
         if found is not None and not event.double():
             event.accept()
-            self.neuronClicked.emit(*found)
+            if event.button() == Qt.MouseButton.RightButton:
+                self.neuronMenuRequested.emit(*found)
+            else:
+                self.neuronClicked.emit(*found)
 
     def _on_hover(self, scene_pos: QPointF) -> None:
         k = self._node_under(scene_pos)
@@ -376,3 +392,10 @@ class QtNetworkView(pg.PlotWidget):
         if text != self.hover_text:
             self.hover_text = text
             QToolTip.showText(QCursor.pos(), text, self) if text else QToolTip.hideText()
+
+
+def _switched_off(spec: NetworkSpec, params: np.ndarray) -> frozenset[tuple[int, int]]:
+    """The hidden neurons whose output reaches nothing: every outgoing weight 0 (switched off)."""
+    layers = split_params(spec, params)
+    return frozenset((layer, int(n)) for layer in range(len(spec.widths))
+                     for n in np.flatnonzero(~layers[layer + 1][0].any(axis=0)))  # fmt: skip

@@ -32,6 +32,22 @@ class Run:
     displayed_epoch: int
     live: bool
     selected: tuple[int, int] | None
+    switched_off: tuple = ()  # ((layer, neuron), its outgoing weights before) of each neuron switched off
+
+
+class NetworkCommand(QUndoCommand):
+    """One undoable edit of the network at the displayed epoch (a neuron switched off or on): the run
+    branches there; undo brings back the run before, as it was left, and redo the edited one."""
+
+    def __init__(self, model: SessionModel, edited: Run, description: str):
+        super().__init__(description)
+        self.model, self.runs = model, {"edited": edited, "before": None}
+
+    def redo(self) -> None:
+        self.runs["before"] = self.model.swap_run(self.runs["edited"])
+
+    def undo(self) -> None:
+        self.runs["edited"] = self.model.swap_run(self.runs["before"])
 
 
 class SamplesCommand(QUndoCommand):
@@ -69,6 +85,7 @@ class SessionModel(QObject):
         self.displayed_epoch = 0
         self.live = True
         self.selected: tuple[int, int] | None = None
+        self.switched_off: dict[tuple[int, int], np.ndarray] = {}  # neuron -> its outgoing weights before
         self.modified = False
         self.newest_version = samples.version  # every edit gets a newer version: training sees each change
         self.trainer, self.history, self.data_version = self._fresh_run()
@@ -111,11 +128,13 @@ class SessionModel(QObject):
 
     def _current_run(self) -> Run:
         return Run(self.spec, self.trainer, self.history, self.data_version, self.figures_from,
-                   self.displayed_epoch, self.live, self.selected)  # fmt: skip
+                   self.displayed_epoch, self.live, self.selected,
+                   tuple(self.switched_off.items()))  # fmt: skip
 
     def _restore_run(self, run: Run) -> None:
         self.spec, self.trainer, self.history = run.spec, run.trainer, run.history
         self.data_version, self.figures_from = run.data_version, run.figures_from
+        self.switched_off = dict(run.switched_off)
         self.trainer.set_config(self.config)  # settings changed meanwhile apply to it too
         self._start_run(displayed=run.displayed_epoch, live=run.live, selected=run.selected)
 
@@ -176,6 +195,7 @@ class SessionModel(QObject):
         return tuple(loss_and_accuracy(self.spec, params, p.points, p.labels) for p in self.split())
 
     def _fresh_run(self) -> tuple[Trainer, TrainingHistory, int]:
+        self.switched_off = {}
         trainer = Trainer(self.spec, self.config)
         (loss, accuracy), (test_loss, test_accuracy) = self.metrics(trainer.params)
         history = TrainingHistory(self.spec, trainer.params, loss, accuracy,
@@ -189,6 +209,33 @@ class SessionModel(QObject):
         self.samplesChanged.emit()
         self.select_neuron(selected)
         self.show_epoch(self.displayed_epoch)
+
+    # --- network edits ----------------------------------------------------------------------------------
+    def edit_network(self, params: np.ndarray, description: str, switched_off: dict) -> None:
+        """The displayed epoch's network replaced by `params` (an edit): the run branches there, the edit
+        recorded as the next epoch and marked on the timeline as a data change is; training goes on from it.
+        Undoable: the run before comes back as it was left."""
+        epoch = self.displayed_epoch
+        with self.training_paused():
+            history = self.history.branch(epoch)
+            (loss, accuracy), (test_loss, test_accuracy) = self.metrics(params)
+            one = np.array
+            history.append(EpochChunk(epoch + 1, params[None, :].copy(), one([loss]), one([accuracy]),
+                                      self.samples.version, test_loss=one([test_loss]),
+                                      test_accuracy=one([test_accuracy])))  # fmt: skip
+            history.mark_data_change(epoch + 1)
+            trainer = Trainer(self.spec, self.config, params=params.copy(), epoch=epoch + 1)
+        edited = Run(self.spec, trainer, history, self.samples.version, epoch + 1, epoch + 1, self.live,
+                     self.selected, tuple(switched_off.items()))  # fmt: skip
+        self.undo_stack.push(NetworkCommand(self, edited, description))
+        self.set_modified()
+
+    def swap_run(self, run: Run) -> Run:
+        """Puts `run` in place (training standing still meanwhile) and returns the run it replaced."""
+        with self.training_paused():
+            replaced = self._current_run()
+            self._restore_run(run)
+        return replaced
 
     # --- the displayed epoch --------------------------------------------------------------------------
     def show_epoch(self, epoch: int) -> None:

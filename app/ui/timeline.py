@@ -230,7 +230,8 @@ class QtTimeline(QWidget):
         self.slider = QtEpochSlider()
         self.slider.setToolTip(
             "Drag to scrub through training · ←/→ one epoch · PgUp/PgDn ten · Home/End\n"
-            "Mouse wheel: zoom into the epochs under the pointer (All: every epoch)"
+            "Mouse wheel: zoom into the epochs under the pointer (All: every epoch)\n"
+            "Orange marks: the samples or the network were edited there"
         )
         self.epoch_box = QSpinBox()
         self.epoch_box.setKeyboardTracking(False)

@@ -1,0 +1,61 @@
+"""Neuron surgery in the window (issue 25): switching a hidden neuron off (its output held at 0: its
+outgoing weights zeroed) or back on (those weights put back), at the displayed epoch, from the network
+diagram's or an influence map's right-click menu or Model > Switch selected neuron off/on (O). Each switch
+branches the run there (SessionModel.edit_network): undoable, and training goes on from the edited network."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QCursor
+from PySide6.QtWidgets import QMenu
+
+from app.core.surgery import neuron_name, outgoing_weights, with_outgoing_weights
+from app.ui.session_model import SessionModel
+
+
+class NeuronSurgery(QObject):
+    message = Signal(str)
+
+    def __init__(self, model: SessionModel, parent=None):
+        super().__init__(parent)
+        self.model = model
+
+    def is_off(self, layer: int, neuron: int) -> bool:
+        return (layer, neuron) in self.model.switched_off
+
+    def toggle(self, layer: int, neuron: int) -> None:
+        """Switches the neuron off, or back on if it is off, and says what that did to the accuracy."""
+        model = self.model
+        params = model.displayed_params()
+        switched = dict(model.switched_off)
+        name = neuron_name(layer, neuron)
+        if (layer, neuron) in switched:
+            edited = with_outgoing_weights(model.spec, params, layer, neuron, switched.pop((layer, neuron)))
+            verb = "on"
+        else:
+            switched[(layer, neuron)] = outgoing_weights(model.spec, params, layer, neuron)
+            edited = with_outgoing_weights(model.spec, params, layer, neuron, 0.0)
+            verb = "off"
+        before, after = model.metrics(params)[0][1], model.metrics(edited)[0][1]
+        model.edit_network(edited, f"Switch {name} {verb}", switched)
+        off = ", ".join(neuron_name(*key) for key in sorted(switched)) or "none"
+        self.message.emit(
+            f"{name} {verb}: training accuracy {before:.0%} -> {after:.0%} (switched off: {off}). Training "
+            "goes on from the edited network and may grow its weights back; Undo (Ctrl+Z) restores it."
+        )
+
+    def toggle_selected(self) -> None:
+        if self.model.selected is None:
+            self.message.emit("Select a hidden neuron first (click its line, node or map), then press O.")
+            return
+        self.toggle(*self.model.selected)
+
+    def neuron_menu(self, layer: int, neuron: int) -> QMenu:
+        """A neuron's right-click menu: switch it off, or on."""
+        menu = QMenu()
+        verb = "on" if self.is_off(layer, neuron) else "off"
+        menu.addAction(f"Switch {neuron_name(layer, neuron)} {verb}", lambda: self.toggle(layer, neuron))
+        return menu
+
+    def show_menu(self, layer: int, neuron: int) -> None:
+        self.neuron_menu(layer, neuron).exec(QCursor.pos())

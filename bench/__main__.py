@@ -8,7 +8,7 @@ import sys
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from bench import engine, hidden, history, influence, live, multi, regions, scrub, thesis, zoom  # noqa: E402
+from bench import engine, hidden, history, influence, live, multi, regions, scrub, study, thesis, zoom  # noqa: E402
 
 FAMILIES = {
     "live": live.run,
@@ -20,6 +20,7 @@ FAMILIES = {
     "zoom": zoom.run,
     "regions": regions.run,
     "hidden": hidden.run,
+    "study": study.run,
 }
 REPORTS = {"thesis": thesis.run}  # measures, not timings: run by name only, not by "all"
 

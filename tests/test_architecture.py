@@ -28,6 +28,7 @@ WIRING_MODULES = {
     "app.ui.session_files",
     "app.ui.essence_builder",
     "app.ui.counterfactual_control",
+    "app.ui.seeds_control",
 }
 
 
@@ -166,6 +167,14 @@ def test_core_imports_neither_qt_nor_the_ui():
     }
     bad = {name: targets for name, targets in bad.items() if targets}
     assert not bad, f"app.core must stay free of Qt, app.ui and app.worker: {bad}"
+
+
+def test_the_study_runner_imports_neither_qt_nor_the_ui():
+    """app.study (the command line of studies) runs on machines without a display, in Dask workers too."""
+    graph = import_graph(MODULES)
+    assert "app.study" in graph and "app.core.study_spec" in graph["app.study"]
+    bad = sorted(t for t in graph["app.study"] if within(t, (*QT, "app.ui", "app.worker")))
+    assert not bad, f"app.study must stay free of Qt and the UI: {bad}"
 
 
 def test_widgets_import_neither_the_main_window_nor_the_worker():

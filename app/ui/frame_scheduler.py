@@ -19,6 +19,7 @@ from app.ui.hidden_space_view import QtHiddenSpaceView
 from app.ui.influence_panel import QtInfluencePanel
 from app.ui.loss_plot import QtLossPlot
 from app.ui.network_view import QtNetworkView
+from app.ui.seeds_view import QtSeedsView
 from app.ui.session_model import SessionModel
 
 DISPLAY_INTERVAL_MS = 25
@@ -40,6 +41,7 @@ class Views:
     network_view: QtNetworkView
     confusion: QtConfusionView | None = None  # shown for more than two classes
     hidden_space: QtHiddenSpaceView | None = None
+    seeds: QtSeedsView | None = None  # seeds side by side, a window of its own
 
 
 class FrameScheduler(QObject):
@@ -136,7 +138,9 @@ class FrameScheduler(QObject):
             views.essence_view.refresh,
             lambda: views.influence_panel.refresh(preview=maps_in_turn),
         )
-        return refreshers if views.hidden_space is None else (*refreshers, views.hidden_space.refresh)
+        if views.hidden_space is not None:
+            refreshers = (*refreshers, views.hidden_space.refresh)
+        return refreshers if views.seeds is None else (*refreshers, lambda: views.seeds.refresh(preview))
 
     def draw_now(self) -> None:
         """Draws every view at the displayed epoch now (not at the next tick), the canvases at full
@@ -149,6 +153,8 @@ class FrameScheduler(QObject):
         self.views.canvas.render_full()
         if self.views.extrapolation.isVisible():
             self.views.extrapolation.canvas.render_full()
+        if self.views.seeds is not None and self.views.seeds.isVisible():
+            self.views.seeds.render_full()
 
     # --- side views ---------------------------------------------------------------------------------------
     def _side_views_behind(self) -> bool:
@@ -194,6 +200,8 @@ class FrameScheduler(QObject):
         self.views.extrapolation.show_network(self.model.spec, self.model.history.params_at(epoch))
         if self.views.hidden_space is not None:
             self.views.hidden_space.show_state(self.model.spec, self.model.history, epoch)
+        if self.views.seeds is not None:
+            self.views.seeds.show_epoch(epoch)
         self.show_influence(epoch)
         self._side_views_pending = None
         self._side_views_epoch = epoch

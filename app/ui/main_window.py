@@ -41,6 +41,7 @@ from app.ui.menus import build_menus
 from app.ui.network_view import QtNetworkView
 from app.ui.neuron_surgery import NeuronSurgery
 from app.ui.palette import neuron_rgb
+from app.ui.seeds_control import SeedsControl
 from app.ui.session_files import (
     SessionFiles,
     autosave_path,
@@ -79,6 +80,7 @@ class MainWindow(QMainWindow):
         self.model = SessionModel(samples, spec, config or TrainConfig(), self)
         self._build_views()
         self.training = TrainingControl(self.model, self)
+        self.seeds = SeedsControl(self)  # View > Seeds side by side
         views = Views(
             self.canvas,
             self.extrapolation,
@@ -88,6 +90,7 @@ class MainWindow(QMainWindow):
             self.network_view,
             self.confusion,
             self.hidden_space,
+            self.seeds.view,
         )
         self.frames = FrameScheduler(self.model, views, self)
         self.files = SessionFiles(self)
@@ -395,6 +398,7 @@ class MainWindow(QMainWindow):
         self.training.stop()
         self.essence_builder.close()
         self.counterfactual.close()
+        self.seeds.close()
         if self.warm_up is not None:
             self.warm_up.wait()
         if not self.transient:

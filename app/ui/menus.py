@@ -85,6 +85,7 @@ def build_menus(window) -> Actions:
     _action(window, export_menu, "Window as PNG (2x)…", lambda: files.export_picture(window, "png"))
     _action(window, export_menu, "Influence maps as PNG (2x)…", lambda: export_influence_maps(window))
     _action(window, export_menu, "Canvas as SVG…", lambda: files.export_picture(canvas, "svg"))
+    _action(window, export_menu, "Seeds side by side as PNG (2x)…", lambda: window.seeds.export())
     _action(window, export_menu, "Training as animated GIF…", files.export_animation, "Ctrl+Shift+G")
     file_menu.addSeparator()
     _action(window, file_menu, "Quit", window.close, QKeySequence.StandardKey.Quit)
@@ -142,6 +143,9 @@ def build_menus(window) -> Actions:
         action = window.docks[title].toggleViewAction()
         action.setText(f"{title} panel")
         view_menu.addAction(action)
+    _action(window, view_menu, "Seeds side by side", window.seeds.open, tip="The same samples "
+            "and settings trained from several seeds at once, in a window of small canvases at the displayed "
+            "epoch; click one to make it the main run")  # fmt: skip
     view_menu.addSeparator()
     _action(window, view_menu, "Fit data", canvas.fit_data, Qt.Key.Key_F, "Frame the samples")
     for text, factor, key in (("Zoom out ×10", 10.0, "Ctrl+-"), ("Zoom out ×100", 100.0, "Ctrl+Shift+-"),

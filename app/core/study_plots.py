@@ -1,0 +1,104 @@
+"""A study's plots as PNG, drawn with Pillow (no plotting library needed): box plots of one figure per
+architecture, one panel per data set, with the interpretable network's value as a dashed line across."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+PANEL_W, PANEL_H = 300, 260
+MARGIN_L, MARGIN_B, MARGIN_T = 46, 64, 40
+BOX = (70, 130, 180)
+REFERENCE = (200, 40, 40)
+GREY = (120, 120, 120)
+
+# (panel title, [(group label, values)], the interpretable network's value or None)
+Panel = tuple[str, Sequence[tuple[str, Sequence[float]]], float | None]
+
+
+def _font() -> ImageFont.ImageFont:
+    try:
+        return ImageFont.load_default(size=12)
+    except TypeError:  # Pillow before 10.1 has one size
+        return ImageFont.load_default()
+
+
+def _quartiles(values: Sequence[float]) -> tuple[float, ...]:
+    return tuple(float(q) for q in np.percentile(values, [0, 25, 50, 75, 100]))
+
+
+def box_plot(path: Path, title: str, panels: Sequence[Panel], low: float = 0.0, high: float = 1.0) -> None:
+    """Writes the box plots of `panels` side by side to `path` (values between low and high)."""
+    font = _font()
+    width = MARGIN_L + PANEL_W * max(1, len(panels)) + 10
+    height = MARGIN_T + PANEL_H + MARGIN_B
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    draw.text((MARGIN_L, 8), title, fill="black", font=font)
+    top, bottom = MARGIN_T + 10, MARGIN_T + PANEL_H
+
+    def y_of(v: float) -> float:
+        v = min(max(v, low), high)
+        return bottom - (v - low) / (high - low) * (bottom - top)
+
+    for tick in np.linspace(low, high, 5):
+        y = y_of(tick)
+        draw.line([(MARGIN_L - 4, y), (width - 10, y)], fill=(230, 230, 230))
+        draw.text((4, y - 7), f"{tick:.2g}", fill="black", font=font)
+    for p, (name, groups, reference) in enumerate(panels):
+        x0 = MARGIN_L + p * PANEL_W
+        draw.rectangle([x0, top, x0 + PANEL_W - 10, bottom], outline=GREY)
+        draw.text((x0 + 6, MARGIN_T - 12), name, fill="black", font=font)
+        step = (PANEL_W - 10) / max(1, len(groups))
+        for g, (label, values) in enumerate(groups):
+            centre = x0 + step * (g + 0.5)
+            half = min(24.0, step * 0.3)
+            draw.text((centre - half, bottom + 6 + 14 * (g % 2)), label, fill="black", font=font)
+            finite = [v for v in values if not math.isnan(v)]
+            if not finite:
+                continue
+            lo, q1, median, q3, hi = _quartiles(finite)
+            draw.line([(centre, y_of(lo)), (centre, y_of(hi))], fill=BOX)
+            for v in (lo, hi):
+                draw.line([(centre - half / 2, y_of(v)), (centre + half / 2, y_of(v))], fill=BOX)
+            draw.rectangle(
+                [centre - half, y_of(q3), centre + half, y_of(q1)], fill=(220, 232, 245), outline=BOX
+            )
+            draw.line([(centre - half, y_of(median)), (centre + half, y_of(median))], fill=BOX, width=2)
+        if reference is not None and not math.isnan(reference):
+            y = y_of(reference)
+            for x in range(int(x0), int(x0 + PANEL_W - 10), 8):
+                draw.line([(x, y), (x + 4, y)], fill=REFERENCE, width=2)
+    legend = "boxes: trained networks per architecture;  dashed: the interpretable network"
+    draw.text((MARGIN_L, height - 18), legend, fill=REFERENCE, font=font)
+    image.save(path, optimize=True)
+
+
+def study_plots(out: Path, runs: list[dict], essence: list[dict]) -> list[Path]:
+    """far10.png, far100.png and accuracy.png (training accuracy) in `out`: per data set, one box per
+    architecture (layers and activation) over all its runs that did not fail."""
+    reference = {e["preset"]: e for e in essence if e.get("status") == "ok"}
+    written = []
+    for metric, title in (
+        ("far10", "far-field agreement with the nearest sample, 10 extents out"),
+        ("far100", "far-field agreement with the nearest sample, 100 extents out"),
+        ("train_accuracy", "training accuracy"),
+    ):
+        panels = []
+        for preset in dict.fromkeys(r["preset"] for r in runs):
+            groups: dict[str, list[float]] = {}
+            for r in runs:
+                if r["preset"] == preset and r["status"] != "failed" and r[metric] not in ("", None):
+                    groups.setdefault(f"{r['layers']} {r['activation']}", []).append(float(r[metric]))
+            ref_row = reference.get(preset)
+            ref_key = "accuracy" if metric == "train_accuracy" else metric
+            ref = float(ref_row[ref_key]) if ref_row and ref_row.get(ref_key) not in ("", None) else None
+            panels.append((Path(preset).name, list(groups.items()), ref))
+        path = out / f"{'accuracy' if metric == 'train_accuracy' else metric}.png"
+        box_plot(path, title, panels)
+        written.append(path)
+    return written

@@ -1,0 +1,108 @@
+"""View > Seeds side by side: K canvases of the same samples and settings from K seeds, each showing its run
+at the main timeline's epoch (as that seed's Trainer alone has it); a click makes one the main run (undoable);
+closing mid-training leaves no thread; the grid exports as one PNG."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
+
+from app.core import engine
+from app.core.training import Trainer
+from app.ui.seeds_view import grid_shape
+
+pytestmark = pytest.mark.skipif(not engine.AVAILABLE, reason="the K-run loop needs numba")
+EPOCHS = 40
+
+
+@pytest.fixture
+def window(shown_window):
+    window = shown_window(EPOCHS)
+    window.seeds.open()
+    window.seeds.train_now()
+    return window
+
+
+def alone(window, seed: int, epochs: int) -> np.ndarray:
+    """The parameters after `epochs` of that seed's run trained alone (epoch 0: its initial ones)."""
+    model = window.model
+    trainer = Trainer(model.spec, replace(model.config, seed=seed))
+    return trainer.params if epochs == 0 else trainer.run(model.samples, epochs)[0][-1]
+
+
+def test_each_canvas_shows_its_seeds_run_at_the_displayed_epoch(window):
+    view = window.seeds.view
+    assert len(view.canvases) == 4 and window.seeds.runs.seeds == (0, 1, 2, 3)
+    assert window.seeds.runs.epoch == EPOCHS
+    window.frames.draw_now()
+    for canvas, seed in zip(view.canvases, (0, 1, 2, 3), strict=True):
+        assert np.array_equal(canvas.params, alone(window, seed, EPOCHS))
+        assert canvas.frames_drawn > 0
+    assert "seed 0</b> (main run)" in view.tiles[0].title.text() and "accuracy" in view.tiles[1].title.text()
+    assert np.array_equal(view.canvases[0].params, window.model.displayed_params())  # seed 0 is the main run
+
+
+def test_scrubbing_moves_them_all(window):
+    window.model.scrub_to(12)
+    window.frames.draw_now()
+    for canvas, seed in zip(window.seeds.view.canvases, (0, 1, 2, 3), strict=True):
+        assert np.array_equal(canvas.params, alone(window, seed, 12))
+
+
+def test_the_number_of_seeds_and_the_layout(window):
+    assert [grid_shape(k) for k in (2, 3, 4, 5, 9)] == [(1, 2), (1, 3), (2, 2), (2, 3), (3, 3)]
+    window.seeds.view.count_box.setValue(6)
+    window.seeds.train_now()
+    assert window.seeds.runs.seeds == (0, 1, 2, 3, 4, 5) and len(window.seeds.view.canvases) == 6
+    window.frames.draw_now()
+    assert np.array_equal(window.seeds.view.canvases[5].params, alone(window, 5, EPOCHS))
+
+
+def test_clicking_one_makes_it_the_main_run_and_undo_brings_the_old_back(qtbot, window):
+    before = window.model.displayed_params()
+    canvas = window.seeds.view.canvases[2]
+    qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=canvas.viewport().rect().center())
+    model = window.model
+    assert model.config.seed == 2 and model.history.latest_epoch == EPOCHS
+    assert np.array_equal(model.history.params_at(EPOCHS), window.seeds.runs.histories[2].params_at(EPOCHS))
+    assert np.array_equal(model.history.params_at(7), alone(window, 2, 7))
+    assert window.controls.seed_box.value() == 2
+    assert window.seeds.runs.seeds == (0, 1, 2, 3)  # the same runs: only the main one moved
+    assert "seed 2</b> (main run)" in window.seeds.view.tiles[2].title.text()
+    model.train_here(5)  # the main run trains on from there, as seed 2 alone would
+    assert np.array_equal(model.history.params_at(EPOCHS + 5), alone(window, 2, EPOCHS + 5))
+    model.undo_stack.undo()
+    assert model.config.seed == 0 and np.array_equal(model.history.params_at(EPOCHS), before)
+
+
+def test_edits_restart_the_runs(window):
+    runs = window.seeds.runs
+    window.add_sample(0.5, 0.5, 0)
+    assert window.seeds.runs is not runs and window.seeds.runs.samples is window.model.samples
+    window.seeds.train_now()
+    window.frames.draw_now()
+    # The side runs train on today's samples from epoch 0; the main run changed samples at epoch 40.
+    trainer = Trainer(window.model.spec, replace(window.model.config, seed=1))
+    expected = trainer.run(window.model.samples, EPOCHS)[0][-1]
+    assert np.array_equal(window.seeds.view.canvases[1].params, expected)
+
+
+def test_closing_mid_training_leaves_no_thread(qtbot, shown_window):
+    window = shown_window(3000)
+    window.seeds.open()
+    qtbot.waitUntil(lambda: window.seeds.running, timeout=5000)
+    window.seeds.view.close()
+    assert not window.seeds.running and window.seeds.runs is None
+    window.seeds.open()
+    qtbot.waitUntil(lambda: window.seeds.running, timeout=5000)
+    window.close()  # the fixture's no-thread check fails the test if a thread is left
+
+
+def test_export_writes_a_png_of_the_grid(window, tmp_path):
+    path = tmp_path / "seeds.png"
+    assert window.seeds.export(str(path))
+    image = QImage(str(path))
+    grid = window.seeds.view.grid
+    assert image.width() == 2 * grid.width() and image.height() == 2 * grid.height()

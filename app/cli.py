@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -94,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="also retrain from epoch 0 to the shown epoch without these samples (0-based, "
                         "in the CSV's order), same seed and batches: dashed in --export, under "
                         "counterfactual/ in --export-data")  # fmt: skip
+    parser.add_argument("--off", metavar="L1N3,L2N1,...", default=None,
+                        help="switch these hidden neurons off (outgoing weights 0) after training, at the "
+                        "shown epoch: the exports show the edited network; --export-data records them in "
+                        "ablated")  # fmt: skip
     return parser
 
 
@@ -161,6 +166,18 @@ def sample_indices(text: str | None) -> tuple[int, ...] | None:
     return tuple(sorted({int(p) for p in parts}))
 
 
+def neuron_names(text: str | None) -> tuple[tuple[int, int], ...] | None:
+    """--off L1N3,L2N1: hidden neurons as (layer, neuron) from 0, sorted, each once (None when not given)."""
+    if text is None:
+        return None
+    found = [re.fullmatch(r"L([0-9]{1,3})N([0-9]{1,3})", p.strip(), re.IGNORECASE) for p in text.split(",")]
+    if not all(found) or any(int(n) < 1 for m in found for n in m.groups()):
+        shown = text if len(text) <= 24 else text[:20] + "…"
+        raise UsageError(f"--off {shown!r}: name hidden neurons as L<layer>N<neuron> from 1, separated by "
+                         "commas, e.g. L1N3,L2N1")  # fmt: skip
+    return tuple(sorted({(int(m[1]) - 1, int(m[2]) - 1) for m in found}))
+
+
 def check_samples_exist(indices: tuple[int, ...] | None, n: int) -> None:
     """UsageError when --without names a sample beyond the last of n."""
     if indices is not None and indices[-1] >= n:
@@ -206,6 +223,9 @@ def parse(argv: list[str]):
         others = tuple(other for _, other, _ in outputs[k + 1 :])
         _check_output(option, path, suffixes, (args.session, args.data, *others))
     args.without = sample_indices(args.without)
+    args.off = neuron_names(args.off)
+    if args.off is not None and args.without is not None:
+        raise UsageError("--off and --without cannot be combined (the retraining replays the unedited run)")
     samples = _samples(args)
     if not args.session:  # a session's samples are checked once it is open
         check_samples_exist(args.without, samples.n)

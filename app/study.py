@@ -18,6 +18,7 @@ import math
 import multiprocessing
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -46,6 +47,10 @@ class StudyError(Exception):
     """A study that cannot start (a cluster out of reach); the message is one line for the user."""
 
 
+class StudyStopped(Exception):
+    """The study was asked to stop (the window's Cancel): runs.csv holds the runs that finished."""
+
+
 @dataclass
 class Executor:
     """Where tasks run: submit(fn, *args) -> future, as_completed(futures) -> futures as they finish (a
@@ -56,6 +61,7 @@ class Executor:
     close: Callable[[], None]
     workers: int
     name: str
+    kill: Callable[[], None] | None = None  # ends the workers now, running tasks and all (then close)
 
 
 def process_pool(workers: int | None = None) -> Executor:
@@ -64,8 +70,42 @@ def process_pool(workers: int | None = None) -> Executor:
     pool = concurrent.futures.ProcessPoolExecutor(
         workers, mp_context=multiprocessing.get_context("forkserver")
     )
+
+    def kill() -> None:
+        # Python 3.11 has no public way to end a pool's running workers (3.14: terminate_workers).
+        for process in list((pool._processes or {}).values()):  # noqa: SLF001 - see above
+            process.terminate()
+        pool.shutdown(cancel_futures=True)
+
     return Executor(pool.submit, concurrent.futures.as_completed, lambda: pool.shutdown(cancel_futures=True),
-                    workers, f"a process pool of {workers}")  # fmt: skip
+                    workers, f"a process pool of {workers}", kill)  # fmt: skip
+
+
+def stoppable(executor: Executor, stop: threading.Event, grace: float = 3.0) -> Executor:
+    """The executor, with an as_completed that watches `stop` (for a process pool's futures): once it is
+    set, the tasks not started are cancelled, the running ones get `grace` seconds to finish (their runs are
+    recorded), and StudyStopped is raised; close() then kills what still runs."""
+
+    def as_completed(futures: list) -> Iterable:
+        pending, deadline = set(futures), None
+        while pending:
+            if stop.is_set() and deadline is None:
+                for future in pending:
+                    future.cancel()
+                pending = {f for f in pending if not f.cancelled()}
+                deadline = time.monotonic() + grace
+            wait = 0.1 if deadline is None else min(0.1, max(0.0, deadline - time.monotonic()))
+            done, pending = concurrent.futures.wait(pending, wait, concurrent.futures.FIRST_COMPLETED)
+            yield from (f for f in done if not f.cancelled())
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+        if stop.is_set():
+            raise StudyStopped("stopped")
+
+    def close() -> None:
+        (executor.kill if stop.is_set() and executor.kill else executor.close)()
+
+    return Executor(executor.submit, as_completed, close, executor.workers, executor.name, executor.kill)
 
 
 def dask_cluster(address: str, workers: int | None = None) -> Executor:
@@ -121,9 +161,14 @@ def _failed_task(config: StudyConfig, seeds: tuple[int, ...], error: BaseExcepti
 
 
 def run_study(
-    study: Study, out: Path, executor: Executor, report: Callable[[str], None] = lambda _: None
+    study: Study,
+    out: Path,
+    executor: Executor,
+    report: Callable[[str], None] = lambda _: None,
+    progress: Callable[[int, int, int], None] = lambda *_: None,
 ) -> list:
-    """Runs what is left of the study in `out` on the executor; returns the summary table."""
+    """Runs what is left of the study in `out` on the executor; returns the summary table. progress(runs
+    finished, runs to run, failed) is called before the first run and as each task finishes."""
     out.mkdir(parents=True, exist_ok=True)
     done = finished(read_rows(out / RUNS))
     essence_done = {r["preset"] for r in read_rows(out / INTERPRETABLE) if r["status"] == "ok"}
@@ -137,6 +182,7 @@ def run_study(
     futures.update({executor.submit(run_config, c, seeds): ("runs", (c, seeds)) for c, seeds in work})
     runs, essence = RowWriter(out / RUNS, RUN_COLUMNS), RowWriter(out / INTERPRETABLE, ESSENCE_COLUMNS)
     started, shown, finished_runs, failed = time.perf_counter(), 0.0, 0, 0
+    progress(0, to_run, 0)
     try:
         for future in executor.as_completed(list(futures)):
             kind, what = futures[future]
@@ -154,6 +200,7 @@ def run_study(
                 runs.write(row)
             finished_runs += len(rows)
             failed += sum(r["status"] == "failed" for r in rows)
+            progress(finished_runs, to_run, failed)
             now = time.perf_counter()
             if now - shown > 1.0 or finished_runs == to_run:
                 shown = now

@@ -29,6 +29,7 @@ WIRING_MODULES = {
     "app.ui.essence_builder",
     "app.ui.counterfactual_control",
     "app.ui.seeds_control",
+    "app.ui.study_control",
 }
 
 

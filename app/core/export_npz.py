@@ -26,6 +26,7 @@ def export_data(
     frame: Rect | None = None,
     training: SampleSet | None = None,
     counterfactual=None,
+    ablated=(),
 ) -> None:
     """NPZ: points, labels (0 to k - 1) and class_names (k, text), and per epoch (rows) every parameter tensor
     by torch name, loss and accuracy; each sample's influence on every hidden neuron at `epoch`
@@ -33,7 +34,8 @@ def export_data(
     extent with a 10% margin; `regions/gradients` (F, k, 2) and `regions/offsets` (F, k) for k > 2 classes).
     With the interpretable network `essence` (built for the samples' training part, `training`): its arrays,
     the comparison's and the article's measures (`thesis/...`, app.core.thesis). With a `counterfactual`
-    (app.core.counterfactual.Counterfactual): its arrays under `counterfactual/`."""
+    (app.core.counterfactual.Counterfactual): its arrays under `counterfactual/`. With hidden neurons switched
+    off, `ablated` ((layer, neuron) from 0): `ablated` (k, 2), (layer, neuron) from 1."""
     arrays = {"points": samples.points, "labels": samples.labels, "epochs": history.epochs,
               "class_names": np.array(samples.class_names), "loss": history.loss,
               "accuracy": history.accuracy, "test_loss": history.test_loss,
@@ -60,4 +62,6 @@ def export_data(
             arrays.update(thesis_arrays(history.spec, history, epoch, training, essence))
     if counterfactual is not None:
         arrays.update(counterfactual.to_arrays(history.spec))
+    if len(ablated):
+        arrays["ablated"] = np.array(ablated, dtype=np.int64).reshape(-1, 2) + 1
     write_atomically(path, lambda handle: np.savez(handle, **arrays), SUFFIXES)

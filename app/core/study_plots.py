@@ -18,6 +18,7 @@ GREY = (120, 120, 120)
 
 # (panel title, [(group label, values)], the interpretable network's value or None)
 Panel = tuple[str, Sequence[tuple[str, Sequence[float]]], float | None]
+LEGEND = "boxes: trained networks per architecture;  dashed: the interpretable network"
 
 
 def _font() -> ImageFont.ImageFont:
@@ -34,7 +35,9 @@ def _quartiles(values: Sequence[float]) -> tuple[float, ...]:
 def box_plot(path: Path, title: str, panels: Sequence[Panel], low: float = 0.0, high: float = 1.0) -> None:
     """Writes the box plots of `panels` side by side to `path` (values between low and high)."""
     font = _font()
-    width = MARGIN_L + PANEL_W * max(1, len(panels)) + 10
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    words = max(measure.textlength(text, font=font) for text in (title, LEGEND))
+    width = max(MARGIN_L + PANEL_W * max(1, len(panels)) + 10, int(MARGIN_L + words + 10))  # texts fit
     height = MARGIN_T + PANEL_H + MARGIN_B
     image = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(image)
@@ -73,8 +76,7 @@ def box_plot(path: Path, title: str, panels: Sequence[Panel], low: float = 0.0, 
             y = y_of(reference)
             for x in range(int(x0), int(x0 + PANEL_W - 10), 8):
                 draw.line([(x, y), (x + 4, y)], fill=REFERENCE, width=2)
-    legend = "boxes: trained networks per architecture;  dashed: the interpretable network"
-    draw.text((MARGIN_L, height - 18), legend, fill=REFERENCE, font=font)
+    draw.text((MARGIN_L, height - 18), LEGEND, fill=REFERENCE, font=font)
     image.save(path, optimize=True)
 
 

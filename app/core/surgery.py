@@ -30,6 +30,36 @@ def is_off(spec: NetworkSpec, params: np.ndarray, layer: int, neuron: int) -> bo
     return not outgoing_weights(spec, params, layer, neuron).any()
 
 
+def line_through(p, q, w_old: np.ndarray, b_old: float) -> tuple[np.ndarray, float]:
+    """The weights (w, b) of the line w.x + b = 0 through the points p and q (a first-layer neuron's line
+    dragged by its handles), with the length of w_old (1 where that is 0) and, of the two directions of w, the
+    one nearer w_old's, so that what the line did not pass over keeps its side (w_old's side, where
+    w.x + b > 0, is the active one); for a line turned exactly a right angle, the side of the old line's
+    point one unit along w_old. ValueError when p and q (nearly) coincide: they give no line."""
+    p, q, w_old = (np.asarray(v, dtype=np.float64) for v in (p, q, w_old))
+    along = q - p
+    span = float(np.hypot(*along))
+    if not np.isfinite(span) or span <= 1e-12 * max(1.0, float(np.abs(p).max()), float(np.abs(q).max())):
+        raise ValueError("the two points coincide: they give no line")
+    length = float(np.hypot(*w_old)) or 1.0
+    w = np.array([along[1], -along[0]]) * (length / span)
+    b = -float(w @ (p + q)) / 2
+    turn = float(w @ w_old)
+    old_side = w_old * (1 / length - b_old / length**2)  # the old line's point nearest 0, 1 along w_old
+    if turn < 0 or (turn == 0 and float(w @ old_side) + b < 0):
+        w, b = -w, -b
+    return w, b
+
+
+def with_first_layer_line(spec: NetworkSpec, params: np.ndarray, neuron: int, w, b: float) -> np.ndarray:
+    """A copy of params with first-layer neuron `neuron`'s incoming weights w (2,) and bias b."""
+    _check(spec, 0, neuron)
+    edited = np.array(params, dtype=np.float64)
+    weights, biases = split_params(spec, edited)[0]
+    weights[neuron], biases[neuron] = w, b
+    return edited
+
+
 def neuron_name(layer: int, neuron: int) -> str:
     return f"L{layer + 1} N{neuron + 1}"
 

@@ -111,6 +111,11 @@ def _run(app: QApplication, window, args, headless: bool) -> int:
         n = model.samples.n
         raise UsageError(f"--without: there is no sample {args.without[-1]} (the session's {n:,} samples are "
                          f"numbered 0 to {n - 1:,})")  # fmt: skip
+    if args.off is not None:  # checked against the (session's) network before training
+        for layer, neuron in args.off:
+            if not (layer < len(model.spec.widths) and neuron < model.spec.widths[layer]):
+                raise UsageError(f"--off: the network (hidden layers {model.spec.widths_text()}) has no "
+                                 f"hidden neuron L{layer + 1}N{neuron + 1}")  # fmt: skip
     if args.epochs:  # (not otherwise: a restored session stays at the epoch it showed)
         train_synchronously(window, args.epochs)
     if args.epoch is not None:
@@ -119,6 +124,8 @@ def _run(app: QApplication, window, args, headless: bool) -> int:
         model.scrub_to(args.epoch)
     if args.zoom is not None:
         window.canvas.zoom_about_data(args.zoom)
+    if args.off is not None:  # the same edit as the window's, at the shown epoch
+        window.surgery.switch_off(args.off)
     if args.without is not None:
         from app.core.counterfactual import RetrainingRefused
 
@@ -139,7 +146,8 @@ def _run(app: QApplication, window, args, headless: bool) -> int:
         built = window.essence_builder
         export_data(args.export_data, model.samples, model.history, model.displayed_epoch,
                     built.essence, built.comparison, frame=model.data_frame(),
-                    training=model.split()[0], counterfactual=window.counterfactual.result)  # fmt: skip
+                    training=model.split()[0], counterfactual=window.counterfactual.result,
+                    ablated=sorted(model.switched_off))  # fmt: skip
     if args.export:
         window.show()
         window.frames.draw_now()  # settles pending events first

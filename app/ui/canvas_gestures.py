@@ -54,6 +54,8 @@ class CanvasGestures:
     def _on_click(self, event) -> None:
         if event.double() or not self.view_box.sceneBoundingRect().contains(event.scenePos()):
             return
+        if event.isAccepted() and getattr(event.currentItem, "swallows_clicks", False):  # a line's handle
+            return
         point = self.view_box.mapSceneToView(event.scenePos())
         if self.show_regions and event.modifiers() & Qt.KeyboardModifier.ControlModifier:
             event.accept()

@@ -36,6 +36,7 @@ from app.ui.frame_scheduler import FrameScheduler, Views
 from app.ui.help import ICON_PATH
 from app.ui.hidden_space_view import QtHiddenSpaceView
 from app.ui.influence_panel import QtInfluencePanel
+from app.ui.line_handles import LineHandles
 from app.ui.loss_plot import QtLossPlot
 from app.ui.menus import build_menus
 from app.ui.network_view import QtNetworkView
@@ -97,6 +98,7 @@ class MainWindow(QMainWindow):
         self.essence_builder = EssenceBuilder(self.model, self.essence_view, self.essence_settings, self)
         self.counterfactual = CounterfactualControl(self)  # retraining without the selected samples
         self.surgery = NeuronSurgery(self.model, self)
+        self.line_handles = LineHandles(self.canvas, self.model, self)  # drag a selected L1 neuron's line
         self.menu_actions = build_menus(self)
         self.training.set_max_rate(self.controls.speed())
         # Compiles the engine (or loads numba's cache) at start-up, so that nothing waits for it. If that

@@ -13,6 +13,7 @@ from app.core.dataset import MULTICLASS_PRESETS, PRESET_LABELS, PRESETS
 from app.core.training import MAX_EPOCH
 from app.ui.class_actions import ClassActions
 from app.ui.help import install_launcher_from_menu, show_about, show_quick_guide
+from app.ui.study_control import open_study_window
 from app.ui.tour import start_tour
 
 REGION_FILLS = (("none", "Edges only, over the prediction"), ("patterns", "A light tint per region"),
@@ -87,6 +88,8 @@ def build_menus(window) -> Actions:
     _action(window, export_menu, "Canvas as SVG…", lambda: files.export_picture(canvas, "svg"))
     _action(window, export_menu, "Seeds side by side as PNG (2x)…", lambda: window.seeds.export())
     _action(window, export_menu, "Training as animated GIF…", files.export_animation, "Ctrl+Shift+G")
+    _action(window, file_menu, "New study…", open_study_window, tip="A grid of configurations, each trained "
+            "from several seeds in the background; its table and plots (python -m app.study)")  # fmt: skip
     file_menu.addSeparator()
     _action(window, file_menu, "Quit", window.close, QKeySequence.StandardKey.Quit)
 

@@ -44,6 +44,19 @@ class NeuronSurgery(QObject):
             "goes on from the edited network and may grow its weights back; Undo (Ctrl+Z) restores it."
         )
 
+    def switch_off(self, neurons) -> None:
+        """Switches these (layer, neuron) off at once, in one edit (the command line's --off); ValueError
+        names a neuron the network does not have. Those already off stay off."""
+        model = self.model
+        params, switched = model.displayed_params(), dict(model.switched_off)
+        edited = params
+        for layer, neuron in neurons:
+            if (layer, neuron) not in switched:
+                switched[(layer, neuron)] = outgoing_weights(model.spec, params, layer, neuron)
+            edited = with_outgoing_weights(model.spec, edited, layer, neuron, 0.0)
+        names = ", ".join(neuron_name(*key) for key in neurons)
+        model.edit_network(edited, f"Switch {names} off", switched)
+
     def toggle_selected(self) -> None:
         if self.model.selected is None:
             self.message.emit("Select a hidden neuron first (click its line, node or map), then press O.")

@@ -56,3 +56,41 @@ def test_a_history_branches_at_an_epoch_with_the_rows_and_marks_up_to_it():
     np.testing.assert_array_equal(branch.params_at(6), history.params_at(6))
     branch.append(EpochChunk(7, params[:1] * 0, np.array([0.3]), np.array([1.0]), 1))
     assert branch.latest_epoch == 7 and history.params_at(7).any()  # the original is untouched
+
+
+def test_dragging_a_lines_handles_gives_the_line_through_the_new_handle_points():
+    from app.core.surgery import line_through, with_first_layer_line
+
+    w_old, b_old = np.array([2.0, 0.0]), 0.0  # the line x = 0, active (w.x + b > 0) where x > 0
+    w, b = line_through((1.0, 0.0), (1.0, 1.0), w_old, b_old)  # moved to x = 1
+    np.testing.assert_allclose([*w, b], [2.0, 0.0, -2.0], atol=1e-15)
+    assert w @ (3.0, 0.0) + b > 0 and w @ (0.5, 0.0) + b < 0  # passed over x = 0.5, not over x = 3
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        p, q, w_old = rng.normal(size=(3, 2)) * 3
+        b_old = rng.normal()
+        w, b = line_through(p, q, w_old, b_old)
+        assert abs(w @ p + b) < 1e-9 and abs(w @ q + b) < 1e-9  # through both handle points
+        assert np.isclose(np.linalg.norm(w), np.linalg.norm(w_old))  # the same length
+        assert w @ w_old >= 0  # the direction nearer the old one
+        # Up to scale: the same line as the one through p and q by the textbook formula.
+        textbook = np.array([p[1] - q[1], q[0] - p[0], p[0] * q[1] - q[0] * p[1]])
+        ours = np.array([*w, b])
+        np.testing.assert_allclose(np.cross(ours, textbook), 0, atol=1e-9 * np.abs(textbook).max() * 10)
+    # Moved and turned a little (x = 0 to the line through (0.2, -1) and (0.3, 1)): samples it did not pass
+    # over keep their sides; rotated the other way round, the same.
+    for p, q in (((0.2, -1.0), (0.3, 1.0)), ((0.3, 1.0), (0.2, -1.0))):
+        w, b = line_through(p, q, np.array([2.0, 0.0]), 0.0)
+        assert w @ (5.0, 0.0) + b > 0 and w @ (-5.0, 0.0) + b < 0 and np.isclose(np.linalg.norm(w), 2.0)
+    # Turned a right angle (y = 1, active above, to x = 0.5): the old line's point one unit along w_old,
+    # (0, 2), stays active.
+    w, b = line_through((0.5, 0.0), (0.5, 1.0), np.array([0.0, 1.0]), -1.0)
+    np.testing.assert_allclose([*w, b], [-1.0, 0.0, 0.5], atol=1e-15)
+    with pytest.raises(ValueError, match="coincide"):
+        line_through((1.0, 2.0), (1.0, 2.0), w_old, b_old)
+    spec = NetworkSpec((3, 2))
+    params = np.arange(spec.n_params, dtype=float)
+    edited = with_first_layer_line(spec, params, 1, [5.0, 6.0], 7.0)
+    (weights, biases), *_ = split_params(spec, edited)
+    assert weights[1].tolist() == [5.0, 6.0] and biases[1] == 7.0
+    assert np.count_nonzero(edited != params) <= 3 and not np.shares_memory(edited, params)

@@ -60,6 +60,27 @@ def with_first_layer_line(spec: NetworkSpec, params: np.ndarray, neuron: int, w,
     return edited
 
 
+def incoming(spec: NetworkSpec, params: np.ndarray, layer: int, neuron: int) -> tuple[np.ndarray, float]:
+    """Hidden neuron (layer, neuron)'s incoming weights (a copy) and bias."""
+    _check(spec, layer, neuron)
+    weights, biases = split_params(spec, params)[layer]
+    return weights[neuron].copy(), float(biases[neuron])
+
+
+def with_incoming(spec: NetworkSpec, params: np.ndarray, layer: int, neuron: int, w, b: float) -> np.ndarray:
+    """A copy of params with hidden neuron (layer, neuron)'s incoming weights `w` and bias `b` (any layer:
+    the first layer's are its line, as with_first_layer_line)."""
+    _check(spec, layer, neuron)
+    w = np.asarray(w, dtype=np.float64)
+    if w.shape != (spec.layer_sizes[layer],) or not (np.isfinite(w).all() and np.isfinite(b)):
+        count = spec.layer_sizes[layer]
+        raise ValueError(f"{neuron_name(layer, neuron)} takes {count} finite weights and a finite bias")
+    edited = np.array(params, dtype=np.float64)
+    weights, biases = split_params(spec, edited)[layer]
+    weights[neuron], biases[neuron] = w, b
+    return edited
+
+
 def neuron_name(layer: int, neuron: int) -> str:
     return f"L{layer + 1} N{neuron + 1}"
 

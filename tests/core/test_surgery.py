@@ -94,3 +94,18 @@ def test_dragging_a_lines_handles_gives_the_line_through_the_new_handle_points()
     (weights, biases), *_ = split_params(spec, edited)
     assert weights[1].tolist() == [5.0, 6.0] and biases[1] == 7.0
     assert np.count_nonzero(edited != params) <= 3 and not np.shares_memory(edited, params)
+
+
+def test_a_neurons_incoming_weights_and_bias_are_replaced_and_checked():
+    from app.core.surgery import incoming, with_incoming
+
+    spec = NetworkSpec((3, 2))
+    params = np.random.default_rng(2).normal(size=spec.n_params)
+    edited = with_incoming(spec, params, 1, 1, [1.0, 2.0, 3.0], -4.0)
+    w, b = incoming(spec, edited, 1, 1)
+    np.testing.assert_array_equal(w, [1.0, 2.0, 3.0])
+    assert b == -4.0 and np.count_nonzero(edited != params) <= 4 and incoming(spec, params, 1, 1)[1] != b
+    with pytest.raises(ValueError, match="L2 N2 takes 3 finite weights"):
+        with_incoming(spec, params, 1, 1, [1.0, 2.0], 0.0)
+    with pytest.raises(ValueError, match="finite"):
+        with_incoming(spec, params, 1, 1, [1.0, np.nan, 2.0], 0.0)

@@ -68,4 +68,30 @@ def test_the_diagrams_right_click_opens_the_neurons_menu(qtbot, shown_window, mo
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.RightButton, pos=point)
     assert asked == [(0, 1)] and window.model.selected is None  # a right-click does not select
     menu = window.surgery.neuron_menu(0, 1)
-    assert [a.text() for a in menu.actions()] == ["Switch L1 N2 off"]
+    assert [a.text() for a in menu.actions()] == ["Switch L1 N2 off", "Edit L1 N2's weights…"]
+
+
+def test_a_deeper_neurons_weights_are_edited_as_numbers_from_its_menu(qtbot, shown_window):
+    from app.core.surgery import incoming
+
+    window = shown_window(50)
+    model = window.model
+    menu = window.surgery.neuron_menu(1, 2)
+    assert [a.text() for a in menu.actions()] == ["Switch L2 N3 off", "Edit L2 N3's weights…"]
+    dialog = window.surgery.weights_dialog(1, 2)
+    w, b = incoming(model.spec, model.displayed_params(), 1, 2)
+    assert [box.value() for box in dialog.weight_boxes] == [round(v, 4) for v in w]
+    for box, value in zip(dialog.weight_boxes, (1.5, -2.0, 0.0, 0.25), strict=True):
+        box.setValue(value)
+    dialog.bias_box.setValue(-0.5)
+    dialog.exec = lambda: 1  # OK, without showing it
+    assert window.surgery.edit_weights(1, 2, dialog)
+    new_w, new_b = incoming(model.spec, model.displayed_params(), 1, 2)
+    np.testing.assert_array_equal(new_w, [1.5, -2.0, 0.0, 0.25])
+    assert new_b == -0.5 and model.history.latest_epoch == 51 and model.history.data_changes[-1] == 51
+    assert window.message_label.text().startswith("L2 N3's weights edited: training accuracy")
+    model.undo_stack.undo()
+    assert model.history.latest_epoch == 50
+    cancelled = window.surgery.weights_dialog(1, 2)
+    cancelled.exec = lambda: 0
+    assert not window.surgery.edit_weights(1, 2, cancelled) and model.history.latest_epoch == 50

@@ -35,6 +35,7 @@ class HiddenAxes:
     basis: np.ndarray  # (2, width)
     fitted_at: int | None = None
     explained: tuple[float, float] | None = None
+    decisive: int = 0  # the first basis rows that span the output's decision directions (last hidden layer)
 
     @property
     def width(self) -> int:
@@ -48,12 +49,19 @@ class HiddenAxes:
         if self.neurons is not None:
             return tuple(f"{name} N{k + 1} activation" for k in self.neurons)
         shares = self.explained or (np.nan, np.nan)
-        return tuple(f"{name} principal component {k + 1} ({100 * s:.0f}% of variance)"
-                     for k, s in enumerate(shares))  # fmt: skip
+        kinds = ["direction the output decides by"] * self.decisive
+        kinds += [f"principal component {k + 1}" for k in range(2 - self.decisive)]
+        pairs = zip(kinds, shares, strict=True)
+        return tuple(f"{name} {kind} ({100 * s:.0f}% of variance)" for kind, s in pairs)
 
     def exact(self) -> bool:
         """Whether the plane holds every activation of the layer (the next layer's lines are then exact)."""
         return self.width <= 2
+
+    def exact_at_fit(self) -> bool:
+        """Whether the plane holds the output's decision directions at the epoch it was fitted: the drawn
+        boundary then puts every sample on its predicted side there."""
+        return self.decisive > 0
 
 
 def layer_activations(spec: NetworkSpec, params: np.ndarray, x: np.ndarray, layer: int) -> np.ndarray:
@@ -90,15 +98,34 @@ def principal_axes(spec: NetworkSpec, params: np.ndarray, points: np.ndarray, la
         raise ValueError("principal components need at least two points")
     h = layer_activations(spec, params, points, layer)
     origin = h.mean(axis=0)
-    _, singular, vt = np.linalg.svd(h - origin, full_matrices=False)
-    basis = vt[:2].copy()
+    centred = h - origin
+    decisive = _decision_directions(spec, params, layer)  # (d, width) orthonormal, d <= 2
+    rest = centred - centred @ decisive.T @ decisive
+    _, _, vt = np.linalg.svd(rest, full_matrices=False)
+    basis = np.vstack([decisive, vt[: 2 - len(decisive)]])
     largest = np.argmax(np.abs(basis), axis=1)
     basis *= np.where(basis[np.arange(2), largest] < 0, -1.0, 1.0)[:, None]
-    variance = np.zeros(2)
-    variance[: min(2, len(singular))] = singular[:2] ** 2
-    total = float(np.sum(singular**2))
-    explained = tuple(float(v / total) if total > 0 else 0.0 for v in variance)
-    return HiddenAxes(layer, None, origin, basis, int(epoch), explained)
+    if len(decisive) and spec.classes == 2:  # the first axis points toward blue
+        basis[0] *= np.sign(split_params(spec, params)[-1][0][0] @ basis[0]) or 1.0
+    total = float(np.sum(centred**2))
+    explained = tuple(float(np.sum((centred @ row) ** 2) / total) if total > 0 else 0.0 for row in basis)
+    return HiddenAxes(layer, None, origin, basis, int(epoch), explained, len(decisive))
+
+
+def _decision_directions(spec: NetworkSpec, params: np.ndarray, layer: int) -> np.ndarray:
+    """For the last hidden layer of a network of two or three classes, an orthonormal basis (d, width) of the
+    directions its decision depends on (two classes: the output weights; three: the differences of the
+    classes' weights), so that a plane holding them draws the boundary exactly; else none (0, width)."""
+    width = spec.widths[layer]
+    if layer != len(spec.widths) - 1 or spec.classes > 3:
+        return np.empty((0, width))
+    w = split_params(spec, np.asarray(params, dtype=np.float64))[-1][0]
+    directions = w if spec.classes == 2 else w[1:] - w[0]
+    if len(directions) >= width:  # the plane is the whole layer anyway
+        return np.empty((0, width))
+    q, r = np.linalg.qr(directions.T)
+    keep = np.abs(np.diag(r)) > 1e-12 * max(np.abs(r).max(), 1e-300)
+    return q.T[keep]
 
 
 def fit_points(points: np.ndarray, frame: Rect) -> np.ndarray:

@@ -394,10 +394,15 @@ class QtHiddenSpaceView(QWidget):
         elif self.axes.neurons is not None:
             others = width - 2
             text += f"Its other {others} neuron{'s' if others > 1 else ''} held at the samples' mean."
+        elif self.axes.exact_at_fit():
+            plural = "s" if self.axes.decisive > 1 else ""
+            text += (f"The plane holds the output's decision direction{plural} of epoch "
+                     f"{self.axes.fitted_at}: there, each sample lies on its predicted side; at other "
+                     f"epochs layer {layer}'s other directions are held at the samples' mean.")  # fmt: skip
         else:
             text += f"Layer {layer}'s other directions held at the samples' mean."
         if self.axes.neurons is None and width > 1:
-            text += f" Principal components of epoch {self.axes.fitted_at}, kept while you scrub."
+            text += f" Axes fitted at epoch {self.axes.fitted_at}, kept while you scrub."
         return text
 
     # --- hover ------------------------------------------------------------------------------------------

@@ -141,3 +141,30 @@ def test_bad_axes_are_refused_and_a_layer_of_one_neuron_has_one_axis():
     np.testing.assert_allclose(picture.coords[:, 1], 0.0)
     assert single.labels() == ("L2 N1 activation", "(layer 2 has one neuron)")
     assert neuron_axes(spec, 0, (0, 2)).labels() == ("L1 N1 activation", "L1 N3 activation")
+
+
+@pytest.mark.parametrize(("preset", "classes"), [("spirals", 2), ("spirals3", 3), ("blobs5", 5)])
+def test_the_last_layers_principal_plane_holds_the_decision_directions(preset, classes):
+    """On the last hidden layer of two or three classes the plane holds the output's decision directions at
+    the fitted epoch: every sample's logits, evaluated at its point in the plane (the rest at the mean), give
+    its predicted class; with more classes it is the plain principal plane."""
+    from app.core.dataset import make_preset
+    from app.core.hidden_space import principal_axes, project
+    from app.core.network import predict_classes, split_params
+
+    samples = make_preset(preset)
+    spec = NetworkSpec((8, 8), "tanh", classes)
+    params = np.random.default_rng(5).normal(size=spec.n_params)
+    axes = principal_axes(spec, params, samples.points, 1, epoch=7)
+    np.testing.assert_allclose(axes.basis @ axes.basis.T, np.eye(2), atol=1e-12)
+    assert axes.decisive == (0 if classes > 3 else classes - 1) and axes.exact_at_fit() == (classes <= 3)
+    h = layer_activations(spec, params, samples.points, 1)
+    in_plane = axes.origin + project(axes, h) @ axes.basis
+    w, b = split_params(spec, params)[-1]
+    logits = in_plane @ w.T + b
+    predicted = (logits[:, 0] > 0).astype(int) if classes == 2 else np.argmax(logits, axis=1)
+    agree = np.mean(predicted == predict_classes(spec, params, samples.points))
+    assert agree == 1.0 if classes <= 3 else agree < 1.0
+    if classes == 2:
+        assert axes.labels()[0].startswith("L2 direction the output decides by")
+        assert (w[0] @ axes.basis[0]) > 0  # toward blue

@@ -3,7 +3,10 @@ Small: 250 samples, 2-4-4-1 tanh, SGD lr 0.03, batches of 10.
 Large: 2,000 samples, 4x32 tanh, batches of 32 (the app trains it in float32: engine.prefers_float32; torch
 in float64).
 Classes: the small network and settings on the default preset's points, with its two classes and with eight
-(angle sectors)."""
+(angle sectors).
+Arithmetic: the large loop's matrix-product work per second against one core's float32 matrix product speed
+(256x256 products through numpy's BLAS, one thread): how near the loop is to what this core can do, and the
+torch ratio the loop would reach if all its products ran that fast (`large_ratio_ceiling`)."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import time
 import numpy as np
 import torch
 from sklearn.datasets import make_moons
+from threadpoolctl import threadpool_limits
 
 from app.core import engine
 from app.core.dataset import DEFAULT_PRESET, SampleSet, make_preset
@@ -71,6 +75,31 @@ def torch_epochs_per_second(samples: SampleSet, widths: tuple[int, ...], batch: 
     return epochs / (time.perf_counter() - started)
 
 
+def product_flops_per_epoch(n: int, widths: tuple[int, ...], outputs: int = 1) -> float:
+    """Floating-point operations of one epoch's matrix products on n samples (one multiply-add = 2): every
+    mini-batch's forward pass, its weight gradients and the gradients passed back to each layer but the
+    first, then the forward pass of the epoch's loss and accuracy over all samples. The elementwise work
+    (activations, loss, updates) is left out: this is the least any loop must do."""
+    sizes = (2, *widths, outputs)
+    forward = sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+    backward = 2 * forward - sizes[0] * sizes[1]
+    return 2.0 * n * (forward + backward + forward)
+
+
+def one_core_product_gflops(size: int = 256, seconds: float = 0.5) -> float:
+    """float32 size x size matrix products per second through numpy's BLAS on one thread, in GFLOP/s."""
+    a, b = (np.random.default_rng(i).random((size, size), dtype=np.float32) for i in (0, 1))
+    out = np.empty_like(a)
+    with threadpool_limits(1):
+        np.dot(a, b, out=out)
+        count, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            np.dot(a, b, out=out)
+            count += 1
+        elapsed = time.perf_counter() - started
+    return 2.0 * size**3 * count / elapsed / 1e9
+
+
 def interleaved(first, second, rounds: int) -> tuple[float, float, float]:
     """Medians of `rounds` alternating measurements of two speeds, and the median of their per-round ratios
     second/first: neighbours in time share the shared machine's noise."""
@@ -110,6 +139,8 @@ def run() -> dict[str, float]:
     large_torch_eps, large_engine_eps, large_ratio = interleaved(
         lambda: torch_epochs_per_second(large[0], large[1].widths, 32, seconds),
         lambda: bare_epochs_per_second(*large, seconds), ROUNDS)  # fmt: skip
+    core_gflops = float(np.median([one_core_product_gflops() for _ in range(ROUNDS)]))
+    large_gflops = large_engine_eps * product_flops_per_epoch(large[0].n, large[1].widths) / 1e9
     return {
         "torch_eps": torch_eps,
         "engine_eps": engine_eps,
@@ -123,4 +154,8 @@ def run() -> dict[str, float]:
         "large_torch_eps": large_torch_eps,
         "large_engine_eps": large_engine_eps,
         "large_ratio": large_ratio,
+        "large_engine_gflops": large_gflops,
+        "core_product_gflops": core_gflops,
+        "large_share_of_core": large_gflops / core_gflops,
+        "large_ratio_ceiling": large_ratio * core_gflops / large_gflops,
     }

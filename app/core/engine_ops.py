@@ -7,14 +7,17 @@ import math
 
 import numpy as np
 
-# numba freezes LEAKY_SLOPE into the compiled code, and its on-disk cache only notices edits to this file:
-# after changing the slope, touch this file (test_engine holds leaky ReLU to torch, which reads it live).
+# numba freezes LEAKY_SLOPE into the compiled code; its cache is keyed to network.py too (jit_cache)
 from app.core.network import LEAKY_SLOPE
 
 try:
     from numba import njit
 except ImportError:  # pragma: no cover - the torch fallback takes over
     njit = None
+else:
+    from app.core.jit_cache import use_source_keyed_cache
+
+    use_source_keyed_cache()
 
 ACTIVATION_CODES = {"tanh": 0, "relu": 1, "sigmoid": 2, "leaky_relu": 3}
 OPTIMIZER_CODES = {"sgd": 0, "adam": 1}

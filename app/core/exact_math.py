@@ -8,8 +8,7 @@ main range (|x| >= 512, NaN). log1p, which the loss needs on [0, 1] only, is a s
 scalar function here is what both loops call, the K-run loop element by element (exp_main over a whole row,
 then math.exp where exp_odd).
 
-numba's on-disk cache only notices edits to a function's own file: after editing this one, delete the
-cached engine, engine_multi and exact_math functions (app/core/__pycache__/*.nbi, *.nbc)."""
+numba's cache of the loops that inline these functions is keyed to this file's contents too (jit_cache)."""
 
 from __future__ import annotations
 
@@ -28,6 +27,9 @@ except ImportError:  # pragma: no cover - the torch fallback takes over
     njit = None
 
 if njit is not None:
+    from app.core.jit_cache import use_source_keyed_cache
+
+    use_source_keyed_cache()
 
     @intrinsic
     def fma(typingctx, a, b, c):

@@ -44,17 +44,25 @@ class RecordedRun:
     epochs: np.ndarray
     params: np.ndarray
     data_changes: tuple[int, ...]
+    restarts: tuple[int, ...] = ()
 
     @classmethod
     def of(cls, history: TrainingHistory, last_epoch: int | None = None) -> RecordedRun:
         last = history.latest_epoch if last_epoch is None else int(last_epoch)
         rows = history.index_of(last) + 1
         return cls(history.epochs[:rows].copy(), np.array(history.params_between(0, rows)),
-                   tuple(int(c) for c in history.data_changes))  # fmt: skip
+                   tuple(int(c) for c in history.data_changes),
+                   tuple(int(r) for r in history.restarts))  # fmt: skip
 
     @property
     def latest_epoch(self) -> int:
         return int(self.epochs[-1])
+
+    @property
+    def replay_start(self) -> int:
+        """The epoch a replay begins at: the last time training began afresh from recorded parameters (an
+        edit of the network: history.mark_restart) up to its latest epoch, 0 when it never did."""
+        return max((r for r in self.restarts if r <= self.latest_epoch), default=0)
 
 
 def derived_orders(full_orders: np.ndarray, removed: np.ndarray) -> np.ndarray:
@@ -158,8 +166,9 @@ def rank_correlation(predicted: list[np.ndarray], actual: list[np.ndarray]) -> f
 
 
 def replay_problem(run: RecordedRun) -> str:
-    """Why today's samples would not replay this run ("" when they would): they changed while it trained."""
-    later = [c for c in run.data_changes if c > 1]
+    """Why today's samples would not replay this run from its replay_start ("" when they would): they
+    changed while it trained since then."""
+    later = [c for c in run.data_changes if c > max(1, run.replay_start) and c not in run.restarts]
     if later:
         return (f"The samples changed at epoch {later[0]:,} of this run, so retraining on today's samples "
                 "would not be the run you see. Press Reset and train again to compare.")  # fmt: skip
@@ -179,8 +188,9 @@ def retrain_without(
     should_stop: Callable[[], bool] = lambda: False,
     progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> Counterfactual:
-    """Replays the run recorded in `history` on `samples` (those it trained on throughout) from epoch 0 with
-    `config`, and from `start_epoch` trains a copy of it `epochs` epochs (default: to the history's last)
+    """Replays the run recorded in `history` on `samples` (those it trained on throughout) with `config` from
+    epoch 0, or from its last edit (RecordedRun.replay_start: the retraining starts there at the earliest),
+    and from `start_epoch` trains a copy of it `epochs` epochs (default: to the history's last)
     without the samples `removed_indices` (indices into `samples`; held-out ones were never trained on and
     are only reported), with the same batch order (module docstring). progress(done, total) counts epochs
     trained; RetrainingCancelled when should_stop(); RetrainingRefused (a sentence) when it cannot be done.
@@ -192,6 +202,11 @@ def retrain_without(
         raise RetrainingRefused(f"Retraining needs epochs from {start:,} to {end:,} that the run has trained "
                                 f"(it has 0 to {latest:,}).")  # fmt: skip
     run = history if isinstance(history, RecordedRun) else RecordedRun.of(history, end)
+    begin = run.replay_start
+    start = max(start, begin)
+    if start >= end:
+        raise RetrainingRefused(f"The network was edited at epoch {begin:,}, and retraining starts there: "
+                                "train a few epochs past it, then retrain without the samples.")  # fmt: skip
     problem = replay_problem(run)
     if problem:
         raise RetrainingRefused(problem)
@@ -213,9 +228,10 @@ def retrain_without(
         raise RetrainingRefused(f"Without the selected samples the network cannot train: {why}")
     plain = dataclasses.replace(config, test_fraction=0.0)  # the held-out part is set aside already
     replay = _Replay(spec, run, start, end, samples.points[removed], samples.labels[removed])
-    replay.progress = lambda k: progress(replay.count(k), end + (end - start))
-    reference = Trainer(spec, plain, params=run.params[0].copy(), backend=backend)
-    replay.on_reference(0, run.params[:1], np.zeros(0), np.zeros(0))
+    replay.progress = lambda k: progress(replay.count(k), (end - begin) + (end - start))
+    first = int(np.searchsorted(run.epochs, begin))  # a restart is a data change: always recorded
+    reference = Trainer(spec, plain, params=run.params[first].copy(), epoch=begin, backend=backend)
+    replay.on_reference(begin, run.params[first : first + 1], np.zeros(0), np.zeros(0))
     _in_steps(reference, start, should_stop, lambda t: _advance(reference, training, t, replay.on_reference))
     counterfactual = DerivedOrderTrainer.from_state(spec, plain, reference.state(), backend=reference.backend)
     counterfactual.full_n, counterfactual.removed = training.n, positions
@@ -259,7 +275,7 @@ class _Replay:
                     self.mismatch = e
             if e in self.kept:
                 self.reference[e] = params.copy()
-        if first:
+        if first > self.run.replay_start:
             self.progress(len(rows))
         retrained = rows[max(0, self.start - first) :]  # the influence over the epochs retrained, start..end
         if len(retrained) and len(self.points):

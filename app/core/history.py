@@ -64,6 +64,7 @@ class TrainingHistory:
         self.spec = spec
         self.max_rows = default_max_rows(spec, budget_bytes)
         self.data_changes: list[int] = []
+        self.restarts: list[int] = []  # data changes where training began afresh (mark_restart)
         self.thinnings = 0
         self.stride = 1  # older epochs are kept where epoch % stride == 0
         # Parameter rows copied inside the history (moves after thinnings, copies into larger arrays): its
@@ -147,6 +148,14 @@ class TrainingHistory:
         if not self.data_changes or self.data_changes[-1] != epoch:
             self.data_changes.append(epoch)
 
+    def mark_restart(self, epoch: int) -> None:
+        """Training began afresh at `epoch` from its recorded parameters (an edit of the network: a new
+        trainer, with a fresh optimizer state and shuffler): a data change (kept, marked on the timeline) from
+        which the run can be replayed (counterfactual retraining)."""
+        self.mark_data_change(epoch)
+        if not self.restarts or self.restarts[-1] != epoch:
+            self.restarts.append(epoch)
+
     def index_of(self, epoch: int) -> int:
         """Row of the newest recorded epoch at or before `epoch`."""
         if not 0 <= epoch <= self.latest_epoch:
@@ -183,9 +192,11 @@ class TrainingHistory:
         }
 
     def scalars(self) -> dict[str, object]:
-        """The rest of the state, JSON-able: data_changes (list of epochs), thinnings, stride, max_rows."""
+        """The rest of the state, JSON-able: data_changes and restarts (lists of epochs), thinnings, stride,
+        max_rows."""
         return {
             "data_changes": [int(epoch) for epoch in self.data_changes],
+            "restarts": [int(epoch) for epoch in self.restarts],
             "thinnings": int(self.thinnings),
             "stride": int(self.stride),
             "max_rows": int(self.max_rows),
@@ -200,6 +211,7 @@ class TrainingHistory:
         thinnings: int,
         stride: int,
         max_rows: int,
+        restarts: Sequence[int] = (),
     ) -> TrainingHistory:
         """The history that gave ``to_arrays()`` and ``scalars()``, bit for bit: same rows, and later appends
         and thinnings behave as they would have in the original. Raises ValueError, naming the problem, for
@@ -241,6 +253,11 @@ class TrainingHistory:
         if not isinstance(data_changes, list | tuple | np.ndarray):
             raise ValueError(f"the history's data changes must be a list, not {type(data_changes).__name__}")
         changes = [_whole(epoch, "a data change epoch") for epoch in data_changes]
+        if not isinstance(restarts, list | tuple | np.ndarray):
+            raise ValueError(f"the history's restarts must be a list, not {type(restarts).__name__}")
+        fresh = [_whole(epoch, "a restart epoch") for epoch in restarts]
+        if not set(fresh) <= set(changes):
+            raise ValueError("the history's restarts must be among its data changes")
         thinnings, stride, max_rows = (
             _whole(thinnings, "thinnings"), _whole(stride, "stride"), _whole(max_rows, "max_rows")
         )  # fmt: skip
@@ -252,6 +269,7 @@ class TrainingHistory:
         history.spec = spec
         history.max_rows = max_rows
         history.data_changes = changes
+        history.restarts = fresh
         history.thinnings = thinnings
         history.stride = stride
         history.moved_rows = 0
@@ -266,8 +284,9 @@ class TrainingHistory:
         arrays = {name: values[:keep] for name, values in self.to_arrays().items()}
         scalars = self.scalars()
         changes = [e for e in scalars["data_changes"] if e <= epoch]
+        restarts = [e for e in scalars["restarts"] if e <= epoch]
         counters = scalars["thinnings"], scalars["stride"], scalars["max_rows"]
-        return TrainingHistory.from_arrays(self.spec, arrays, changes, *counters)
+        return TrainingHistory.from_arrays(self.spec, arrays, changes, *counters, restarts=restarts)
 
     def fit_budget(self, budget_bytes: int | None = None) -> bool:
         """Brings a restored history (whose max_rows came from a file) back within what a new history of its

@@ -252,7 +252,8 @@ def _parse_manifest(raw: bytes) -> dict:
     names = {"class_names": list} if version >= 2 else {}  # format 1: red and blue
     for name in _section(manifest, "samples", {"version": int} | names).get("class_names", []):
         _check_type(name, str, "a class name")
-    _section(manifest, "history", {"data_changes": list, "thinnings": int, "stride": int, "max_rows": int})
+    _section(manifest, "history", {"data_changes": list, "thinnings": int, "stride": int, "max_rows": int,
+                                   "restarts": list}, ("restarts",))  # fmt: skip
     if manifest["trainer"] is not None:
         _section(manifest, "trainer", {"step": int, "epoch": int, "rng_state": dict})
     for width in spec["widths"]:

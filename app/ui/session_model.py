@@ -223,7 +223,7 @@ class SessionModel(QObject):
             history.append(EpochChunk(epoch + 1, params[None, :].copy(), one([loss]), one([accuracy]),
                                       self.samples.version, test_loss=one([test_loss]),
                                       test_accuracy=one([test_accuracy])))  # fmt: skip
-            history.mark_data_change(epoch + 1)
+            history.mark_restart(epoch + 1)
             trainer = Trainer(self.spec, self.config, params=params.copy(), epoch=epoch + 1)
         edited = Run(self.spec, trainer, history, self.samples.version, epoch + 1, epoch + 1, self.live,
                      self.selected, tuple(switched_off.items()))  # fmt: skip

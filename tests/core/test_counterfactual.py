@@ -21,7 +21,7 @@ from app.core.dataset import make_preset, test_mask
 from app.core.history import TrainingHistory
 from app.core.influence import AccumulatedInfluence, influence
 from app.core.network import NetworkSpec, split_params
-from app.core.training import TrainConfig, Trainer, train
+from app.core.training import EpochChunk, TrainConfig, Trainer, train
 
 SPEC = NetworkSpec((4, 3), "tanh")
 EPOCHS = 120
@@ -222,3 +222,55 @@ def test_the_torch_backend_reproduces_its_own_run(clusters):
     result = retrain_without(SPEC, config, history, clusters, [], backend="torch")
     assert result.reproduced and np.array_equal(result.params[-1], history.params_at(15))
     assert retrain_without(SPEC, config, history, clusters, [9], backend="torch").change[0].any()
+
+
+def edited_run(config: TrainConfig, samples, edit_at: int = 40, after: int = 50):
+    """A run edited as the window edits one (SessionModel.edit_network): branched at `edit_at`, the edited
+    parameters recorded as the next epoch (a restart), and a fresh trainer going on from them."""
+    history = real_run(config, samples, epochs=edit_at + 20).branch(edit_at)
+    edited = history.params_at(edit_at).copy()
+    edited[:2] = [1.5, -0.5]  # a first-layer weight pair moved by hand
+    history.append(EpochChunk(edit_at + 1, edited[None], np.array([0.6]), np.array([0.5]), 0))
+    history.mark_restart(edit_at + 1)
+    trainer = Trainer(SPEC, config, params=edited.copy(), epoch=edit_at + 1)
+    for chunk in train(trainer, lambda: samples, lambda: False, max_epochs=after):
+        history.append(chunk)
+    return history
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_an_edited_run_is_replayed_from_its_edit_bit_for_bit(clusters, config):
+    history = edited_run(config, clusters)
+    result = retrain_without(SPEC, config, history, clusters, [])
+    assert result.reproduced and result.start_epoch == 41 and result.end_epoch == 91
+    assert np.array_equal(result.epochs, np.arange(41, 92))
+    for row, epoch in enumerate(result.epochs):
+        assert np.array_equal(result.params[row], history.params_at(epoch))
+    removed = retrain_without(SPEC, config, history, clusters, [int(np.flatnonzero(~test_mask(
+        clusters.n, config.test_fraction, config.seed))[3])])  # fmt: skip
+    assert removed.reproduced and removed.start_epoch == 41
+    assert np.array_equal(removed.params[0], history.params_at(41))  # both start from the edited network
+    assert any(change.any() for change in removed.change)
+
+
+def test_an_edited_run_before_its_edit_is_the_run_it_branched_from(clusters):
+    config = CONFIGS[0]
+    history = edited_run(config, clusters)
+    result = retrain_without(SPEC, config, history, clusters, [], epochs=30)  # epochs 0 to 30
+    assert result.reproduced and result.start_epoch == 0
+    refused = "edited at epoch 41, and retraining starts there"
+    with pytest.raises(RetrainingRefused, match=refused):
+        retrain_without(SPEC, config, edited_run(config, clusters, after=0), clusters, [3])
+    history.mark_data_change(60)  # the samples changed after the edit
+    with pytest.raises(RetrainingRefused, match="changed at epoch 60"):
+        retrain_without(SPEC, config, history, clusters, [3])
+
+
+def test_restarts_are_kept_by_branches_and_files(clusters):
+    history = edited_run(CONFIGS[0], clusters)
+    assert history.restarts == [41] and 41 in history.data_changes
+    assert history.branch(60).restarts == [41] and history.branch(30).restarts == []
+    again = TrainingHistory.from_arrays(SPEC, history.to_arrays(), **history.scalars())
+    assert again.restarts == [41]
+    with pytest.raises(ValueError, match="among its data changes"):
+        TrainingHistory.from_arrays(SPEC, history.to_arrays(), **(history.scalars() | {"restarts": [7]}))

@@ -133,3 +133,17 @@ def test_the_data_menu_has_the_actions(shown_window):
     for text in ("Retrain without the selected samples", "Retrain without the selected samples from epoch…",
                  "Clear the counterfactual"):  # fmt: skip
         assert text in texts
+
+
+def test_after_switching_a_neuron_off_retraining_replays_from_the_edit(qtbot, shown_window):
+    window = shown_window(100)
+    window.surgery.toggle(0, 2)  # recorded as epoch 101, a fresh start from the edited network
+    window.model.train_here(60)
+    assert window.model.history.restarts == [101]
+    control = retrain(qtbot, window, [3, 40])
+    result = control.result
+    assert result.reproduced and (result.start_epoch, result.end_epoch) == (101, 161)
+    assert np.array_equal(result.reference[0], window.model.history.params_at(101))
+    assert "from epoch 101 to 161" in control.panel.intro.text()
+    window.model.undo_stack.undo()  # the run before the edit: replayed from epoch 0 again
+    assert window.model.history.restarts == []

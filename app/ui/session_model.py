@@ -117,10 +117,7 @@ class SessionModel(QObject):
             replaced = self._current_run()
             self.samples = samples
             if run is None:
-                self.spec = dataclasses.replace(self.spec, classes=samples.classes)
-                self.trainer, self.history, self.data_version = self._fresh_run()
-                self.figures_from = 0
-                self._start_run(displayed=0, live=True, selected=self.selected)
+                self.new_run(dataclasses.replace(self.spec, classes=samples.classes), selected=self.selected)
             else:
                 self._restore_run(run)
         self.classesChanged.emit(before, samples.classes, run is None)
@@ -150,13 +147,18 @@ class SessionModel(QObject):
         return Rect.around(self.samples.extent())
 
     # --- settings and runs --------------------------------------------------------------------------------
-    def new_run(self, spec: NetworkSpec | None = None, config: TrainConfig | None = None) -> None:
-        """Fresh weights for the (new) network and seed; the history restarts at epoch 0, shown live.
-        Training must be stopped first (TrainingControl does)."""
+    def new_run(
+        self,
+        spec: NetworkSpec | None = None,
+        config: TrainConfig | None = None,
+        selected: tuple[int, int] | None = None,
+    ) -> None:
+        """Fresh weights for the (new) network and seed; the history restarts at epoch 0, shown live, with
+        `selected` the selected neuron. Training must be stopped first (TrainingControl does)."""
         self.spec, self.config = spec or self.spec, config or self.config
         self.trainer, self.history, self.data_version = self._fresh_run()
         self.figures_from = 0
-        self._start_run(displayed=0, live=True, selected=None)
+        self._start_run(displayed=0, live=True, selected=selected)
 
     def set_config(self, config: TrainConfig) -> None:
         """Settings that apply from the next epoch (not the seed: that is a new run)."""

@@ -1,7 +1,7 @@
 """`python -m app.study SPEC.toml [--out DIR] [--cluster ADDRESS] [--workers N]`: runs a study, a grid of
 configurations (see app.core.study_spec) each trained from each seed, and writes in DIR: runs.csv (one row
 per run), interpretable.csv (the interpretable network per data set), summary.csv and summary.md (per
-configuration: mean and standard deviation), and far10.png, far100.png, accuracy.png.
+configuration: mean and standard deviation), and far10.png, far100.png, accuracy.png, focus.png.
 
 The runs go to a local process pool (one process per core) or, with --cluster, to a Dask distributed
 cluster (its scheduler's address, or `local` for a LocalCluster on this machine): one code path, submit and
@@ -31,6 +31,7 @@ from app.core.study_table import (
     INTERPRETABLE,
     RUNS,
     RowWriter,
+    essence_finished,
     finished,
     read_rows,
     settled_runs,
@@ -171,7 +172,7 @@ def run_study(
     finished, runs to run, failed) is called before the first run and as each task finishes."""
     out.mkdir(parents=True, exist_ok=True)
     done = finished(read_rows(out / RUNS))
-    essence_done = {r["preset"] for r in read_rows(out / INTERPRETABLE) if r["status"] == "ok"}
+    essence_done = essence_finished(read_rows(out / INTERPRETABLE))
     work = tasks(study, done, executor.workers)
     to_run = sum(len(seeds) for _, seeds in work)
     report(f"{study.n_runs} runs ({study.n_runs - to_run} done before) of {len(study.configs)} "
@@ -258,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         executor.close()
     print((out / "summary.md").read_text(encoding="utf-8"), end="")
     print(f"written to {out}: runs.csv, interpretable.csv, summary.csv, summary.md, far10.png, far100.png, "
-          "accuracy.png")  # fmt: skip
+          "accuracy.png, focus.png")  # fmt: skip
     return 0
 
 

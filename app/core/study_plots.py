@@ -1,5 +1,6 @@
 """A study's plots as PNG, drawn with Pillow (no plotting library needed): box plots of one figure per
-architecture, one panel per data set, with the interpretable network's value as a dashed line across."""
+architecture, one panel per data set, with the interpretable network's value as a dashed line across (and,
+for focus, the chance focus as a dotted grey one)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,11 @@ GREY = (120, 120, 120)
 # (panel title, [(group label, values)], the interpretable network's value or None)
 Panel = tuple[str, Sequence[tuple[str, Sequence[float]]], float | None]
 LEGEND = "boxes: trained networks per architecture;  dashed: the interpretable network"
+CHANCE_LEGEND = LEGEND + ";  dotted grey: chance (every sample counted the same)"
+FOCUS_TITLE = (
+    "focus: the share of a first-layer neuron's influence from its 2 top subconcepts (sample groups of the "
+    "interpretable network; 1 = all of it), mean over the neurons, last epoch"
+)
 
 
 def _font() -> ImageFont.ImageFont:
@@ -32,11 +38,25 @@ def _quartiles(values: Sequence[float]) -> tuple[float, ...]:
     return tuple(float(q) for q in np.percentile(values, [0, 25, 50, 75, 100]))
 
 
-def box_plot(path: Path, title: str, panels: Sequence[Panel], low: float = 0.0, high: float = 1.0) -> None:
-    """Writes the box plots of `panels` side by side to `path` (values between low and high)."""
+def _dashes(draw: ImageDraw.ImageDraw, x0: float, x1: float, y: float, colour, dash: int, gap: int) -> None:
+    for x in range(int(x0), int(x1), dash + gap):
+        draw.line([(x, y), (min(x + dash, x1), y)], fill=colour, width=2)
+
+
+def box_plot(
+    path: Path,
+    title: str,
+    panels: Sequence[Panel],
+    low: float = 0.0,
+    high: float = 1.0,
+    baselines: Sequence[float | None] | None = None,
+    legend: str = LEGEND,
+) -> None:
+    """Writes the box plots of `panels` side by side to `path` (values between low and high); `baselines`,
+    one per panel (or None), are drawn as dotted grey lines (say what they are in `legend`)."""
     font = _font()
     measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
-    words = max(measure.textlength(text, font=font) for text in (title, LEGEND))
+    words = max(measure.textlength(text, font=font) for text in (title, legend))
     width = max(MARGIN_L + PANEL_W * max(1, len(panels)) + 10, int(MARGIN_L + words + 10))  # texts fit
     height = MARGIN_T + PANEL_H + MARGIN_B
     image = Image.new("RGB", (width, height), "white")
@@ -72,35 +92,44 @@ def box_plot(path: Path, title: str, panels: Sequence[Panel], low: float = 0.0, 
                 [centre - half, y_of(q3), centre + half, y_of(q1)], fill=(220, 232, 245), outline=BOX
             )
             draw.line([(centre - half, y_of(median)), (centre + half, y_of(median))], fill=BOX, width=2)
+        baseline = baselines[p] if baselines is not None else None
+        if baseline is not None and not math.isnan(baseline):
+            _dashes(draw, x0, x0 + PANEL_W - 10, y_of(baseline), GREY, 2, 4)
         if reference is not None and not math.isnan(reference):
-            y = y_of(reference)
-            for x in range(int(x0), int(x0 + PANEL_W - 10), 8):
-                draw.line([(x, y), (x + 4, y)], fill=REFERENCE, width=2)
-    draw.text((MARGIN_L, height - 18), LEGEND, fill=REFERENCE, font=font)
+            _dashes(draw, x0, x0 + PANEL_W - 10, y_of(reference), REFERENCE, 4, 4)
+    draw.text((MARGIN_L, height - 18), legend, fill=REFERENCE, font=font)
     image.save(path, optimize=True)
 
 
+def _value(row: dict | None, key: str) -> float | None:
+    return float(row[key]) if row and row.get(key) not in ("", None) else None
+
+
 def study_plots(out: Path, runs: list[dict], essence: list[dict]) -> list[Path]:
-    """far10.png, far100.png and accuracy.png (training accuracy) in `out`: per data set, one box per
-    architecture (layers and activation) over all its runs that did not fail."""
+    """far10.png, far100.png, accuracy.png (training accuracy) and focus.png in `out`: per data set, one box
+    per architecture (layers and activation) over all its runs that did not fail (and have the figure),
+    the interpretable network's value dashed; focus.png also the chance focus, dotted."""
     reference = {e["preset"]: e for e in essence if e.get("status") == "ok"}
+    presets = list(dict.fromkeys(r["preset"] for r in runs))
     written = []
-    for metric, title in (
-        ("far10", "far-field agreement with the nearest sample, 10 extents out"),
-        ("far100", "far-field agreement with the nearest sample, 100 extents out"),
-        ("train_accuracy", "training accuracy"),
+    for metric, name, title, ref_key in (
+        ("far10", "far10", "far-field agreement with the nearest sample, 10 extents out", "far10"),
+        ("far100", "far100", "far-field agreement with the nearest sample, 100 extents out", "far100"),
+        ("train_accuracy", "accuracy", "training accuracy", "accuracy"),
+        ("focus", "focus", FOCUS_TITLE, "focus"),
     ):
         panels = []
-        for preset in dict.fromkeys(r["preset"] for r in runs):
+        for preset in presets:
             groups: dict[str, list[float]] = {}
             for r in runs:
-                if r["preset"] == preset and r["status"] != "failed" and r[metric] not in ("", None):
+                if r["preset"] == preset and r["status"] != "failed" and r.get(metric) not in ("", None):
                     groups.setdefault(f"{r['layers']} {r['activation']}", []).append(float(r[metric]))
-            ref_row = reference.get(preset)
-            ref_key = "accuracy" if metric == "train_accuracy" else metric
-            ref = float(ref_row[ref_key]) if ref_row and ref_row.get(ref_key) not in ("", None) else None
-            panels.append((Path(preset).name, list(groups.items()), ref))
-        path = out / f"{'accuracy' if metric == 'train_accuracy' else metric}.png"
-        box_plot(path, title, panels)
+            panels.append((Path(preset).name, list(groups.items()), _value(reference.get(preset), ref_key)))
+        path = out / f"{name}.png"
+        if metric == "focus":
+            chance = [_value(reference.get(preset), "chance_focus") for preset in presets]
+            box_plot(path, title, panels, baselines=chance, legend=CHANCE_LEGEND)
+        else:
+            box_plot(path, title, panels)
         written.append(path)
     return written

@@ -1,7 +1,9 @@
 """A study's tables in its output folder: runs.csv (one row per run, appended as runs finish and sorted
 when the study ends, numbers written exactly: repr of the float), interpretable.csv (one row per data set),
 summary.csv and summary.md (per configuration: runs, failures, mean and standard deviation of each figure).
-A resumed study reads runs.csv back and skips the runs it holds that did not fail."""
+A resumed study reads runs.csv back and skips the runs it holds that did not fail. A table written with
+other columns (by a version before the focus and role match columns) is rewritten with today's header as
+the study resumes, its rows kept and the new cells empty."""
 
 from __future__ import annotations
 
@@ -35,16 +37,35 @@ def read_rows(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+def read_header(path: Path) -> list[str] | None:
+    """The first row of a CSV file, None when there is none."""
+    if not path.is_file():
+        return None
+    with path.open(newline="", encoding="utf-8") as f:
+        return next(csv.reader(f), None)
+
+
 def finished(rows: Iterable[dict]) -> set[tuple[str, int]]:
-    """(config id, seed) of the runs that need not run again: all but the failed ones."""
+    """(config id, seed) of the runs that need not run again: all but the failed ones (a run recorded before
+    the focus and role match columns counts: its other figures stand, those cells stay empty)."""
     return {(r["config"], int(r["seed"])) for r in rows if r.get("status") not in ("failed", None, "")}
+
+
+def essence_finished(rows: Iterable[dict]) -> set[str]:
+    """The data sets whose interpretable network need not be built again: those with an "ok" row that has
+    its focus (a row from before the focus column is built again: it is one per data set)."""
+    return {r["preset"] for r in rows if r.get("status") == "ok" and r.get("focus") not in ("", None)}
 
 
 class RowWriter:
     """Appends rows to a CSV file as they come (flushed, so a stopped study keeps its finished runs);
-    writes the header when the file is new."""
+    writes the header when the file is new, and rewrites a file with another header (an older version's
+    columns) with this one first: its rows kept, cells of new columns empty, of dropped columns gone."""
 
     def __init__(self, path: Path, columns: Sequence[str]) -> None:
+        header = read_header(path)
+        if header is not None and header != list(columns):
+            write_rows(path, columns, read_rows(path))
         new = not path.is_file() or path.stat().st_size == 0
         self.columns = columns
         self.file = path.open("a", newline="", encoding="utf-8")
@@ -132,9 +153,21 @@ def _mean_spread(mean: float, spread: float) -> str:
     return "–" if math.isnan(mean) else f"{_short(mean)} ± {_short(spread)}"
 
 
+KEY = (
+    "focus: how much of a first-layer neuron's influence comes from its two most contributing subconcepts of "
+    "the interpretable network (1: all of it), the mean over the network's neurons; chance_focus: what it "
+    "would be if every sample counted the same. role_match: the median over a trained network's first-layer "
+    "lines of the distance to the nearest differentia line of the interpretable network, as a share of the "
+    "data frame's diagonal (0: the same line). All on the training part; trained networks at their last "
+    "epoch."
+)
+
+
 def markdown(table: list[dict], essence: list[dict]) -> str:
-    """The summary as a Markdown table (mean ± std), with the interpretable network's figures below."""
-    shown = ("train_accuracy", "test_accuracy", "epochs_to_100", "far10", "far100", "regions")
+    """The summary as a Markdown table (mean ± std), with the interpretable network's figures below and a
+    key to the focus and role match columns."""
+    shown = ("train_accuracy", "test_accuracy", "epochs_to_100", "far10", "far100", "regions", "focus",
+             "role_match")  # fmt: skip
     head = ["data", "layers", "act.", "opt.", "lr", "runs", "failed", "100%", *shown]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in table:
@@ -146,13 +179,13 @@ def markdown(table: list[dict], essence: list[dict]) -> str:
     if essence:
         lines += [
             "",
-            "| data | interpretable network | neurons | accuracy | far10 | far100 |",
-            "|---|---|---|---|---|---|",
+            "| data | interpretable network | neurons | accuracy | far10 | far100 | focus | chance_focus |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for e in essence:
             figures = [
-                _short(float(e[k])) if e[k] not in ("", None) else "–"
-                for k in ("accuracy", "far10", "far100")
+                _short(float(e[k])) if e.get(k) not in ("", None) else "–"
+                for k in ("accuracy", "far10", "far100", "focus", "chance_focus")
             ]
             status = e["status"] if e["status"] == "ok" else f"failed: {e['error']}"
             lines.append(
@@ -160,6 +193,7 @@ def markdown(table: list[dict], essence: list[dict]) -> str:
                 + " | ".join(figures)
                 + " |"
             )
+    lines += ["", KEY]
     return "\n".join(lines) + "\n"
 
 

@@ -181,19 +181,42 @@ class RoleMatch:
         return float(np.median(finite)) if finite.size else math.nan
 
 
+BOUND_SLACK = 1e-9  # role_match measures every line whose lower bound is within this of the nearest
+
+
+def _distance_bounds(w: np.ndarray, b: float, enn_w: np.ndarray, enn_b: np.ndarray, rect: Rect) -> np.ndarray:
+    """A lower bound of line_distance(w, b, enn_w[k], enn_b[k], rect) for each k, NaN where there is none:
+    the line's segment inside rect is part of its segment in the frame line_distance clips to (rect or a
+    larger one), and a point's distance to the other segment is at least its distance to the other line, so
+    the larger distance of that segment's two ends to line k, over rect's diagonal, is one."""
+    segment = clip_line(w, b, rect) if math.isfinite(b) else None
+    if segment is None or not np.isfinite(segment).all():
+        return np.full(len(enn_b), np.nan)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        reach = np.abs(segment @ enn_w.T + enn_b).max(axis=0, initial=0.0)
+        return reach / np.hypot(enn_w[:, 0], enn_w[:, 1]) / math.hypot(rect.width, rect.height)
+
+
 def role_match(
     mlp_w: np.ndarray, mlp_b: np.ndarray, enn_w: np.ndarray, enn_b: np.ndarray, rect: Rect
 ) -> RoleMatch:
     """Each line mlp_w[i].x + mlp_b[i] = 0 matched with the nearest of the lines enn_w[k].x + enn_b[k] = 0 by
-    line_distance within rect (ties: the lower k)."""
+    line_distance within rect (ties: the lower k). Only the lines that can be the nearest are measured: a
+    lower bound of every distance (_distance_bounds) rules the others out, the result is the same."""
     mlp_w, enn_w = np.asarray(mlp_w, dtype=np.float64), np.asarray(enn_w, dtype=np.float64)
     mlp_b, enn_b = np.asarray(mlp_b, dtype=np.float64), np.asarray(enn_b, dtype=np.float64)
     n = len(mlp_w)
     index, distance, angle = np.full(n, -1, dtype=np.int64), np.full(n, np.nan), np.full(n, np.nan)
     for i in range(n):
-        d = np.array(
-            [line_distance(mlp_w[i], mlp_b[i], w, b, rect) for w, b in zip(enn_w, enn_b, strict=True)]
-        )
+        bound = _distance_bounds(mlp_w[i], mlp_b[i], enn_w.reshape(-1, 2), enn_b, rect)
+        d, best = np.full(len(enn_b), np.nan), math.inf
+        unbounded = np.flatnonzero(~np.isfinite(bound))
+        for k in (*unbounded, *np.argsort(np.where(np.isfinite(bound), bound, np.inf), kind="stable")):
+            if math.isfinite(bound[k]) and bound[k] > best * (1.0 + BOUND_SLACK) + BOUND_SLACK:
+                break  # the rest are farther (ascending bounds); a tie would be measured
+            if math.isnan(d[k]):
+                d[k] = line_distance(mlp_w[i], mlp_b[i], enn_w[k], enn_b[k], rect)
+                best = min(best, d[k]) if math.isfinite(d[k]) else best
         if np.isfinite(d).any():
             k = int(np.nanargmin(d))
             index[i], distance[i], angle[i] = k, d[k], line_angle(mlp_w[i], enn_w[k])
@@ -309,12 +332,33 @@ def data_frame(samples: SampleSet) -> Rect:
     return Rect.around(samples.extent())
 
 
+def mlp_focus(spec: NetworkSpec, params: np.ndarray, samples: SampleSet, enn: EssenceNetwork) -> np.ndarray:
+    """The focus of each first-layer neuron of the trained network with parameters `params`, its samples
+    grouped by the subconcepts of `enn` (built for these training `samples`)."""
+    groups = _check_enn_samples(enn, samples)
+    return focus(influence(spec, params, samples.points, samples.labels)[0], groups)
+
+
+def mlp_role_match(
+    spec: NetworkSpec, params: np.ndarray, samples: SampleSet, enn: EssenceNetwork
+) -> RoleMatch:
+    """The role match of the trained network's first-layer lines with the differentia lines of `enn` (built
+    for these training `samples`), in the samples' frame."""
+    _check_enn_samples(enn, samples)
+    w, b = split_params(spec, np.asarray(params, dtype=np.float64))[0]
+    return role_match(w, b, enn.differentia_w, enn.differentia_b, data_frame(samples))
+
+
+def enn_focus(enn: EssenceNetwork, samples: SampleSet) -> np.ndarray:
+    """The focus of each differentia neuron of `enn` on the training `samples` it was built for."""
+    return focus(enn.differentia_influence(), _check_enn_samples(enn, samples))
+
+
 def mlp_thesis(spec: NetworkSpec, params: np.ndarray, samples: SampleSet, enn: EssenceNetwork) -> Thesis:
     """The trained network's measures with parameters `params`, on the training `samples` the interpretable
     network `enn` was built for (its subconcepts group them, its differentia lines are the roles)."""
     groups = _check_enn_samples(enn, samples)
-    per_neuron = focus(influence(spec, params, samples.points, samples.labels)[0], groups)
-    w, b = split_params(spec, np.asarray(params, dtype=np.float64))[0]
+    per_neuron = mlp_focus(spec, params, samples, enn)
     far10, far100 = far_field(mlp_predictor(spec, params), samples)
     return Thesis(
         focus=per_neuron,
@@ -322,7 +366,7 @@ def mlp_thesis(spec: NetworkSpec, params: np.ndarray, samples: SampleSet, enn: E
         chance_focus=chance_focus(groups),
         far10=far10,
         far100=far100,
-        role_match=role_match(w, b, enn.differentia_w, enn.differentia_b, data_frame(samples)),
+        role_match=mlp_role_match(spec, params, samples, enn),
     )
 
 
@@ -330,7 +374,7 @@ def enn_thesis(enn: EssenceNetwork, samples: SampleSet) -> Thesis:
     """The interpretable network's measures on the training `samples` it was built for; a differentia
     neuron's influence is each sample's |SVM dual coefficient| (enn.differentia_influence())."""
     groups = _check_enn_samples(enn, samples)
-    per_neuron = focus(enn.differentia_influence(), groups)
+    per_neuron = enn_focus(enn, samples)
     far10, far100 = far_field(enn.predict, samples)
     return Thesis(per_neuron, network_focus(per_neuron), chance_focus(groups), far10, far100)
 

@@ -37,9 +37,10 @@ def test_the_example_spec_runs_on_the_process_pool(tmp_path, capsys):
     assert {r["preset"] for r in rows} == {"xor", "moons"} and {r["layers"] for r in rows} == {"4,4", "8"}
     for r in rows:
         assert 0.0 <= float(r["far10"]) <= 1.0 and 0.0 <= float(r["far100"]) <= 1.0 and int(r["regions"]) >= 1
+        assert 0.0 < float(r["focus"]) <= 1.0 and 0.0 <= float(r["role_match"]) < 1.0 and r["error"] == ""
     assert len(read_rows(out / "summary.csv")) == 4
-    assert {r["status"] for r in read_rows(out / "interpretable.csv")} == {"ok"}
-    for name in ("far10.png", "far100.png", "accuracy.png"):
+    assert {(r["status"], r["focus"]) for r in read_rows(out / "interpretable.csv")} == {("ok", "1.0")}
+    for name in ("far10.png", "far100.png", "accuracy.png", "focus.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     printed = capsys.readouterr()
     assert "| xor | 4,4 | tanh | adam |" in printed.out and "12/12 runs, 0 failed" in printed.err

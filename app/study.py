@@ -65,11 +65,19 @@ class Executor:
     kill: Callable[[], None] | None = None  # ends the workers now, running tasks and all (then close)
 
 
+def _one_thread_each() -> None:
+    """A pool worker's BLAS on one thread: the workers are as many as the cores already (as Dask's nanny sets
+    for its workers)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+
+
 def process_pool(workers: int | None = None) -> Executor:
     workers = workers or os.cpu_count() or 1
     # forkserver: workers start from a clean process, not a fork of one that may hold threads (torch, Qt)
     pool = concurrent.futures.ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context("forkserver")
+        workers, mp_context=multiprocessing.get_context("forkserver"), initializer=_one_thread_each
     )
 
     def kill() -> None:

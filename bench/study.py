@@ -2,7 +2,9 @@
 batch, 2,000 epochs per run; RUNS seeds) on the local process pool (one process per core) against a plain
 loop in one process (each run trained alone by a Trainer and measured as the study measures it), in runs
 per second; and the Dask path (a LocalCluster of as many processes) against the pool: its overhead per run
-in milliseconds. Executors start and warm up (numba's cached code, the imports) and the interpretable
+in milliseconds. The pool of one process against the pool of all (`study_pool_scaling`) parts what the
+cores bring from what training a task's seeds together (train_many) brings.
+Executors start and warm up (numba's cached code, the imports) and the interpretable
 network is built (once per data set, which the loop does not do) before the clock starts."""
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ def run() -> dict[str, float]:
         run_alone(study.configs[0], seed)
     loop = RUNS / (time.perf_counter() - started)
     figures = {"study_loop_runs_per_s": loop}
-    for name, make in (("pool", lambda: process_pool(cores)), ("dask", lambda: dask_cluster("local", cores))):
+    executors = (("pool", lambda: process_pool(cores)), ("pool1", lambda: process_pool(1)),
+                 ("dask", lambda: dask_cluster("local", cores)))  # fmt: skip
+    for name, make in executors:
         executor = make()
         try:
             with tempfile.TemporaryDirectory() as folder:
@@ -47,6 +51,7 @@ def run() -> dict[str, float]:
             executor.close()
         figures[f"study_{name}_runs_per_s"] = RUNS / seconds
     figures["study_pool_vs_loop"] = figures["study_pool_runs_per_s"] / loop
+    figures["study_pool_scaling"] = figures["study_pool_runs_per_s"] / figures["study_pool1_runs_per_s"]
     pool_s, dask_s = 1.0 / figures["study_pool_runs_per_s"], 1.0 / figures["study_dask_runs_per_s"]
     figures["study_dask_overhead_ms_per_run"] = 1000.0 * (dask_s - pool_s)
     figures["study_cores"] = float(cores)

@@ -163,6 +163,34 @@ KEY = (
 )
 
 
+COLUMN_MEANINGS = {
+    "data": "the data set: a preset's name or a CSV file",
+    "layers": "hidden layer widths",
+    "act.": "the hidden layers' activation",
+    "opt.": "the optimizer",
+    "lr": "the learning rate",
+    "runs": "runs of this configuration (one per seed)",
+    "failed": "runs that crashed (their error is in runs.csv)",
+    "100%": "runs that reached 100% training accuracy",
+    "train_accuracy": "training accuracy at the last epoch, mean ± standard deviation over the runs",
+    "test_accuracy": "accuracy on the held-out samples at the last epoch (– when none are held out)",
+    "epochs_to_100": "the first epoch at 100% training accuracy, over the runs that reached it",
+    "far10": "far-field agreement: the share of 720 points on a circle 10 data extents out where the network "
+    "gives the class of the nearest sample",
+    "far100": "far-field agreement as far10, on a circle 100 data extents out",
+    "regions": "the number of regions where the network is one affine function, in the data's frame",
+    "focus": "how much of a first-layer neuron's influence comes from its two most contributing subconcepts "
+    "of the interpretable network (1: all of it), the mean over the neurons",
+    "role_match": "the median distance of the first-layer lines to the nearest differentia line of the "
+    "interpretable network, a share of the data frame's diagonal (0: the same line)",
+    "interpretable network": "the network built without gradient descent (Essence Neural Network) on the "
+    "data set: ok, or why it could not be built",
+    "neurons": "the interpretable network's neurons",
+    "accuracy": "the interpretable network's accuracy on the samples",
+    "chance_focus": "the focus a neuron would have if every sample counted the same",
+}  # what each column of summary.md's tables means: the window's header tooltips
+
+
 def markdown(table: list[dict], essence: list[dict]) -> str:
     """The summary as a Markdown table (mean ± std), with the interpretable network's figures below and a
     key to the focus and role match columns."""

@@ -1,14 +1,14 @@
 """The canvas's keys, drawn in the view's pixels (so exported pictures carry them): a compact box in a corner
 with the colour bar of the prediction (P(blue), red - white - blue) and a legend of what else is drawn, and
 a name tag ("L1 N3") on each first-layer neuron line where it enters the view, placed so that no two tags
-overlap."""
+overlap. The same box as a widget of its own (QtKeyWidget) explains canvases too small to carry one."""
 
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QLinearGradient, QPainter, QPen
-from PySide6.QtWidgets import QGraphicsItem
+from PySide6.QtWidgets import QGraphicsItem, QWidget
 
 from app.ui.palette import CLASS_RGB, neuron_rgb, prediction_lut
 
@@ -16,8 +16,11 @@ BOUNDARY = "decision boundary (p = 0.5)"
 BOUNDARIES = "decision boundaries (top two tie)"  # more than two classes
 PALE = "pale: low probability"
 NEURONS = "L1 N1…: first-layer neurons"
+NEURON_LINES = "first-layer neurons (a colour each)"  # lines without name tags
 TICK = "tick: side where the neuron is active"
 HELD_OUT = "hollow: held out"
+COUNTERFACTUAL = "dashed: network retrained without ×"  # Data > Retrain without the selected samples
+LEFT_OUT = "×: left out of the retraining"
 COLOUR_BAR_TITLE = "P(blue)"
 COLOUR_BAR_LABELS = ("0", "0.5", "1")
 MAX_TAGGED_LINES = 12  # more lines than this: no tags (hovering a line names it)
@@ -30,6 +33,19 @@ def _font() -> QFont:
     font = QFont()
     font.setPointSizeF(8.5)
     return font
+
+
+def legend(*, background: bool, boundary: bool, neurons: bool, held_out: bool,
+           classes: list[tuple[str, tuple[int, int, int]]] | None = None,
+           neuron_row: str = NEURONS) -> tuple[bool, list[str], dict[str, tuple[int, int, int]]]:  # fmt: skip
+    """What a key explains: (the colour bar shown, its rows, the rows that name a class -> its colour). The
+    colour bar when the background is shown; with more than two `classes` (name, colour) each class's row
+    and what pale means instead. A row per kind of mark shown; `neuron_row` names the neuron lines."""
+    many = bool(classes)
+    class_rows = [name for name, _ in classes or []] + [PALE] if many and background else []
+    rows = class_rows + [BOUNDARIES if many else BOUNDARY] * boundary + [neuron_row, TICK] * neurons
+    rows += [HELD_OUT] * held_out
+    return background and not many, rows, dict(classes or []) if class_rows else {}
 
 
 class CanvasKey(QGraphicsItem):
@@ -149,7 +165,7 @@ class CanvasKey(QGraphicsItem):
         elif text in (BOUNDARY, BOUNDARIES):
             painter.setPen(QPen(QColor(40, 40, 40), 2.5))
             painter.drawLine(QPointF(cell.left(), middle), QPointF(cell.right(), middle))
-        elif text == NEURONS:
+        elif text in (NEURONS, NEURON_LINES):
             third = cell.width() / 3
             for k in range(3):
                 painter.setPen(QPen(QColor(*neuron_rgb(0, k, (3,))), 2.5))
@@ -163,6 +179,15 @@ class CanvasKey(QGraphicsItem):
             for k, rgb in enumerate(CLASS_RGB):
                 painter.setPen(QPen(QColor(*rgb), 2.0))
                 painter.drawEllipse(QPointF(cell.left() + 6 + 13 * k, middle), 4.0, 4.0)
+        elif text == COUNTERFACTUAL:  # the overlay's dashed boundary over one of its dashed neuron lines
+            for y, rgb, width in ((middle - 3, (15, 15, 15), 2.5), (middle + 3, neuron_rgb(0, 0, (1,)), 2.0)):
+                painter.setPen(QPen(QColor(*rgb), width, Qt.PenStyle.DashLine))
+                painter.drawLine(QPointF(cell.left(), y), QPointF(cell.right(), y))
+        elif text == LEFT_OUT:
+            painter.setPen(QPen(QColor(20, 20, 20), 2.0))
+            x, r = cell.center().x(), 4.5
+            painter.drawLine(QPointF(x - r, middle - r), QPointF(x + r, middle + r))
+            painter.drawLine(QPointF(x - r, middle + r), QPointF(x + r, middle - r))
 
 
 class LineTag(QGraphicsItem):
@@ -248,6 +273,7 @@ class CanvasKeys:
         self.view_box = view_box
         self.key = CanvasKey(view_box)
         self.tags: list[LineTag] = []
+        self.extra_rows: list[str] = []  # marks drawn over the canvas by others (the counterfactual's)
 
     def _to_pixels(self, points: np.ndarray) -> np.ndarray:
         """Data points (n, 2) -> the view box's pixels (n, 2)."""
@@ -262,12 +288,10 @@ class CanvasKeys:
         """Explains what is shown: the colour bar when the background is (with more than two `classes`, each
         class's name and colour instead, and what pale means), a legend row per kind of mark;
         tags the first-layer lines (`segments`, data coordinates) when shown and at most MAX_TAGGED_LINES;
-        with a neuron `selected`, the other tags fade like their lines."""
-        many = bool(classes)
-        class_rows = [name for name, _ in classes or []] + [PALE] if many and background else []
-        rows = class_rows + [BOUNDARIES if many else BOUNDARY] * boundary + [NEURONS, TICK] * neurons
-        rows += [HELD_OUT] * held_out
-        self.key.set_content(background and not many, rows, dict(classes or []) if class_rows else None)
+        with a neuron `selected`, the other tags fade like their lines. The `extra_rows` come last."""
+        colour_bar, rows, swatches = legend(background=background, boundary=boundary, neurons=neurons,
+                                            held_out=held_out, classes=classes)  # fmt: skip
+        self.key.set_content(colour_bar, rows + self.extra_rows, swatches)
         w, h = self.view_box.width(), self.view_box.height()
         corners = CORNERS if top_left_free else CORNERS[:3]
         if self.key.corner in corners:  # a tie keeps the key where it is: no hopping while panning
@@ -299,4 +323,25 @@ class CanvasKeys:
         return [tag for tag in self.tags if tag.isVisible()]
 
 
-__all__ = ["MAX_TAGGED_LINES", "CanvasKey", "CanvasKeys", "LineTag", "emptiest_corner", "place_tags"]
+class QtKeyWidget(QWidget):
+    """A CanvasKey as a widget: the key of canvases too small to carry one each (seeds side by side)."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.key = CanvasKey(None)
+        self.set_content(False, [])
+
+    def set_content(self, colour_bar: bool, rows: list[str], swatches: dict | None = None) -> None:
+        self.key.set_content(colour_bar, rows, swatches)
+        self.setFixedSize(self.key.boundingRect().size().toSize())
+        self.setVisible(self.key.isVisible())
+        self.update()
+
+    def paintEvent(self, _event) -> None:  # noqa: N802 (Qt's name)
+        painter = QPainter(self)
+        self.key.paint(painter, None)
+        painter.end()
+
+
+__all__ = ["MAX_TAGGED_LINES", "CanvasKey", "CanvasKeys", "LineTag", "QtKeyWidget", "emptiest_corner",
+           "legend", "place_tags"]  # fmt: skip

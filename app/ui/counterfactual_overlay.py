@@ -1,5 +1,6 @@
 """The counterfactual network drawn dashed over a canvas: its decision boundary and first-layer lines, with
-crosses on the samples it trained without. The canvas's own drawing is left as it is."""
+crosses on the samples it trained without, each named in the canvas's key while shown. The canvas's own
+drawing is left as it is."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from PySide6.QtCore import Qt, QTimer
 from app.core.fields import class_field, prediction_field
 from app.core.geometry import clip_line
 from app.core.network import NetworkSpec, split_params
+from app.ui.canvas_key import COUNTERFACTUAL, LEFT_OUT
 from app.ui.palette import neuron_rgb
 
 GRID_PIXELS = 240  # the longer side of the grid the dashed decision boundary is traced on
@@ -53,9 +55,11 @@ class CounterfactualOverlay:
     ) -> None:
         """Draws the network `params` (None: only the crosses) dashed, and crosses on `removed_points`."""
         self.spec, self.params = spec, params
-        self.removed.setData(pos=np.asarray(removed_points, float).reshape(-1, 2))
+        points = np.asarray(removed_points, float).reshape(-1, 2)
+        self.removed.setData(pos=points)
         self.removed.show()
         self.label.setText(label)
+        self._name_in_key([COUNTERFACTUAL] * (params is not None) + [LEFT_OUT] * bool(len(points)))
         self.draw()
 
     def clear(self) -> None:
@@ -63,6 +67,14 @@ class CounterfactualOverlay:
         self._timer.stop()
         for item in (self.decision, self.removed, self.label, *self.lines):
             item.hide()
+        self._name_in_key([])
+
+    def _name_in_key(self, rows: list[str]) -> None:
+        """The canvas's key lists these rows after its own (from its next frame)."""
+        keys = self.canvas.keys
+        if keys is not None and keys.extra_rows != rows:
+            keys.extra_rows = rows
+            self.canvas.redraw()
 
     def _schedule(self, *_args) -> None:
         if self.params is not None:

@@ -303,8 +303,13 @@ class QtEssenceView(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        # The measures' names whole (a narrow view once cut them to "Traini..."); the values take the room
+        # left, the ENN's wrapped onto more lines where needed ("concept layer, as the authors").
+        columns = self.table.horizontalHeader()
+        columns.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        columns.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        columns.sectionResized.connect(self._fit_rows)
+        self.table.setWordWrap(True)
         self.agreement = QLabel()
         self.agreement.setWordWrap(True)  # never wider than the view
         self.agreement.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum)
@@ -371,16 +376,21 @@ class QtEssenceView(QWidget):
                 if c > 0:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, c, item)
-        self.table.resizeRowsToContents()
-        # All rows where there is room; in a small window the table scrolls (down to its header alone) and the
-        # picture keeps its minimum.
-        header = self.table.horizontalHeader().sizeHint().height()
-        frame = 2 * self.table.frameWidth()
-        self.table.setMaximumHeight(header + self.table.verticalHeader().length() + frame)
-        self.table.setMinimumHeight(header + frame + 4)
+        self._fit_rows()
         self.agreement.setText(comparison.models_agree_text)
         self.table.show()
         self.agreement.show()
+
+    def _fit_rows(self, *_args) -> None:
+        """Each row as tall as its wrapped text at the columns' widths, and all rows shown where there is
+        room; in a small window the table scrolls (down to its header alone) and the picture keeps its
+        minimum."""
+        table = self.table
+        table.resizeRowsToContents()
+        header = table.horizontalHeader().sizeHint().height()
+        frame = 2 * table.frameWidth()
+        table.setMaximumHeight(header + table.verticalHeader().length() + frame)
+        table.setMinimumHeight(header + frame + 4)
 
     def _hide_comparison(self) -> None:
         self.table.setRowCount(0)

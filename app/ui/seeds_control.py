@@ -117,7 +117,7 @@ class SeedsControl(QObject):
                 f"({ACTIVATION_LABELS[spec.activation]}) and the same settings ({config.optimizer}, learning "
                 f"rate {config.learning_rate:g}{held})</b>, trained from {len(runs.seeds)} random starts: "
                 f"each seed ({runs.seeds[0]} to {runs.seeds[-1]}) draws other initial weights and sample "
-                "orders. Background: the predicted class; lines: the first layer's neurons.")  # fmt: skip
+                "orders. The key says what the colours, dots and lines are.")  # fmt: skip
 
     def _next_chunk(self) -> None:
         runs, target = self.runs, self.model.history.latest_epoch
@@ -129,23 +129,27 @@ class SeedsControl(QObject):
         n = min(self._chunk, target - runs.epoch)
         token = self._token
 
-        def work() -> tuple:
+        def work() -> tuple:  # a failure comes back with the job's token too, as a result
             started = time.perf_counter()
-            result = runs.train(n)
-            return token, n, time.perf_counter() - started, result
+            try:
+                trained, failure = runs.train(n), None
+            except Exception as error:  # noqa: BLE001 - said in the window by _on_done
+                trained, failure = None, error
+            return token, n, time.perf_counter() - started, trained, failure
 
         self._show_progress(target)
         self.job = BackgroundJob(work, self._on_done)
 
     def _on_done(self, result, error) -> None:
+        if error is None and result[0] != self._token:
+            return  # a dropped job's (_drop_job), failed or not: the job under way now, if any, is another
         self.job = None
+        error = error or result[4]
         if error is not None:
             self.view.set_progress("")
             self.message.emit(f"Seeds side by side stopped: {type(error).__name__}: {error}")
             return
-        token, n, seconds, trained = result
-        if token != self._token:
-            return
+        _token, n, seconds, trained, _failure = result
         self._chunk = int(min(MAX_CHUNK, max(1, n * CHUNK_SECONDS / max(seconds, 1e-3))))
         self.runs.record(trained)
         self.view.show_epoch(self.model.displayed_epoch)
@@ -163,11 +167,14 @@ class SeedsControl(QObject):
 
     # --- stopping ------------------------------------------------------------------------------------------
     def _drop_job(self) -> None:
-        """Waits for a job under way (one chunk) and drops its result."""
+        """Waits for a job under way (one chunk) and drops its result. Waiting delivers the calls queued
+        meanwhile: a settings edit's check() may start another job (new runs) then, dropped in turn (its
+        thread was once destroyed running: Test fraction edited while the seeds trained ended the app)."""
         self._token += 1
-        if self.job is not None:
-            self.job.wait()
-            self.job = None
+        while self.job is not None:
+            job, self.job = self.job, None
+            job.wait()
+            self._token += 1
 
     def stop(self) -> None:
         """The view closed: no more training, no thread left; the runs are dropped."""

@@ -1,6 +1,7 @@
 """Seeds side by side: a window of small canvases, one per seed, showing the same samples and settings
 trained from different random starts at the main timeline's epoch. A click on one asks to make it the main
-run; the grid (caption and canvases) is what an export shows."""
+run; the grid (caption, key and canvases) is what an export shows. One key beside the caption explains every
+canvas: they are too small to carry one each."""
 
 from __future__ import annotations
 
@@ -23,10 +24,28 @@ from PySide6.QtWidgets import (
 from app.core.dataset import test_mask
 from app.core.seed_runs import DEFAULT_SEEDS, MAX_SEEDS, MIN_SEEDS, SeedRuns
 from app.ui.canvas import QtCanvas
+from app.ui.canvas_key import NEURON_LINES, QtKeyWidget, legend
+from app.ui.class_colours import class_key_rows, class_rgb
 
 MIN_CANVAS = (160, 130)  # pixels: the smallest canvas that still shows lines and samples
 MAIN_FRAME = "QFrame#seedTile { border: 3px solid #1f6fd1; border-radius: 4px; }"
 OTHER_FRAME = "QFrame#seedTile { border: 3px solid transparent; }"
+
+
+def key_content(canvas: QtCanvas, held_out: bool) -> tuple[bool, list[str], dict]:
+    """What the key says about a canvas of seeds side by side (CanvasKey.set_content's arguments): the main
+    canvas's rows, with every class's name and colour (two classes too: these canvases have no other key), and
+    the neuron lines without name tags."""
+    names = canvas.samples.class_names
+    colour_bar, rows, swatches = legend(
+        background=canvas.show_background, boundary=canvas.show_decision_boundary,
+        neurons=canvas.show_neuron_lines, held_out=held_out and canvas.show_samples,
+        classes=class_key_rows(names), neuron_row=NEURON_LINES,
+    )  # fmt: skip
+    if len(names) <= 2:  # the colour bar explains the background; these rows the dots
+        rows = [*names, *rows]
+        swatches = {**swatches, **{name: class_rgb(k) for k, name in enumerate(names)}}
+    return colour_bar, rows, swatches
 
 
 def grid_shape(count: int) -> tuple[int, int]:
@@ -98,11 +117,16 @@ class QtSeedsView(QWidget):
         self.caption = QLabel()
         self.caption.setWordWrap(True)
         self.caption.setStyleSheet("font-size: 13px; padding: 4px")
+        self.caption.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.key = QtKeyWidget()  # what the colours, dots and lines of every canvas are
         self.tile_grid = QGridLayout()
         self.tile_grid.setSpacing(4)
+        top = QHBoxLayout()
+        top.addWidget(self.caption, 1)
+        top.addWidget(self.key, 0, Qt.AlignmentFlag.AlignTop)
         inner = QVBoxLayout(self.grid)
         inner.setContentsMargins(4, 4, 4, 4)
-        inner.addWidget(self.caption)
+        inner.addLayout(top)
         inner.addLayout(self.tile_grid, 1)
         column = QVBoxLayout(self)
         column.setContentsMargins(4, 4, 4, 4)
@@ -126,6 +150,8 @@ class QtSeedsView(QWidget):
         for tile, config in zip(self.tiles, runs.configs, strict=True):
             tile.canvas.set_samples(samples, test_mask(samples.n, config.test_fraction, config.seed))
             tile.canvas.fit_data()
+        held_out = any(config.test_fraction > 0 for config in runs.configs)
+        self.key.set_content(*key_content(self.canvases[0], held_out))
         self.set_main_seed(main_seed)
         self.show_epoch(self.epoch)
 

@@ -1,6 +1,7 @@
 """The Study window (File > New study…): a spec file (chosen, or a starter one written), its text to edit,
 the output folder, Run and Cancel, a progress bar with the runs done and an ETA, and when the study is done
-its summary table and plots. A widget only: app.ui.study_control runs the study and drives it."""
+its summary table and plots (every PNG of the output folder, in rows as wide as the window). A widget only:
+app.ui.study_control runs the study and drives it."""
 
 from __future__ import annotations
 
@@ -25,10 +26,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.study_table import SUMMARY_MD
+from app.core.study_table import COLUMN_MEANINGS, SUMMARY_MD
 
-PLOTS = ("far10.png", "far100.png", "accuracy.png")
+PLOTS = ("far10.png", "far100.png", "accuracy.png")  # shown first, in this order; other PNGs after them
 MAX_ROWS_SHOWN = 12
+MIN_PLOT_SCALE = 0.75  # plots side by side are shrunk at most this far (their text stays legible), else wrap
+PLOT_SPACING = 8  # pixels between plots
 STARTER_SPEC = """\
 # A study: every configuration of the grid below trains from each seed (File > New study…, or
 # `python -m app.study THIS.toml`). Every key takes one value or a list; the grid is their product.
@@ -70,6 +73,8 @@ def fill_table(table: QTableWidget, rows: list[list[str]]) -> None:
     table.setColumnCount(len(head))
     table.setRowCount(len(body))
     table.setHorizontalHeaderLabels(head)
+    for j, name in enumerate(head):
+        table.horizontalHeaderItem(j).setToolTip(COLUMN_MEANINGS.get(name, ""))
     for i, row in enumerate(body):
         for j, text in enumerate(row):
             item = QTableWidgetItem(text)
@@ -80,6 +85,81 @@ def fill_table(table: QTableWidget, rows: list[list[str]]) -> None:
     rows_height = shown * table.verticalHeader().defaultSectionSize()
     extra = table.horizontalScrollBar().sizeHint().height() + 2 * table.frameWidth() + 4
     table.setMaximumHeight(table.horizontalHeader().sizeHint().height() + rows_height + extra)
+
+
+def plot_files(out: Path | None) -> list[Path]:
+    """The study's plots in `out`: PLOTS first, then any other PNG by name (a plot added later shows too)."""
+    if out is None or not out.is_dir():
+        return []
+    others = sorted(path for path in out.glob("*.png") if path.name not in PLOTS)
+    return [out / name for name in PLOTS if (out / name).is_file()] + others
+
+
+def row_scale(widths: list[int], room: int) -> float:
+    """The scale (at most 1: never enlarged) at which plots this wide fit side by side in `room` pixels."""
+    return min(1.0, (room - PLOT_SPACING * (len(widths) - 1)) / max(sum(widths), 1))
+
+
+def plot_rows(widths: list[int], room: int) -> list[list[int]]:
+    """The plots (their indices, in order) row by row: each beside the ones before it while their row fits
+    `room` pixels at MIN_PLOT_SCALE of their size or more, else first on a new row (alone: scaled to fit)."""
+    rows: list[list[int]] = []
+    for i, width in enumerate(widths):
+        if rows and row_scale([widths[j] for j in rows[-1]] + [width], room) >= MIN_PLOT_SCALE:
+            rows[-1].append(i)
+        else:
+            rows.append([i])
+    return rows
+
+
+class QtPlotGrid(QScrollArea):
+    """The study's plots in rows as wide as the area (it never scrolls sideways), each row scaled to fit, and
+    more rows scrolled down to."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent, widgetResizable=True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setWidget(QWidget())
+        self.pictures: list[QPixmap] = []
+        self.labels: list[QLabel] = []
+
+    def set_plots(self, paths: list[Path]) -> None:
+        for label in self.labels:
+            label.deleteLater()
+        self.pictures = [QPixmap(str(path)) for path in paths]
+        self.labels = [QLabel(self.widget()) for _ in paths]
+        for label, path in zip(self.labels, paths, strict=True):
+            label.setToolTip(f"{path.name} (full size in the output folder)")
+            label.show()
+        self.lay_out()
+
+    def room(self) -> int:
+        """The width plots may take: the area's, less its frame and a vertical scroll bar (room for it is
+        kept whether it shows or not, so that its coming and going never changes the layout)."""
+        return self.width() - 2 * self.frameWidth() - self.verticalScrollBar().sizeHint().width()
+
+    def lay_out(self) -> None:
+        """The plots in rows (plot_rows), each row scaled to fit the room and centred."""
+        room, y = self.room(), 0
+        for row in plot_rows([picture.width() for picture in self.pictures], room):
+            y += self._place_row(row, row_scale([self.pictures[i].width() for i in row], room), room, y)
+        self.widget().setMinimumHeight(y)
+
+    def _place_row(self, row: list[int], scale: float, room: int, y: int) -> int:
+        """Shows these plots at `scale`, side by side and centred, from height y; returns the row's height
+        and the spacing below it."""
+        smooth = Qt.TransformationMode.SmoothTransformation
+        shown = [self.pictures[i].scaledToWidth(round(self.pictures[i].width() * scale), smooth) for i in row]
+        x = max(0, (room - sum(picture.width() for picture in shown) - PLOT_SPACING * (len(row) - 1)) // 2)
+        for i, picture in zip(row, shown, strict=True):
+            self.labels[i].setPixmap(picture)
+            self.labels[i].setGeometry(x, y, picture.width(), picture.height())
+            x += picture.width() + PLOT_SPACING
+        return max(picture.height() for picture in shown) + PLOT_SPACING
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self.lay_out()
 
 
 class StudyWindow(QWidget):
@@ -108,7 +188,7 @@ class StudyWindow(QWidget):
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.table = QTableWidget()
         self.essence_table = QTableWidget()
-        self.plots = [QLabel(alignment=Qt.AlignmentFlag.AlignCenter) for _ in PLOTS]
+        self.plot_grid = QtPlotGrid()
         self._build()
         self.run_button.clicked.connect(self.runRequested)
         self.cancel_button.clicked.connect(self.cancelRequested)
@@ -131,18 +211,12 @@ class StudyWindow(QWidget):
         buttons = QHBoxLayout()
         for widget in (self.run_button, self.cancel_button, self.progress, self.open_button):
             buttons.addWidget(widget, stretch=1 if widget is self.progress else 0)
-        plots = QWidget()
-        row = QHBoxLayout(plots)
-        for label in self.plots:
-            row.addWidget(label)
-        scroll = QScrollArea(widgetResizable=True)
-        scroll.setWidget(plots)
         results = QWidget()
         column = QVBoxLayout(results)
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.table)
         column.addWidget(self.essence_table)
-        column.addWidget(scroll, stretch=1)
+        column.addWidget(self.plot_grid, stretch=1)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.spec_text)
         splitter.addWidget(results)
@@ -152,6 +226,11 @@ class StudyWindow(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.status)
         layout.addWidget(splitter, stretch=1)
+
+    @property
+    def plots(self) -> list[QLabel]:
+        """The plots shown, one label each."""
+        return self.plot_grid.labels
 
     # --- the spec and the output folder -------------------------------------------------------------------
     @property
@@ -236,9 +315,7 @@ class StudyWindow(QWidget):
         fill_table(self.essence_table, tables[1] if len(tables) > 1 else [])
         self.table.setVisible(bool(tables))
         self.essence_table.setVisible(len(tables) > 1)
-        for label, name in zip(self.plots, PLOTS, strict=True):
-            picture = QPixmap(str(out / name)) if out is not None and (out / name).is_file() else QPixmap()
-            label.setPixmap(picture)
+        self.plot_grid.set_plots(plot_files(out))
         self.open_button.setEnabled(out is not None and out.is_dir())
 
     def closeEvent(self, event) -> None:

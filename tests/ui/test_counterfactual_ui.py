@@ -3,10 +3,12 @@ panel's numbers, and clearing it (by hand, by an edit, by undo); closing mid-job
 
 import numpy as np
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontMetricsF
 
 from app.core.fields import prediction_field
 from app.core.geometry import clip_line
 from app.core.network import split_params
+from app.ui.canvas_key import BOUNDARY, COUNTERFACTUAL, LEFT_OUT, NEURONS, TICK
 from app.ui.counterfactual_panel import correlation_words
 
 TIMEOUT_MS = 60_000
@@ -68,6 +70,26 @@ def test_the_dashed_network_follows_the_displayed_epoch(qtbot, shown_window):
     assert not control.overlay.decision.isVisible()
     assert "covers epochs 50 to 150" in control.panel.note.text()
     assert control.overlay.removed.isVisible()
+
+
+def test_the_canvas_key_names_the_dashed_network_while_it_is_shown(qtbot, shown_window):
+    window = shown_window(200)
+    key = window.canvas.keys.key
+    window.frames.draw_now()
+    assert key.rows == [BOUNDARY, NEURONS, TICK]
+    window.model.scrub_to(150)
+    control = retrain(qtbot, window, [5, 6], start_epoch=50)
+    window.frames.draw_now()
+    assert key.rows == [BOUNDARY, NEURONS, TICK, COUNTERFACTUAL, LEFT_OUT]
+    box = key.sceneBoundingRect()  # one more line each, inside the view
+    assert box.height() >= 5 * QFontMetricsF(key.font).height()
+    assert window.canvas.view_box.sceneBoundingRect().contains(box)
+    window.model.scrub_to(20)  # before the retraining starts: only the crosses are drawn
+    window.frames.draw_now()
+    assert not control.overlay.decision.isVisible() and key.rows[-2:] == [TICK, LEFT_OUT]
+    control.panel.clear_button.click()
+    window.frames.draw_now()
+    assert key.rows == [BOUNDARY, NEURONS, TICK]
 
 
 def test_clearing_by_hand_by_an_edit_and_by_undo(qtbot, shown_window):

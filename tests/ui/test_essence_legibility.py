@@ -1,12 +1,14 @@
 """The interpretable network stays readable on hard data (#20 item 5): on spirals its line labels neither
 overlap nor hide the samples (hover names the other lines), its legend and title sit outside the plot and
-are whole, the plot has axes, and showing it leaves both views at least 40% of the width."""
+are whole, the plot has axes, showing it leaves both views at least 40% of the width, and the comparison
+table's measures and values are whole."""
 
 from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QPointF, QRect, Qt
 from PySide6.QtGui import QPolygonF
+from PySide6.QtWidgets import QStyle
 
 from app.ui.main_window import MainWindow
 
@@ -106,3 +108,21 @@ def test_both_views_keep_at_least_40_percent_of_the_width(spirals_window, qtbot)
     window.resizeDocks([window.docks["Influence"]], [450], Qt.Orientation.Horizontal)
     qtbot.wait(50)
     assert models.width() < before - 100 and both_wide()
+
+
+def test_the_comparison_table_shows_each_measure_and_value_whole(spirals_window):
+    """At 1280x720 the measures' column was cut to "Traini..." while a long value took the room."""
+    table = spirals_window.essence_view.table
+    assert table.isVisible() and table.rowCount() >= 8
+    assert sum(table.columnWidth(c) for c in range(3)) <= table.viewport().width()
+    assert not table.horizontalScrollBar().isVisible()
+    metrics = table.fontMetrics()
+    margins = 2 * (table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, table) + 1)
+    for r in range(table.rowCount()):
+        measure = table.item(r, 0).text()
+        assert metrics.horizontalAdvance(measure) + margins <= table.columnWidth(0), measure
+        for c in (1, 2):
+            text, room = table.item(r, c).text(), table.columnWidth(c) - margins
+            needed = metrics.boundingRect(QRect(0, 0, room, 10_000), Qt.TextFlag.TextWordWrap, text)
+            assert needed.width() <= room and needed.height() <= table.rowHeight(r), text
+    assert table.item(table.rowCount() - 1, 0).text() == "Gradient descent"  # its ENN value: the longest

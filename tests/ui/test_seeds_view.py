@@ -6,11 +6,13 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QImage
 
 from app.core import engine
 from app.core.training import Trainer
+from app.ui.canvas_key import BOUNDARIES, BOUNDARY, HELD_OUT, NEURON_LINES, PALE, TICK
+from app.ui.class_colours import class_rgb
 from app.ui.seeds_view import grid_shape
 
 pytestmark = pytest.mark.skipif(not engine.AVAILABLE, reason="the K-run loop needs numba")
@@ -100,9 +102,67 @@ def test_closing_mid_training_leaves_no_thread(qtbot, shown_window):
     window.close()  # the fixture's no-thread check fails the test if a thread is left
 
 
+def test_editing_the_test_fraction_while_they_train_restarts_them(qtbot, shown_window):
+    """Waiting for the chunk under way delivered the edit's queued check, which started a job on new runs;
+    that job was then dropped with its thread still running, and the app aborted."""
+    window = shown_window(3000)
+    window.seeds.open()
+    qtbot.waitUntil(lambda: window.seeds.running, timeout=5000)
+    window.controls.test_fraction_box.setValue(0.25)
+    assert all(config.test_fraction == 0.25 for config in window.seeds.runs.configs)
+    assert window.seeds.view.key.key.rows[-1] == HELD_OUT
+    qtbot.waitUntil(lambda: window.seeds.runs.epoch > 0, timeout=10_000)  # the new runs train
+    window.seeds.view.close()  # the fixture's no-thread check fails the test if a thread is left
+
+
 def test_export_writes_a_png_of_the_grid(window, tmp_path):
     path = tmp_path / "seeds.png"
     assert window.seeds.export(str(path))
     image = QImage(str(path))
     grid = window.seeds.view.grid
     assert image.width() == 2 * grid.width() and image.height() == 2 * grid.height()
+
+
+def _global_rect(widget) -> QRect:
+    return QRect(widget.mapToGlobal(widget.rect().topLeft()), widget.size())
+
+
+def test_one_key_beside_the_caption_explains_every_canvas(window):
+    view = window.seeds.view
+    key = view.key.key
+    assert view.key.isVisible() and key.colour_bar  # two classes: P(blue) explains the background
+    assert key.rows == ["red", "blue", BOUNDARY, NEURON_LINES, TICK]  # no tags here: "a colour each"
+    assert key.swatches == {"red": class_rgb(0), "blue": class_rgb(1)}
+    assert "The key says" in view.caption.text() and "Background:" not in view.caption.text()
+    box = _global_rect(view.key)
+    assert box.size() == key.boundingRect().size().toSize()  # the whole key, every row's text inside
+    assert _global_rect(view.grid).contains(box)  # in the exported picture
+    assert not any(box.intersects(_global_rect(tile)) for tile in view.tiles)
+    assert not box.intersects(_global_rect(view.caption))
+    window.controls.test_fraction_box.setValue(0.25)  # held-out samples: hollow on every canvas
+    window.seeds.train_now()
+    assert window.seeds.view.key.key.rows[-1] == HELD_OUT
+
+
+def test_the_key_names_more_than_two_classes(qtbot, window):
+    window.load_preset("spirals3")
+    window.seeds.train_now()
+    key = window.seeds.view.key.key
+    names = list(window.model.samples.class_names)
+    assert len(names) == 3 and not key.colour_bar
+    assert key.rows == [*names, PALE, BOUNDARIES, NEURON_LINES, TICK]
+    assert key.swatches == {name: class_rgb(k) for k, name in enumerate(names)}
+
+
+def test_a_failing_chunk_says_so_and_leaves_no_thread(qtbot, shown_window, monkeypatch):
+    from app.core.seed_runs import SeedRuns
+
+    def broken(self, n_epochs):
+        raise MemoryError("no room for the runs")
+
+    monkeypatch.setattr(SeedRuns, "train", broken)
+    window = shown_window(200)
+    with qtbot.waitSignal(window.seeds.message, timeout=10_000) as said:
+        window.seeds.open()
+    assert said.args == ["Seeds side by side stopped: MemoryError: no room for the runs"]
+    assert not window.seeds.running and window.seeds.view.progress.text() == ""

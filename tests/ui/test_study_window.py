@@ -1,6 +1,7 @@
 """The Study window (File > New study…): a tiny study runs from it to the end (progress bar at the total,
 the summary table's rows, the plots); Cancel mid-study leaves runs.csv with the finished runs and no live
-thread or worker process; a bad spec is refused in a dialog and nothing runs."""
+thread or worker process; a bad spec is refused in a dialog and nothing runs; the plots, however many, fit
+the window's width."""
 
 from __future__ import annotations
 
@@ -8,11 +9,20 @@ import multiprocessing
 import os
 
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from app.core.study_table import RUNS, read_rows
 from app.ui.study_control import StudyControl
-from app.ui.study_window import STARTER_SPEC, markdown_tables
+from app.ui.study_window import (
+    MIN_PLOT_SCALE,
+    STARTER_SPEC,
+    StudyWindow,
+    markdown_tables,
+    plot_rows,
+    row_scale,
+)
 
 TINY = """
 [study]
@@ -71,7 +81,12 @@ def test_a_tiny_study_runs_from_the_window_to_the_end(control, qtbot, tmp_path):
     assert table.rowCount() == 1 and table.horizontalHeaderItem(0).text() == "data"
     assert [table.item(0, j).text() for j in (0, 1, 5)] == ["xor", "4", "2"]
     assert c.window.essence_table.rowCount() == 1
-    assert all(not label.pixmap().isNull() for label in c.window.plots)
+    for t in (table, c.window.essence_table):  # every column says what it is when hovered
+        tips = [t.horizontalHeaderItem(j).toolTip() for j in range(t.columnCount())]
+        assert all(len(tip) > 10 for tip in tips), tips
+    focus = [table.horizontalHeaderItem(j).text() for j in range(table.columnCount())].index("focus")
+    assert "subconcepts" in table.horizontalHeaderItem(focus).toolTip()
+    assert len(c.window.plots) >= 4 and all(not label.pixmap().isNull() for label in c.window.plots)
     assert c.window.open_button.isEnabled() and c.window.run_button.isEnabled()
     assert not worker_processes()
     if os.environ.get("STUDY_WINDOW_PNG"):  # a look at the window: STUDY_WINDOW_PNG=path.png
@@ -159,3 +174,50 @@ def test_file_new_study_opens_the_window(shown_window, qtbot):
 def test_markdown_tables():
     text = "| a | b |\n|---|---|\n| 1 | 2 |\n\n| c |\n|---|\n| 3 |\n"
     assert markdown_tables(text) == [[["a", "b"], ["1", "2"]], [["c"], ["3"]]]
+
+
+def write_plot(path, width: int, height: int = 364) -> None:
+    """A stand-in for a study's plot: a PNG of that size (two data sets' box plots are 656 x 364)."""
+    image = QImage(width, height, QImage.Format.Format_RGB32)
+    image.fill(Qt.GlobalColor.white)
+    assert image.save(str(path))
+
+
+def test_plot_rows():
+    assert plot_rows([656, 656, 656], 1162) == [[0, 1], [2]]  # side by side at 88%: the third wraps
+    assert plot_rows([515, 515, 515, 984], 1562) == [[0, 1, 2], [3]]
+    assert plot_rows([2000, 300], 1000) == [[0], [1]]  # alone on its row, scaled to fit
+    assert row_scale([2000], 1000) == 0.5 and row_scale([300], 1000) == 1.0  # never enlarged
+
+
+def test_the_plots_fit_the_window_width_however_many(qtbot, tmp_path):
+    """Three plots side by side needed the horizontal scroll bar at 1200 px; a fourth (focus.png) was not
+    shown."""
+    for name in ("far10.png", "far100.png", "accuracy.png"):
+        write_plot(tmp_path / name, 656)
+    window = StudyWindow()
+    qtbot.addWidget(window)
+    window.resize(1200, 820)
+    window.show()
+    qtbot.waitExposed(window)
+
+    def check(names: list[str]) -> None:
+        grid = window.plot_grid
+        assert [label.toolTip().split(" ")[0] for label in window.plots] == names
+        assert grid.widget().width() <= grid.viewport().width() and not grid.horizontalScrollBar().isVisible()
+        for label in window.plots:
+            assert not label.pixmap().isNull() and label.isVisible()
+            assert 0 <= label.x() and label.geometry().right() < grid.viewport().width()
+            natural = QImage(str(tmp_path / label.toolTip().split(" ")[0])).width()
+            assert label.width() >= min(MIN_PLOT_SCALE * natural, grid.room())  # legible, or alone on its row
+
+    window.show_results(tmp_path)
+    check(["far10.png", "far100.png", "accuracy.png"])
+    assert window.plots[0].y() == window.plots[1].y() < window.plots[2].y()  # two side by side, then one
+    write_plot(tmp_path / "focus.png", 984)  # a plot added later: shown after the others
+    window.show_results(tmp_path)
+    check(["far10.png", "far100.png", "accuracy.png", "focus.png"])
+    window.resize(1600, 1000)
+    qtbot.wait(20)
+    check(["far10.png", "far100.png", "accuracy.png", "focus.png"])
+    assert window.plots[0].y() == window.plots[2].y() < window.plots[3].y()  # three side by side now

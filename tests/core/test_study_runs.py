@@ -152,7 +152,9 @@ def test_a_crashed_run_is_recorded_as_failed_and_the_study_goes_on(tmp_path, mon
 
 def test_tasks_keep_every_worker_busy():
     study = parse_spec("[study]\npresets = 'xor'\nseeds = 40\nepochs = 5\n")
-    assert [len(seeds) for _, seeds in tasks(study, set(), 1)] == [10] * 4
+    assert [len(seeds) for _, seeds in tasks(study, set(), 1)] == [14, 14, 12]  # 3 rounds of <= 16
+    assert [len(seeds) for _, seeds in tasks(study, set(), 2)] == [10] * 4  # 2 rounds, 2 workers busy
+    assert [len(seeds) for _, seeds in tasks(study, set(), 3)] == [14, 14, 12]  # 1 round
     assert [len(seeds) for _, seeds in tasks(study, set(), 100)] == [1] * 40
     assert len(tasks(parse_spec("[study]\npresets = 'xor'\nseeds = 1000\n"), set(), 1)) == 63  # 16 at most
     assert tasks(study, {(study.configs[0].id, s) for s in range(40)}, 2) == []

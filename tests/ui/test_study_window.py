@@ -36,7 +36,7 @@ LONGER = """
 [study]
 presets = "moons"
 layers = "8,8"
-seeds = 24
+seeds = 200
 epochs = 1500
 """
 
@@ -112,7 +112,7 @@ def test_cancel_mid_study_leaves_the_finished_runs_and_nothing_running(control, 
     assert "Cancelling" in c.window.status.text()
     qtbot.waitUntil(lambda: not c.running, timeout=60_000)
     rows = read_rows(tmp_path / "longer-study" / RUNS)
-    assert 1 <= len(rows) < 24 and {r["status"] for r in rows} == {"ok"}
+    assert 1 <= len(rows) < 200 and {r["status"] for r in rows} == {"ok"}
     assert len({(r["config"], r["seed"]) for r in rows}) == len(rows)
     assert c.window.status.text().startswith(f"Cancelled: {len(rows)} runs")
     assert c.window.run_button.isEnabled() and not c.window.cancel_button.isEnabled()

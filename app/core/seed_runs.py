@@ -3,7 +3,9 @@ run with its own history, so that a view shows every run at any epoch and one ca
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from app.core.dataset import SampleSet
@@ -18,6 +20,23 @@ MIN_SEEDS, MAX_SEEDS, DEFAULT_SEEDS = 2, 9, 4
 def seeds_from(first: int, count: int) -> tuple[int, ...]:
     """`count` seeds: `first` (the main run's) and the ones after it."""
     return tuple(range(int(first), int(first) + int(count)))
+
+
+def default_workers() -> int:
+    """Threads that train the runs: every core but one, left to the main run and the window."""
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
+def groups_of(indices: Sequence[int], workers: int) -> list[list[int]]:
+    """`indices` in at most `workers` groups of sizes as equal as can be, in order."""
+    count = max(1, min(int(workers), len(indices)))
+    size, extra = divmod(len(indices), count)
+    groups, start = [], 0
+    for g in range(count):
+        stop = start + size + (g < extra)
+        groups.append(list(indices[start:stop]))
+        start = stop
+    return [g for g in groups if g]
 
 
 def fresh_history(spec: NetworkSpec, trainer: Trainer, samples: SampleSet) -> TrainingHistory:
@@ -35,10 +54,20 @@ def fresh_history(spec: NetworkSpec, trainer: Trainer, samples: SampleSet) -> Tr
 class SeedRuns:
     """One run per seed of the same spec, settings and samples. `train(n)` may run in another thread (it
     touches the trainers only); `record(result)` appends what it trained to the histories, in the thread that
-    reads them. A run that diverges stops there; the others go on."""
+    reads them. A run that diverges stops there; the others go on. The runs train in up to `workers` groups
+    at once, one thread each (the compiled loops release the GIL); a run's numbers do not depend on its
+    group."""
 
-    def __init__(self, spec: NetworkSpec, config: TrainConfig, samples: SampleSet, seeds: Sequence[int]):
+    def __init__(
+        self,
+        spec: NetworkSpec,
+        config: TrainConfig,
+        samples: SampleSet,
+        seeds: Sequence[int],
+        workers: int | None = None,
+    ):
         self.spec, self.samples, self.seeds = spec, samples, tuple(seeds)
+        self.workers = default_workers() if workers is None else max(1, int(workers))
         self.configs = [replace(config, seed=seed) for seed in self.seeds]
         self.trainers = [Trainer(spec, c) for c in self.configs]
         self.histories = [fresh_history(spec, t, samples) for t in self.trainers]
@@ -55,13 +84,22 @@ class SeedRuns:
         return all(self.diverged)
 
     def train(self, n_epochs: int) -> list[tuple[int, EpochChunk]]:
-        """n_epochs more of every run still training, in one compiled loop: (run index, its chunk)."""
+        """n_epochs more of every run still training, a compiled loop per group of runs, the groups side by
+        side in threads: (run index, its chunk), in run order."""
         going = [k for k, d in enumerate(self.diverged) if not d]
-        multi = MultiTrainer([self.trainers[k] for k in going])
+        groups = groups_of(going, self.workers)
+        if len(groups) <= 1:
+            return self._train_group(groups[0], n_epochs) if groups else []
+        with ThreadPoolExecutor(len(groups), thread_name_prefix="seed-runs") as pool:
+            parts = list(pool.map(lambda group: self._train_group(group, n_epochs), groups))
+        return [pair for part in parts for pair in part]
+
+    def _train_group(self, group: list[int], n_epochs: int) -> list[tuple[int, EpochChunk]]:
+        multi = MultiTrainer([self.trainers[k] for k in group])
         chunks = multi.run(self.samples, n_epochs)
-        for k, trainer in zip(going, multi.trainers, strict=True):
+        for k, trainer in zip(group, multi.trainers, strict=True):
             self.trainers[k] = trainer
-        return list(zip(going, chunks, strict=True))
+        return list(zip(group, chunks, strict=True))
 
     def record(self, result: list[tuple[int, EpochChunk]]) -> None:
         for k, chunk in result:

@@ -7,16 +7,24 @@ import pytest
 from app.core import engine
 from app.core.dataset import make_preset
 from app.core.network import NetworkSpec
-from app.core.seed_runs import SeedRuns, seeds_from
+from app.core.seed_runs import SeedRuns, groups_of, seeds_from
 from app.core.training import TrainConfig, Trainer
 
 pytestmark = pytest.mark.skipif(not engine.AVAILABLE, reason="the K-run loop needs numba")
 
 
-def test_runs_in_chunks_equal_each_seed_alone():
+def test_groups_of_split_in_order_as_evenly_as_can_be():
+    assert groups_of([0, 1, 2, 3, 4], 2) == [[0, 1, 2], [3, 4]]
+    assert groups_of([0, 2, 5], 8) == [[0], [2], [5]]
+    assert groups_of([4, 5, 6, 7], 1) == [[4, 5, 6, 7]]
+    assert groups_of([], 3) == []
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_runs_in_chunks_equal_each_seed_alone(workers):
     samples, spec = make_preset("xor"), NetworkSpec((4, 4), "tanh")
     config = TrainConfig("adam", 0.03, batch_size=8, seed=5, test_fraction=0.2)
-    runs = SeedRuns(spec, config, samples, seeds_from(5, 3))
+    runs = SeedRuns(spec, config, samples, seeds_from(5, 3), workers=workers)
     assert runs.seeds == (5, 6, 7) and [c.seed for c in runs.configs] == [5, 6, 7]
     for n in (7, 1, 12):
         runs.record(runs.train(n))
@@ -55,3 +63,9 @@ def test_a_diverging_run_stops_alone():
             runs.record(runs.train(10))
     assert runs.done and all(runs.diverged)
     assert runs.epoch == max(h.latest_epoch for h in runs.histories)
+
+
+def test_nothing_left_to_train_trains_nothing():
+    runs = SeedRuns(NetworkSpec((2,), "tanh"), TrainConfig(seed=0), make_preset("xor"), (0, 1), workers=2)
+    runs.diverged = [True, True]
+    assert runs.done and runs.train(5) == []

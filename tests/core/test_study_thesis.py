@@ -8,7 +8,6 @@ role_match, which measures only the lines that can be the nearest, equals measur
 
 from __future__ import annotations
 
-import concurrent.futures
 import csv
 import math
 
@@ -34,7 +33,8 @@ from app.core.study_spec import load_samples, parse_spec
 from app.core.study_table import INTERPRETABLE, RUNS, SUMMARY_MD, cell, read_rows, write_rows
 from app.core.thesis import data_frame, enn_thesis, line_angle, line_distance, mlp_thesis, role_match
 from app.core.training import Trainer
-from app.study import Executor, run_study
+from app.study import run_study
+from tests.core.test_study_runs import synchronous
 
 HELD_OUT = """
 [study]
@@ -73,18 +73,6 @@ def builds(monkeypatch) -> list[int]:
 
     monkeypatch.setattr(essence_module, "build_essence", counted)
     return made
-
-
-def synchronous() -> tuple[Executor, list]:
-    submitted = []
-
-    def submit(fn, *args):
-        submitted.append((fn.__name__, args))
-        future = concurrent.futures.Future()
-        future.set_result(fn(*args))
-        return future
-
-    return Executor(submit, list, lambda: None, 1, "this process"), submitted
 
 
 def trained_params(config, seed):
@@ -220,8 +208,8 @@ def test_a_study_written_before_the_new_columns_resumes(tmp_path):
 
     executor, submitted = synchronous()
     table = run_study(study, old, executor)
-    assert [name for name, _ in submitted] == ["interpretable", "run_config", "run_config"]
-    assert [args for _, args in submitted[1:]] == [(study.configs[1], (1,)), (study.configs[1], (2,))]
+    assert [name for name, _ in submitted] == ["interpretable", "run_config"]  # one worker: one task
+    assert [args for _, args in submitted[1:]] == [(study.configs[1], (1, 2))]
     for name, columns in ((RUNS, RUN_COLUMNS), (INTERPRETABLE, ESSENCE_COLUMNS)):
         with (old / name).open(encoding="utf-8") as f:
             assert next(csv.reader(f)) == list(columns)

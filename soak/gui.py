@@ -91,6 +91,8 @@ class Shared:
         window = cls.window
         window.training.stop()
         window.timeline.stop_playing()
+        window.counterfactual.clear()
+        window.seeds.view.close()
         window.menu_actions.essence_action.setChecked(False)
         for name, visible in cls.docks.items():
             window.docks[name].setVisible(visible)
@@ -241,7 +243,7 @@ class GuiSession(RuleBasedStateMachine):
             box = boxes[min(int(which * len(boxes)), len(boxes) - 1)]
             box.setChecked(not box.isChecked())
 
-    @rule(name=st.sampled_from(["Influence", "Network", "Extrapolation"]))
+    @rule(name=st.sampled_from(["Influence", "Network", "Extrapolation", "Hidden space"]))
     def toggle_panel(self, name):
         dock = self.window.docks[name]
         dock.setVisible(not dock.isVisible())
@@ -251,6 +253,33 @@ class GuiSession(RuleBasedStateMachine):
         widths = self.window.model.spec.widths
         k = min(int(layer * len(widths)), len(widths) - 1)
         self.window.model.toggle_neuron(k, min(int(neuron * widths[k]), widths[k] - 1))
+
+    # --- surgery, what-ifs, other seeds (issues 25, 26) -----------------------------------------------------
+    @rule(layer=fractions, neuron=fractions)
+    def switch_neuron_off_or_on(self, layer, neuron):
+        """As the neuron's menu: the run branches at the displayed epoch, training goes on from the edit."""
+        widths = self.window.model.spec.widths
+        k = min(int(layer * len(widths)), len(widths) - 1)
+        self.window.surgery.toggle(k, min(int(neuron * widths[k]), widths[k] - 1))
+
+    @rule(which=st.lists(fractions, min_size=1, max_size=4))
+    def retrain_without_samples(self, which):
+        """As Data > Retrain without the selected samples: in the background (the next steps run meanwhile),
+        or refused with a message (nothing trained, all held out, the samples edited since...)."""
+        n = self.window.model.samples.n
+        chosen = sorted({min(int(f * n), n - 1) for f in which}) if n else []
+        self.window.canvas.view_box.set_selection(chosen)
+        self.window.counterfactual.start()
+
+    @rule()
+    def seeds_side_by_side(self):
+        """View > Seeds side by side, or closing it: its runs train in the background beside the main run and
+        follow its samples and settings (a settings edit while they trained once aborted the app)."""
+        seeds = self.window.seeds
+        if seeds.view.isVisible():
+            seeds.view.close()
+        else:
+            seeds.open()
 
     @precondition(lambda self: self.builds < MAX_BUILDS)
     @rule()
@@ -284,6 +313,7 @@ class GuiSession(RuleBasedStateMachine):
         self.network_has_an_output_per_class()
         self.canvas_shows_the_models_samples()
         self.boundaries_match_the_displayed_epoch()
+        self.seed_runs_record_what_they_trained()
         self.nothing_froze()
 
     def nothing_escaped_to_the_event_loop(self):
@@ -325,6 +355,13 @@ class GuiSession(RuleBasedStateMachine):
             ends = np.column_stack([xs[:2], ys[:2]])  # the line's two ends (the tick follows)
             scale = np.abs(weights[j]).sum() * np.abs(ends).max() + abs(biases[j]) + 1e-300
             assert np.all(np.abs(ends @ weights[j] + biases[j]) <= 1e-9 * scale)
+
+    def seed_runs_record_what_they_trained(self):
+        """Seeds side by side: no chunk of epochs was trained and then lost (a job dropped meanwhile)."""
+        seeds = self.window.seeds
+        if seeds.runs is not None and not seeds.running:
+            for history, trainer in zip(seeds.runs.histories, seeds.runs.trainers, strict=True):
+                assert history.latest_epoch == trainer.epoch, (history.latest_epoch, trainer.epoch)
 
     def nothing_froze(self):
         """The time since the last check is the whole step: the action and its drawing."""

@@ -47,7 +47,6 @@ class SeedsControl(QObject):
         self.runs: SeedRuns | None = None
         self.job: BackgroundJob | None = None
         self.count = self.view.count_box.value()
-        self._token = 0  # a job of earlier runs (restarted, closed) comes back with an older token: dropped
         self._held = False  # no new chunk starts (a run is being handed over)
         self._chunk = 20  # epochs per job, adapted to take about CHUNK_SECONDS
         self._key: tuple = ()
@@ -127,31 +126,30 @@ class SeedsControl(QObject):
             self._show_progress(target)
             return
         n = min(self._chunk, target - runs.epoch)
-        token = self._token
 
-        def work() -> tuple:  # a failure comes back with the job's token too, as a result
+        def work() -> tuple:  # a failure comes back as a result too, with the runs it was of
             started = time.perf_counter()
             try:
                 trained, failure = runs.train(n), None
             except Exception as error:  # noqa: BLE001 - said in the window by _on_done
                 trained, failure = None, error
-            return token, n, time.perf_counter() - started, trained, failure
+            return runs, n, time.perf_counter() - started, trained, failure
 
         self._show_progress(target)
         self.job = BackgroundJob(work, self._on_done)
 
     def _on_done(self, result, error) -> None:
-        if error is None and result[0] != self._token:
-            return  # a dropped job's (_drop_job), failed or not: the job under way now, if any, is another
+        runs, n, seconds, trained, failure = result if error is None else (self.runs, 0, 0.0, None, error)
+        if trained is not None:
+            runs.record(trained)  # always: the job moved its runs' trainers on, their histories must follow
+        if runs is not self.runs:
+            return  # runs dropped since (restarted, closed): the job under way now, if any, is another
         self.job = None
-        error = error or result[4]
-        if error is not None:
+        if failure is not None:
             self.view.set_progress("")
-            self.message.emit(f"Seeds side by side stopped: {type(error).__name__}: {error}")
+            self.message.emit(f"Seeds side by side stopped: {type(failure).__name__}: {failure}")
             return
-        _token, n, seconds, trained, _failure = result
         self._chunk = int(min(MAX_CHUNK, max(1, n * CHUNK_SECONDS / max(seconds, 1e-3))))
-        self.runs.record(trained)
         self.view.show_epoch(self.model.displayed_epoch)
         self._next_chunk()
 
@@ -167,14 +165,18 @@ class SeedsControl(QObject):
 
     # --- stopping ------------------------------------------------------------------------------------------
     def _drop_job(self) -> None:
-        """Waits for a job under way (one chunk) and drops its result. Waiting delivers the calls queued
-        meanwhile: a settings edit's check() may start another job (new runs) then, dropped in turn (its
-        thread was once destroyed running: Test fraction edited while the seeds trained ended the app)."""
-        self._token += 1
-        while self.job is not None:
-            job, self.job = self.job, None
-            job.wait()
-            self._token += 1
+        """Waits for a job under way (one chunk), which records what it trained into its runs, and starts no
+        other meanwhile: waiting delivers the calls queued meanwhile, such as a settings edit's check() (a
+        job started then was once destroyed running, which ended the app)."""
+        held, self._held = self._held, True
+        try:
+            while self.job is not None:
+                job = self.job
+                job.wait()  # delivers its _on_done
+                if self.job is job:
+                    self.job = None
+        finally:
+            self._held = held
 
     def stop(self) -> None:
         """The view closed: no more training, no thread left; the runs are dropped."""

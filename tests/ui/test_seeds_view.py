@@ -166,3 +166,19 @@ def test_a_failing_chunk_says_so_and_leaves_no_thread(qtbot, shown_window, monke
         window.seeds.open()
     assert said.args == ["Seeds side by side stopped: MemoryError: no room for the runs"]
     assert not window.seeds.running and window.seeds.view.progress.text() == ""
+
+
+def test_every_epoch_a_chunk_trained_is_recorded_whatever_drops_it(qtbot, shown_window):
+    """A chunk's epochs move its runs' trainers on, so they are recorded even when the chunk is dropped
+    (the view closed, the settings edited meanwhile); before, a dropped chunk left the trainers ahead of
+    their histories and the next chunk failed ("epoch 13 does not follow epoch 8")."""
+    window = shown_window(2000)
+    for rate in (0.01, 0.02, 0.03):
+        window.seeds.open()
+        qtbot.waitUntil(lambda: window.seeds.running, timeout=5000)
+        runs = window.seeds.runs
+        window.controls.learning_rate_box.setValue(rate)  # a queued check: new runs
+        window.seeds.view.close()  # drops the job under way
+        for history, trainer in zip(runs.histories, runs.trainers, strict=True):
+            assert history.latest_epoch == trainer.epoch
+        assert not window.seeds.running

@@ -167,17 +167,34 @@ class _JobWorker(QObject):
         self.done.emit(result, error)
 
 
+class _Delivery(QObject):
+    """Hands a job's outcome to its on_done in the GUI thread once the job's thread has ended: the owner may
+    drop the job (and with it the QThread) in on_done, and a QThread destroyed before its thread ends aborts
+    the process ("QThread: Destroyed while thread is still running")."""
+
+    def __init__(self, thread: QThread, on_done: Callable[[object, object], None]):
+        super().__init__()
+        self._thread, self._on_done = thread, on_done
+
+    @Slot(object, object)
+    def deliver(self, result, error) -> None:
+        self._thread.wait()  # it has quit already (done quits it directly): at most a moment
+        self._on_done(result, error)
+
+
 class BackgroundJob:
     """Runs `work()` in a thread of its own and hands (result, None), or (None, the exception it raised), to
-    `on_done`, a method of a QObject in the GUI thread: for work that takes seconds, such as building an
-    interpretable network on thousands of samples, while the window stays usable."""
+    `on_done` in the thread that made the job (the GUI thread), once the job's thread has ended: for work
+    that takes seconds, such as building an interpretable network on thousands of samples, while the window
+    stays usable. Its owner may drop the job in on_done."""
 
     def __init__(self, work: Callable[[], object], on_done: Callable[[object, object], None]):
         self._thread = QThread()
         self._worker = _JobWorker(work)
         self._worker.moveToThread(self._thread)
         self._thread.started.connect(self._worker.run)
-        self._worker.done.connect(on_done)
+        self._delivery = _Delivery(self._thread, on_done)  # lives in this (the GUI) thread: queued to it
+        self._worker.done.connect(self._delivery.deliver)
         # Direct: the thread ends on its own, even while the GUI thread waits for it in wait().
         self._worker.done.connect(self._thread.quit, Qt.ConnectionType.DirectConnection)
         started_threads.add(self._thread)

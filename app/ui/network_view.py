@@ -176,6 +176,7 @@ class QtNetworkView(pg.PlotWidget):
             curve.setPen(edge_pen(positive, bucket, thinning))
         self._place_labels(last=len(sizes) - 1)
         self.spec = spec  # before _style_nodes, which reads it
+        self.switched_off = frozenset()  # the old network's: show_network finds this one's
         self._lay_out()
 
     def _lay_out(self, *_args) -> None:
@@ -313,9 +314,10 @@ class QtNetworkView(pg.PlotWidget):
                 else:
                     brushes[k], pens[k] = pg.mkBrush((*self._colours[k], 40)), FADED_PEN
         starts = np.cumsum((0, *self.spec.layer_sizes))
+        widths = self.spec.widths
         for layer, neuron in self.switched_off:  # hollow, dashed: its output reaches nothing
-            k = int(starts[layer + 1] + neuron)
-            if k < len(brushes):
+            if layer < len(widths) and neuron < widths[layer]:  # not a neuron of another network
+                k = int(starts[layer + 1] + neuron)
                 dashed = pg.mkPen(self._colours[k], width=2, style=Qt.PenStyle.DashLine)
                 brushes[k], pens[k] = pg.mkBrush(255, 255, 255), dashed
         if self.selected is not None:

@@ -165,3 +165,22 @@ def test_every_node_fits_in_a_narrow_dock(qtbot, view, widths):
         pixel_of(view, view.node_xy[:, 0].max(), 0).x(),
     )
     assert left - radius.max() >= 0 and right + radius.max() <= view.viewport().width()
+
+
+def test_a_smaller_network_after_one_with_a_deep_neuron_off(view):
+    """The old network's switched-off neurons are not looked up in the new one (the soak met an IndexError:
+    a neuron of hidden layer 4 off, then a network of one hidden layer lit by set_active)."""
+    from app.core.network import split_params
+
+    deep = NetworkSpec((3, 3, 3, 3), "tanh")
+    params = random_params(deep)
+    layers = split_params(deep, params)
+    layers[4][0][:, 1] = 0.0  # hidden layer 4's neuron 2 reaches nothing
+    flat = np.concatenate([np.concatenate([w.ravel(), b]) for w, b in layers])
+    view.show_network(deep, flat)
+    assert view.switched_off == {(3, 1)}
+    small = NetworkSpec((2,), "tanh")
+    view.show_network(small, random_params(small))
+    view.set_active(np.array([True, False]))
+    assert view.switched_off == frozenset()
+    assert len(view.nodes.data) == sum(small.layer_sizes)

@@ -277,15 +277,16 @@ class TrainingHistory:
         history._restore(checked, reserve)  # noqa: SLF001 - a constructor of its own class, bypassing __init__
         return history
 
-    def branch(self, epoch: int) -> TrainingHistory:
+    def branch(self, epoch: int, max_rows: int = 0) -> TrainingHistory:
         """A new history holding this one's recorded epochs up to `epoch` (and the data changes up to it),
-        for a run that goes another way from there (an edit of the network); this one is left as it is."""
+        for a run that goes another way from there (an edit of the network); this one is left as it is. It
+        keeps at least `max_rows` rows as it grows (a run handed over from a smaller budget gets more)."""
         keep = self.index_of(epoch) + 1
         arrays = {name: values[:keep] for name, values in self.to_arrays().items()}
         scalars = self.scalars()
         changes = [e for e in scalars["data_changes"] if e <= epoch]
         restarts = [e for e in scalars["restarts"] if e <= epoch]
-        counters = scalars["thinnings"], scalars["stride"], scalars["max_rows"]
+        counters = scalars["thinnings"], scalars["stride"], max(scalars["max_rows"], int(max_rows))
         return TrainingHistory.from_arrays(self.spec, arrays, changes, *counters, restarts=restarts)
 
     def fit_budget(self, budget_bytes: int | None = None) -> bool:

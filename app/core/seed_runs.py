@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from app.core.dataset import SampleSet
-from app.core.history import TrainingHistory
+from app.core.history import DEFAULT_BUDGET_BYTES, TrainingHistory, default_max_rows
 from app.core.multi_training import MultiTrainer
 from app.core.network import NetworkSpec, loss_and_accuracy
 from app.core.training import EpochChunk, TrainConfig, Trainer
@@ -39,15 +39,17 @@ def groups_of(indices: Sequence[int], workers: int) -> list[list[int]]:
     return [g for g in groups if g]
 
 
-def fresh_history(spec: NetworkSpec, trainer: Trainer, samples: SampleSet) -> TrainingHistory:
+def fresh_history(
+    spec: NetworkSpec, trainer: Trainer, samples: SampleSet, budget_bytes: int = DEFAULT_BUDGET_BYTES
+) -> TrainingHistory:
     """Epoch 0 of a run: its initial parameters and their figures on its training and held-out parts, as
-    the session model records a fresh run."""
+    the session model records a fresh run (within `budget_bytes`)."""
     config = trainer.config
     (loss, accuracy), (test_loss, test_accuracy) = (
         loss_and_accuracy(spec, trainer.params, part.points, part.labels)
         for part in samples.split(config.test_fraction, config.seed)
     )
-    return TrainingHistory(spec, trainer.params, loss, accuracy,
+    return TrainingHistory(spec, trainer.params, loss, accuracy, budget_bytes,
                            initial_test_loss=test_loss, initial_test_acc=test_accuracy)  # fmt: skip
 
 
@@ -70,7 +72,8 @@ class SeedRuns:
         self.workers = default_workers() if workers is None else max(1, int(workers))
         self.configs = [replace(config, seed=seed) for seed in self.seeds]
         self.trainers = [Trainer(spec, c) for c in self.configs]
-        self.histories = [fresh_history(spec, t, samples) for t in self.trainers]
+        budget = DEFAULT_BUDGET_BYTES // len(self.seeds)  # all of them together: one main run's
+        self.histories = [fresh_history(spec, t, samples, budget) for t in self.trainers]
         self.diverged = [False] * len(self.seeds)
 
     @property
@@ -117,4 +120,5 @@ class SeedRuns:
         its own and trains on."""
         trainer, history = self.trainers[k], self.histories[k]
         copy = Trainer.from_state(self.spec, self.configs[k], trainer.state(), backend=trainer.backend)
-        return copy, history.branch(history.latest_epoch), self.configs[k]
+        main = history.branch(history.latest_epoch, max_rows=default_max_rows(self.spec))  # a main run's
+        return copy, main, self.configs[k]

@@ -69,3 +69,15 @@ def test_nothing_left_to_train_trains_nothing():
     runs = SeedRuns(NetworkSpec((2,), "tanh"), TrainConfig(seed=0), make_preset("xor"), (0, 1), workers=2)
     runs.diverged = [True, True]
     assert runs.done and runs.train(5) == []
+
+
+def test_the_runs_share_one_main_runs_budget_and_a_handed_over_one_gets_a_whole_one():
+    from app.core.history import DEFAULT_BUDGET_BYTES, default_max_rows
+
+    spec = NetworkSpec((4, 4), "tanh")
+    runs = SeedRuns(spec, TrainConfig(seed=0), make_preset("xor"), seeds_from(0, 4), workers=1)
+    assert all(h.max_rows == default_max_rows(spec, DEFAULT_BUDGET_BYTES // 4) for h in runs.histories)
+    runs.record(runs.train(5))
+    _, history, _ = runs.hand_over(2)
+    assert history.max_rows == default_max_rows(spec) and history.latest_epoch == 5
+    assert np.array_equal(history.params, runs.histories[2].params)

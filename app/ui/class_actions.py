@@ -59,7 +59,7 @@ class ClassActions(QObject):
                                   f"{other} ({key})")  # fmt: skip
             else:
                 action.setText(f"Add a new class: class {key}")
-                action.setIconText(f"class {key}")
+                action.setIconText(f"+ class {key}")  # not one yet: a click starts it
                 tip = f"Start class {key} ({key}): the network gets {key} outputs and trains anew from new "
                 action.setToolTip(tip + "initial weights; Undo brings the old network back")
             action.setVisible(label <= k)

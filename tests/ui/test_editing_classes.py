@@ -31,7 +31,7 @@ def shown_class_buttons(window) -> list[str]:
 
 
 def test_key_3_and_a_click_start_a_third_class_and_undo_brings_the_trained_network_back(qtbot, window):
-    assert shown_class_buttons(window) == ["red", "blue", "class 3"]  # the next class is one click away
+    assert shown_class_buttons(window) == ["red", "blue", "+ class 3"]  # the next class is one click away
     two_class = window.model.history
     qtbot.keyClick(window, Qt.Key.Key_3)
     click(qtbot, window, 0.1, 0.1)
@@ -39,14 +39,14 @@ def test_key_3_and_a_click_start_a_third_class_and_undo_brings_the_trained_netwo
     assert model.samples.class_names == ("red", "blue", "class 3") and model.samples.labels[-1] == 2
     assert model.spec == NetworkSpec((4, 4), "tanh", classes=3) and model.history.latest_epoch == 0
     assert "3 classes, not 2" in window.message_label.text() and "Undo" in window.message_label.text()
-    assert shown_class_buttons(window) == ["red", "blue", "class 3", "class 4"]
+    assert shown_class_buttons(window) == ["red", "blue", "class 3", "+ class 4"]
     qtbot.waitUntil(lambda: getattr(window.network_view.spec, "classes", 0) == 3)  # the diagram: 3 outputs
     model.train_here(25)
     model.undo_stack.undo()
     assert model.samples.classes == 2 and model.spec.classes == 2
     assert model.history is two_class and model.history.latest_epoch == 40  # as it was left
     assert "Back to 2 classes" in window.message_label.text()
-    assert shown_class_buttons(window) == ["red", "blue", "class 3"]
+    assert shown_class_buttons(window) == ["red", "blue", "+ class 3"]
     model.undo_stack.redo()
     assert model.samples.classes == 3 and model.history.latest_epoch == 25  # the 3-class run, as left
     assert model.trainer.epoch == 25
@@ -78,7 +78,7 @@ def test_a_preset_of_five_classes_while_training_goes_on_training_a_five_output_
     window.training.stop()
     (loss, accuracy), _ = model.figures_at(model.history.latest_epoch)
     assert np.isfinite(loss) and 0.0 <= accuracy <= 1.0
-    assert shown_class_buttons(window) == ["red", "blue", "class 3", "class 4", "class 5", "class 6"]
+    assert shown_class_buttons(window) == ["red", "blue", "class 3", "class 4", "class 5", "+ class 6"]
     window.canvas.refresh(full=True)
     key = window.canvas.keys.key.swatches  # the canvas key names every class in its colour
     assert [key[name] for name in model.samples.class_names] == [class_rgb(k) for k in range(5)]
@@ -104,5 +104,5 @@ def test_a_three_class_session_saves_opens_and_a_three_class_csv_imports(qtbot, 
     csv.write_text("x,y,label\n0,0,cat\n1,1,dog\n2,2,emu\n3,3,fox\n")
     assert window.files.import_csv(str(csv))
     assert window.model.samples.class_names == ("cat", "dog", "emu", "fox") and window.model.spec.classes == 4
-    assert shown_class_buttons(window) == ["cat", "dog", "emu", "fox", "class 5"]
+    assert shown_class_buttons(window) == ["cat", "dog", "emu", "fox", "+ class 5"]
     assert window.warnings == []

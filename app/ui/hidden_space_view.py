@@ -36,7 +36,7 @@ MARGIN = 0.06  # of the content's extent, on every side
 LABEL_INSET = 0.06  # a line's name and tick keep this share of the view from its edges
 TICK_PIXELS = 14
 MIN_ASPECT = 0.25  # neither axis spans less than this share of the other: a flat cloud stays flat
-MIN_PLOT_SIZE = (260, 240)
+MIN_PLOT_SIZE = (200, 120)  # small: the dock shares a crowded corner (its caption below must fit)
 
 
 def _box(*arrays: np.ndarray) -> tuple[float, float, float, float] | None:

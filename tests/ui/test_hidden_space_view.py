@@ -192,3 +192,16 @@ def test_principal_axes_are_fitted_again_when_training_stops(shown_window):
     train_synchronously(window, 5)
     window.frames.draw_now()
     assert view.axes.fitted_at == 35
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1600, 1000)])
+def test_in_its_crowded_corner_the_caption_stays_below_the_plot(qtbot, shown_window, size):
+    """The dock shares the right-hand column with the settings: its parts once needed more height than the
+    window has, and Qt drew the caption over the plot's axis."""
+    window = shown_window(50)
+    window.resize(*size)
+    view = shown_hidden_space(window)
+    qtbot.wait(50)
+    plot, caption = view.plot.geometry(), view.caption.geometry()
+    assert plot.height() >= 100 and caption.height() >= view.caption.heightForWidth(caption.width())
+    assert plot.bottom() < caption.top() and caption.bottom() <= view.height()

@@ -34,16 +34,8 @@ from app.core.study_table import INTERPRETABLE, RUNS, SUMMARY_MD, cell, read_row
 from app.core.thesis import data_frame, enn_thesis, line_angle, line_distance, mlp_thesis, role_match
 from app.core.training import Trainer
 from app.study import run_study
+from tests.core.test_study_runs import SMALL as HELD_OUT  # two configurations, three seeds, 25% held out
 from tests.core.test_study_runs import synchronous
-
-HELD_OUT = """
-[study]
-presets = "xor"
-layers = ["4,4", "3"]
-seeds = [0, 1, 2]
-epochs = 40
-test_fraction = 0.25
-"""
 
 ALL_SAMPLES = """
 [study]

@@ -7,15 +7,7 @@ import pytest
 
 from app import study
 from app.core.study_table import RUNS, read_rows
-
-EXAMPLE = """
-[study]
-presets = ["xor", "moons"]
-layers = ["4,4", "8"]
-activation = "tanh"
-seeds = 3          # seeds 0, 1, 2 (or a list)
-epochs = 300
-"""
+from tests.core.test_study_runs import EXAMPLE  # the issue's spec, word for word
 
 SMALL = """
 [study]

@@ -26,8 +26,8 @@ def built(name: str) -> tuple[SampleSet, EssenceNetwork]:
     return samples, build_essence(samples)
 
 
-@pytest.fixture
-def view(qtbot):
+@pytest.fixture(name="view")
+def essence_view(qtbot):
     widget = QtEssenceView()
     qtbot.addWidget(widget)
     widget.resize(600, 450)

@@ -4,14 +4,10 @@ classes still through P(blue)'s colour map."""
 
 from __future__ import annotations
 
-from functools import cache
-
 import numpy as np
-import pytest
 from PySide6.QtCore import QPointF
 
-from app.core.dataset import SampleSet, make_preset
-from app.core.essence import EssenceNetwork, build_essence
+from app.core.dataset import make_preset
 from app.core.geometry import grid_centres
 from app.core.network import NetworkSpec
 from app.core.training import TrainConfig
@@ -19,24 +15,9 @@ from app.ui.class_colours import CLASS_PALETTE, PALE_RGB
 from app.ui.essence_view import QtEssenceView, subconcept_rgb
 from app.ui.main_window import MainWindow
 from app.ui.palette import prediction_lut
+from tests.ui.test_essence_view import built, essence_view  # noqa: F401 - the view fixture
 
 GOLD = 2  # class 3: gold in class_colours' palette
-
-
-@cache
-def built(name: str) -> tuple[SampleSet, EssenceNetwork]:
-    samples = make_preset(name)
-    return samples, build_essence(samples)
-
-
-@pytest.fixture
-def view(qtbot):
-    widget = QtEssenceView()
-    qtbot.addWidget(widget)
-    widget.resize(600, 450)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
 
 
 def background_under(view: QtEssenceView, points: np.ndarray) -> np.ndarray:

@@ -8,8 +8,8 @@ from app.core.network import NetworkSpec, split_params
 from app.ui.network_view import MAX_EDGES, WIDTH_BUCKETS, QtNetworkView
 
 
-@pytest.fixture
-def view(qtbot):
+@pytest.fixture(name="view")
+def network_view(qtbot):
     widget = QtNetworkView()
     qtbot.addWidget(widget)
     widget.resize(500, 360)

@@ -8,20 +8,7 @@ from PySide6.QtCore import QPointF
 from app.core.network import MAX_CLASSES, NetworkSpec
 from app.ui.class_colours import CLASS_PALETTE
 from app.ui.network_view import NAME_CHARS, OUTPUT_RGB, QtNetworkView
-
-
-@pytest.fixture
-def view(qtbot):
-    widget = QtNetworkView()
-    qtbot.addWidget(widget)
-    widget.resize(500, 360)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
-
-
-def random_params(spec: NetworkSpec, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).normal(size=spec.n_params)
+from tests.ui.test_network_view import network_view, random_params  # noqa: F401 - the view fixture
 
 
 def node_rgbs(view: QtNetworkView, nodes: np.ndarray) -> list[tuple[int, int, int]]:

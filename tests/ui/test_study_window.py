@@ -57,16 +57,20 @@ def control(qtbot):
         c.deleteLater()
 
 
+def with_spec(c: StudyControl, path, text: str) -> StudyControl:
+    """The study window of `c` on a spec file `path` holding `text`."""
+    path.write_text(text, encoding="utf-8")
+    c.window.set_spec(path)
+    return c
+
+
 def worker_processes() -> list:
     return [p for p in multiprocessing.active_children() if p.is_alive()]
 
 
 @pytest.mark.timeout(180)
 def test_a_tiny_study_runs_from_the_window_to_the_end(control, qtbot, tmp_path):
-    spec = tmp_path / "tiny.toml"
-    spec.write_text(TINY, encoding="utf-8")
-    c = control()
-    c.window.set_spec(spec)
+    c = with_spec(control(), tmp_path / "tiny.toml", TINY)
     assert c.window.out_path == tmp_path / "tiny-study"
     values = []
     c.window.progress.valueChanged.connect(values.append)
@@ -102,10 +106,7 @@ def test_a_tiny_study_runs_from_the_window_to_the_end(control, qtbot, tmp_path):
 
 @pytest.mark.timeout(180)
 def test_cancel_mid_study_leaves_the_finished_runs_and_nothing_running(control, qtbot, tmp_path):
-    spec = tmp_path / "longer.toml"
-    spec.write_text(LONGER, encoding="utf-8")
-    c = control()
-    c.window.set_spec(spec)
+    c = with_spec(control(), tmp_path / "longer.toml", LONGER)
     assert c.run()
     qtbot.waitUntil(lambda: c.window.progress.value() >= 1, timeout=150_000)
     c.window.cancel_button.click()
@@ -121,10 +122,7 @@ def test_cancel_mid_study_leaves_the_finished_runs_and_nothing_running(control, 
 
 @pytest.mark.timeout(120)
 def test_closing_the_window_mid_study_stops_it(control, qtbot, tmp_path):
-    spec = tmp_path / "longer.toml"
-    spec.write_text(LONGER, encoding="utf-8")
-    c = control()
-    c.window.set_spec(spec)
+    c = with_spec(control(), tmp_path / "longer.toml", LONGER)
     assert c.run()
     qtbot.wait(300)
     c.window.close()
